@@ -1,0 +1,105 @@
+//! W3C trace context across processes.
+//!
+//! A process started with `TRACEPARENT` (and optionally `TRACESTATE`) in its
+//! environment continues that trace: its root spans become children of the
+//! remote parent. [`child_env`] gives the variables to pass to a child so it
+//! continues the current trace. Malformed values are ignored, never fatal.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use opentelemetry::Context;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+use crate::sampling;
+
+/// Parses a W3C `traceparent` (and `tracestate`) into a context whose span is
+/// the remote parent. `None` when `traceparent` is malformed.
+///
+/// ```
+/// let cx = zen_telemetry::propagation::extract(
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+///     Some("vendor=value"),
+/// );
+/// assert!(cx.is_some());
+/// assert!(zen_telemetry::propagation::extract("garbage", None).is_none());
+/// ```
+pub fn extract(traceparent: &str, tracestate: Option<&str>) -> Option<Context> {
+    let mut carrier = HashMap::new();
+    carrier.insert("traceparent".to_owned(), traceparent.to_owned());
+    if let Some(state) = tracestate {
+        carrier.insert("tracestate".to_owned(), state.to_owned());
+    }
+    let cx = TraceContextPropagator::new().extract_with_context(&Context::new(), &carrier);
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+/// The `traceparent` and `tracestate` values of a context, if it has a span.
+pub fn inject(cx: &Context) -> Option<(String, Option<String>)> {
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(cx, &mut carrier);
+    let traceparent = carrier.remove("traceparent")?;
+    let tracestate = carrier.remove("tracestate").filter(|s| !s.is_empty());
+    Some((traceparent, tracestate))
+}
+
+/// Environment variables (`TRACEPARENT`, `TRACESTATE`) that make a child
+/// process continue the current trace. Empty when there is nothing to continue.
+///
+/// Inside a call that was not sampled, the child gets a `traceparent` with the
+/// sampled flag off, so it does not record either.
+pub fn child_env() -> Vec<(&'static str, String)> {
+    if !crate::__private::enabled() {
+        return Vec::new();
+    }
+    let current = Context::current();
+    let injected = if current.span().span_context().is_valid() {
+        inject(&current)
+    } else if sampling::in_unsampled_subtree() {
+        inject(&unsampled_context())
+    } else {
+        process_parent().and_then(inject)
+    };
+    let Some((traceparent, tracestate)) = injected else {
+        return Vec::new();
+    };
+    let mut env = vec![("TRACEPARENT", traceparent)];
+    if let Some(state) = tracestate {
+        env.push(("TRACESTATE", state));
+    }
+    env
+}
+
+fn unsampled_context() -> Context {
+    let span_context = SpanContext::new(
+        TraceId::from(sampling::random_u128()),
+        SpanId::from(sampling::random_u64()),
+        TraceFlags::default(),
+        false,
+        TraceState::default(),
+    );
+    Context::new().with_remote_span_context(span_context)
+}
+
+/// The remote parent given to this process through `TRACEPARENT`.
+pub(crate) fn process_parent() -> Option<&'static Context> {
+    static PARENT: OnceLock<Option<Context>> = OnceLock::new();
+    PARENT
+        .get_or_init(|| {
+            let traceparent = std::env::var("TRACEPARENT").ok()?;
+            let tracestate = std::env::var("TRACESTATE").ok();
+            let parsed = extract(traceparent.trim(), tracestate.as_deref());
+            if parsed.is_none() {
+                crate::diag::debug_line(|| format!("ignoring malformed TRACEPARENT {traceparent:?}"));
+            }
+            parsed
+        })
+        .as_ref()
+}
+
+/// Whether the `TRACEPARENT` parent was sampled, when there is one.
+pub(crate) fn process_parent_sampled() -> Option<bool> {
+    process_parent().map(|cx| cx.span().span_context().is_sampled())
+}

@@ -1,0 +1,183 @@
+//! The telemetry manager: on/off state, lazy pipeline, flush at exit.
+//!
+//! Loading the program only reads the environment (a `ctor` constructor, and
+//! again lazily should the linker have dropped it). The provider, exporter
+//! and threads are created at the first span that will be recorded.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+use crate::config::{Config, ExporterKind};
+use crate::{diag, exporter, sampling};
+
+const UNINIT: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+/// Whether traced calls start spans. The only thing the hot path reads.
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
+static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+pub(crate) struct Pipeline {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) tracer: SdkTracer,
+}
+
+#[ctor::ctor]
+unsafe fn load_at_start() {
+    is_on();
+}
+
+/// True when traced calls should start spans.
+#[inline(always)]
+pub(crate) fn is_on() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => load_from_env(),
+    }
+}
+
+#[cold]
+fn load_from_env() -> bool {
+    let mut guard = lock_config();
+    if guard.is_none() {
+        let (config, warnings) = Config::from_env();
+        for warning in &warnings {
+            diag::stderr_line(&warning.to_string());
+        }
+        apply(&config);
+        *guard = Some(config);
+    }
+    STATE.load(Ordering::Relaxed) == ON
+}
+
+fn lock_config() -> std::sync::MutexGuard<'static, Option<Config>> {
+    CONFIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn apply(config: &Config) {
+    diag::set_debug(config.debug);
+    sampling::set_rate(config.sample_rate);
+    let on = config.will_record() && !SHUT_DOWN.load(Ordering::Relaxed);
+    STATE.store(if on { ON } else { OFF }, Ordering::Relaxed);
+    diag::debug_line(|| {
+        format!(
+            "{} (sample rate {}, service {} {}, exporter {} -> {}{})",
+            match &config.disabled_by {
+                Some(by) => format!("disabled by {by}"),
+                None => "enabled".to_owned(),
+            },
+            config.sample_rate,
+            config.service_name,
+            config.service_version,
+            config.exporter,
+            config.resolved_exporter(),
+            if config.resolved_exporter() == ExporterKind::File {
+                format!(" {}", config.file_path.display())
+            } else {
+                String::new()
+            }
+        )
+    });
+}
+
+/// The configuration in force.
+pub(crate) fn config() -> Config {
+    is_on();
+    lock_config().clone().unwrap_or_default()
+}
+
+/// Replaces the configuration before the pipeline starts.
+pub(crate) fn configure(config: Config) -> Result<(), crate::InitError> {
+    if PIPELINE.get().is_some() {
+        return Err(crate::InitError::AlreadyStarted);
+    }
+    let mut guard = lock_config();
+    apply(&config);
+    *guard = Some(config);
+    Ok(())
+}
+
+/// The pipeline, built on first use. `None` when it could not be built.
+pub(crate) fn pipeline() -> Option<&'static Pipeline> {
+    PIPELINE.get_or_init(build_pipeline).as_ref()
+}
+
+fn build_pipeline() -> Option<Pipeline> {
+    let config = config();
+    let resource = resource(&config);
+    let mut builder = SdkTracerProvider::builder()
+        .with_sampler(sampling::ZenSampler)
+        .with_resource(resource);
+    let destination = config.resolved_exporter();
+    match exporter::batch_processor(&config, destination) {
+        Ok(Some(processor)) => builder = builder.with_span_processor(processor),
+        Ok(None) => {}
+        Err(error) => {
+            diag::stderr_line(&format!(
+                "zen-telemetry: warning: cannot start the {destination} exporter: {error}; spans are not exported"
+            ));
+        }
+    }
+    #[cfg(feature = "testing")]
+    {
+        builder = builder.with_span_processor(crate::testing::CaptureProcessor);
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("zen-telemetry");
+    register_exit_flush();
+    Some(Pipeline { provider, tracer })
+}
+
+/// The resource: service and SDK identity, nothing about the host or user.
+pub(crate) fn resource(config: &Config) -> Resource {
+    Resource::builder_empty()
+        .with_detector(Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector))
+        .with_service_name(config.service_name.clone())
+        .with_attribute(opentelemetry::KeyValue::new("service.version", config.service_version.clone()))
+        .build()
+}
+
+fn register_exit_flush() {
+    extern "C" fn flush_at_exit() {
+        shutdown();
+    }
+    // SAFETY: registers a plain `extern "C"` function with no captured state.
+    unsafe {
+        libc::atexit(flush_at_exit);
+    }
+}
+
+/// Stops recording and flushes what was recorded, within the shutdown timeout.
+pub(crate) fn shutdown() {
+    if SHUT_DOWN.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    STATE.store(OFF, Ordering::SeqCst);
+    let timeout = lock_config().as_ref().map(|c| c.shutdown_timeout).unwrap_or_default();
+    if let Some(Some(pipeline)) = PIPELINE.get() {
+        if let Err(error) = pipeline.provider.shutdown_with_timeout(timeout) {
+            diag::debug_line(|| format!("shutdown: {error}"));
+        }
+    }
+}
+
+/// Turns recording on or off regardless of configuration (testing API).
+#[cfg(feature = "testing")]
+pub(crate) fn force_state(on: Option<bool>) {
+    match on {
+        Some(true) => STATE.store(ON, Ordering::SeqCst),
+        Some(false) => STATE.store(OFF, Ordering::SeqCst),
+        None => {
+            let config = config();
+            apply(&config);
+        }
+    }
+}

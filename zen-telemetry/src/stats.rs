@@ -1,0 +1,39 @@
+//! Counters of what happened to recorded spans.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+static EXPORTED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// What happened to the spans this process recorded so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Spans started by `#[traced]` that were sampled and recorded.
+    pub spans_recorded: u64,
+    /// Spans an exporter accepted.
+    pub spans_exported: u64,
+    /// Spans in export requests that failed.
+    pub spans_failed: u64,
+}
+
+/// A snapshot of the counters.
+pub fn stats() -> Stats {
+    Stats {
+        spans_recorded: RECORDED.load(Ordering::Relaxed),
+        spans_exported: EXPORTED.load(Ordering::Relaxed),
+        spans_failed: FAILED.load(Ordering::Relaxed),
+    }
+}
+
+pub(crate) fn add_recorded() {
+    RECORDED.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn add_exported(n: u64) {
+    EXPORTED.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn add_failed(n: u64) {
+    FAILED.fetch_add(n, Ordering::Relaxed);
+}

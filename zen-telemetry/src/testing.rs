@@ -1,0 +1,199 @@
+//! Capture finished spans in memory, for tests of your own instrumentation.
+//!
+//! Enable the `testing` feature (usually as a dev-dependency feature):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! zen-telemetry = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! [`capture`] turns recording on at a 100% sample rate, whatever the
+//! environment says, and collects every span that ends while the returned
+//! [`Capture`] lives. Captures are serialised across threads, so tests that
+//! use them may run in parallel: each waits for the previous one to end.
+//!
+//! ```
+//! use zen_telemetry::traced;
+//!
+//! #[traced("checkout")]
+//! fn checkout() -> Result<u32, std::num::ParseIntError> {
+//!     "42".parse()
+//! }
+//!
+//! let capture = zen_telemetry::testing::capture();
+//! checkout().unwrap();
+//! let spans = capture.spans();
+//! assert_eq!(spans.len(), 1);
+//! assert_eq!(spans[0].name, "checkout");
+//! assert!(spans[0].is_ok());
+//! ```
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{Context, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use crate::{runtime, sampling};
+
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+static CAPTURED: Mutex<Vec<SpanData>> = Mutex::new(Vec::new());
+static EXCLUSIVE: Mutex<()> = Mutex::new(());
+
+fn captured() -> MutexGuard<'static, Vec<SpanData>> {
+    CAPTURED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts capturing; see the [module docs](self).
+pub fn capture() -> Capture {
+    let exclusive = EXCLUSIVE.lock().unwrap_or_else(|p| p.into_inner());
+    captured().clear();
+    CAPTURING.store(true, Ordering::SeqCst);
+    sampling::set_rate(1.0);
+    runtime::force_state(Some(true));
+    Capture { _exclusive: exclusive }
+}
+
+/// An active capture. Dropping it restores the configured behaviour.
+#[must_use = "spans are captured only while the Capture lives"]
+pub struct Capture {
+    _exclusive: MutexGuard<'static, ()>,
+}
+
+impl Capture {
+    /// The spans that ended since the capture started (or was reset), in end order.
+    pub fn spans(&self) -> Vec<CapturedSpan> {
+        captured().iter().map(CapturedSpan::from).collect()
+    }
+
+    /// Forgets the spans captured so far.
+    pub fn reset(&self) {
+        captured().clear();
+    }
+
+    /// Sets the fraction of root calls recorded during this capture (default 1.0).
+    pub fn set_sample_rate(&self, rate: f64) {
+        sampling::set_rate(rate);
+    }
+
+    /// Turns recording off (`false`) or on (`true`) during this capture, to
+    /// test the off path.
+    pub fn set_enabled(&self, enabled: bool) {
+        runtime::force_state(Some(enabled));
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        CAPTURING.store(false, Ordering::SeqCst);
+        runtime::force_state(None);
+    }
+}
+
+/// One finished span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedSpan {
+    /// Span name.
+    pub name: String,
+    /// Span kind.
+    pub kind: SpanKind,
+    /// Status.
+    pub status: Status,
+    /// Attributes in the order they were set.
+    pub attributes: Vec<(String, Value)>,
+    /// Events in the order they were added.
+    pub events: Vec<CapturedEvent>,
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Span id.
+    pub span_id: SpanId,
+    /// Parent span id, `None` for a root.
+    pub parent_span_id: Option<SpanId>,
+}
+
+/// One span event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedEvent {
+    /// Event name, e.g. `exception`.
+    pub name: String,
+    /// Event attributes.
+    pub attributes: Vec<(String, Value)>,
+}
+
+impl CapturedEvent {
+    /// The value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+impl CapturedSpan {
+    /// The value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The first event named `name`.
+    pub fn event(&self, name: &str) -> Option<&CapturedEvent> {
+        self.events.iter().find(|e| e.name == name)
+    }
+
+    /// True when the status is Ok.
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+
+    /// The error description when the status is Error.
+    pub fn error(&self) -> Option<&str> {
+        match &self.status {
+            Status::Error { description } => Some(description),
+            _ => None,
+        }
+    }
+}
+
+impl From<&SpanData> for CapturedSpan {
+    fn from(span: &SpanData) -> Self {
+        let pairs = |attributes: &[opentelemetry::KeyValue]| {
+            attributes.iter().map(|kv| (kv.key.as_str().to_owned(), kv.value.clone())).collect()
+        };
+        CapturedSpan {
+            name: span.name.to_string(),
+            kind: span.span_kind.clone(),
+            status: span.status.clone(),
+            attributes: pairs(&span.attributes),
+            events: span
+                .events
+                .iter()
+                .map(|e| CapturedEvent { name: e.name.to_string(), attributes: pairs(&e.attributes) })
+                .collect(),
+            trace_id: span.span_context.trace_id(),
+            span_id: span.span_context.span_id(),
+            parent_span_id: (span.parent_span_id != SpanId::INVALID).then_some(span.parent_span_id),
+        }
+    }
+}
+
+/// Collects ended spans while a capture is active.
+#[derive(Debug)]
+pub(crate) struct CaptureProcessor;
+
+impl SpanProcessor for CaptureProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if CAPTURING.load(Ordering::SeqCst) {
+            captured().push(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
