@@ -253,6 +253,11 @@ impl Config {
         ConfigBuilder { config: Config::from_env().0 }
     }
 
+    /// A builder starting from this configuration.
+    pub fn to_builder(self) -> ConfigBuilder {
+        ConfigBuilder { config: self }
+    }
+
     /// True when no switch turned telemetry off.
     pub fn is_enabled(&self) -> bool {
         self.disabled_by.is_none()

@@ -1,0 +1,171 @@
+//! A real OTLP/gRPC trace receiver on 127.0.0.1, and a blackhole that accepts
+//! connections and never answers.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValueKind;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+type Requests = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;
+
+#[derive(Clone)]
+struct Receiver {
+    requests: Requests,
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+/// A span as received, with the resource it came with.
+#[derive(Clone, Debug)]
+pub struct ReceivedSpan {
+    /// Resource attributes, stringified.
+    pub resource: BTreeMap<String, String>,
+    /// The span.
+    pub span: Span,
+}
+
+impl ReceivedSpan {
+    /// A span attribute, stringified.
+    pub fn attribute(&self, key: &str) -> Option<String> {
+        attributes(&self.span.attributes).remove(key)
+    }
+}
+
+/// Attributes as a map of strings.
+pub fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    kvs.iter()
+        .map(|kv| {
+            let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(AnyValueKind::StringValue(s)) => s.clone(),
+                Some(AnyValueKind::BoolValue(b)) => b.to_string(),
+                Some(AnyValueKind::IntValue(i)) => i.to_string(),
+                Some(AnyValueKind::DoubleValue(d)) => d.to_string(),
+                other => format!("{other:?}"),
+            };
+            (kv.key.clone(), value)
+        })
+        .collect()
+}
+
+/// An OTLP/gRPC receiver running on its own thread and runtime.
+pub struct FakeCollector {
+    addr: SocketAddr,
+    requests: Requests,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FakeCollector {
+    /// Starts listening on 127.0.0.1 on a free port.
+    pub fn start() -> FakeCollector {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let requests: Requests = Arc::default();
+        let receiver = Receiver { requests: requests.clone() };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let incoming = tonic::transport::server::TcpIncoming::from(listener);
+                let _ = tonic::transport::Server::builder()
+                    .add_service(TraceServiceServer::new(receiver))
+                    .serve_with_incoming_shutdown(incoming, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        FakeCollector { addr, requests, stop: Some(stop) }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Export requests received so far.
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Every span received so far, with its resource.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        let mut spans = Vec::new();
+        for request in self.requests() {
+            for resource_spans in request.resource_spans {
+                let resource = resource_spans.resource.map(|r| attributes(&r.attributes)).unwrap_or_default();
+                for scope in resource_spans.scope_spans {
+                    for span in scope.spans {
+                        spans.push(ReceivedSpan { resource: resource.clone(), span });
+                    }
+                }
+            }
+        }
+        spans
+    }
+
+    /// Waits until at least `count` spans arrived or `timeout` passed.
+    pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= count || Instant::now() >= deadline {
+                return spans;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for FakeCollector {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Accepts TCP connections and never reads or answers.
+pub struct Blackhole {
+    addr: SocketAddr,
+}
+
+impl Blackhole {
+    /// Starts listening on 127.0.0.1 on a free port.
+    pub fn start() -> Blackhole {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        thread::spawn(move || {
+            let mut held: Vec<TcpStream> = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        Blackhole { addr }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

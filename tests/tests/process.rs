@@ -1,0 +1,208 @@
+//! Whole-process behaviour through the `zen-probe` binary: opt-out costs
+//! nothing, exporters deliver, the exit flush works and is bounded.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use zen_tests::collector::{Blackhole, FakeCollector};
+use zen_tests::probe;
+
+const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zen-tests-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    dir
+}
+
+#[test]
+fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
+    let collector = FakeCollector::start();
+    let endpoint = collector.endpoint();
+    let switches: &[(&str, &[(&str, &str)])] = &[
+        ("ZEN_TELEMETRY_DISABLED=1", &[("ZEN_TELEMETRY_DISABLED", "1")]),
+        ("ZEN_TELEMETRY_DISABLED=true", &[("ZEN_TELEMETRY_DISABLED", "true")]),
+        ("ZEN_TELEMETRY_DISABLED=junk", &[("ZEN_TELEMETRY_DISABLED", "junk")]),
+        ("OTEL_SDK_DISABLED=true", &[("OTEL_SDK_DISABLED", "true")]),
+        ("ZEN_TELEMETRY_EXPORTER=none", &[("ZEN_TELEMETRY_EXPORTER", "none")]),
+    ];
+    for (label, switch) in switches {
+        for exporter in ["file", "otlp"] {
+            let file = temp_path(&format!("optout-{exporter}.jsonl"));
+            let file_str = file.display().to_string();
+            let mut env: Vec<(&str, &str)> = vec![
+                ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+                ("ZEN_TELEMETRY_FILE", &file_str),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+                ("ZEN_TELEMETRY_EXPORTER", exporter),
+            ];
+            // The switch comes last so it overrides the exporter choice.
+            env.extend_from_slice(switch);
+            let (output, _) = probe::run(PROBE, &["calls", "1000"], &env);
+            assert!(output.status.success(), "{label}: {output:?}");
+            let report = probe::json(&output);
+            assert_eq!(report["enabled"], false, "{label}/{exporter}");
+            assert_eq!(report["threads_before"], 1, "{label}/{exporter}: a thread existed at main");
+            assert_eq!(report["threads_after"], 1, "{label}/{exporter}: a thread was started");
+            assert_eq!(report["fds_before"], report["fds_after"], "{label}/{exporter}: a file or socket was opened");
+            assert_eq!(report["recorded"], 0, "{label}/{exporter}");
+            assert!(!file.exists(), "{label}/{exporter}: the trace file was created");
+        }
+    }
+    // No exporter configured at all behaves exactly like disabled.
+    let (output, _) = probe::run(PROBE, &["calls", "1000"], &[("ZEN_TELEMETRY_SAMPLE_RATE", "1")]);
+    let report = probe::json(&output);
+    assert_eq!(report["enabled"], false);
+    assert_eq!(report["threads_after"], 1);
+    assert_eq!(report["fds_before"], report["fds_after"]);
+    assert_eq!(report["recorded"], 0);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(collector.requests().is_empty(), "nothing may reach the collector when off");
+}
+
+#[test]
+fn invalid_values_warn_once_each_and_never_panic() {
+    let (output, _) = probe::run(
+        PROBE,
+        &["calls", "1000"],
+        &[
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "NaN"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("ZEN_TELEMETRY_EXPORTER", "file"),
+            ("ZEN_TELEMETRY_FILE", "/nonexistent-dir/x.jsonl"),
+            ("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "500"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for var in ["ZEN_TELEMETRY_SAMPLE_RATE", "OTEL_BSP_SCHEDULE_DELAY"] {
+        let count = stderr.lines().filter(|l| l.contains(var)).count();
+        assert_eq!(count, 1, "{var} must be warned about once; stderr:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+}
+
+#[test]
+fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
+    let file = temp_path("file-exporter.jsonl");
+    let file_str = file.display().to_string();
+    let (output, _) = probe::run(
+        PROBE,
+        &["spans", "5"],
+        &[
+            ("ZEN_TELEMETRY_EXPORTER", "file"),
+            ("ZEN_TELEMETRY_FILE", &file_str),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let spans = read_jsonl(&file);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(spans.len(), 10, "5 roots + 5 children: {spans:#?}");
+    let roots: Vec<_> = spans.iter().filter(|s| s["name"] == "probe.root").collect();
+    let children: Vec<_> = spans.iter().filter(|s| s["name"] == "probe.child").collect();
+    assert_eq!((roots.len(), children.len()), (5, 5));
+    let root_ids: HashMap<String, String> = roots
+        .iter()
+        .map(|r| (r["span_id"].as_str().unwrap().to_owned(), r["trace_id"].as_str().unwrap().to_owned()))
+        .collect();
+    for span in &spans {
+        for field in [
+            "name", "trace_id", "span_id", "parent_span_id", "kind", "start_unix_nano", "end_unix_nano",
+            "duration_ns", "status", "attributes", "events",
+        ] {
+            assert!(span.get(field).is_some(), "missing {field} in {span}");
+        }
+        assert_eq!(span["kind"], "internal");
+        assert_eq!(span["status"], "ok");
+        assert_eq!(span["trace_id"].as_str().unwrap().len(), 32);
+        assert_eq!(span["span_id"].as_str().unwrap().len(), 16);
+        let (start, end) = (span["start_unix_nano"].as_u64().unwrap(), span["end_unix_nano"].as_u64().unwrap());
+        assert!(end >= start && start > 1_600_000_000_000_000_000);
+        assert_eq!(span["duration_ns"].as_u64().unwrap(), end - start);
+    }
+    for root in &roots {
+        assert!(root["parent_span_id"].is_null());
+        assert_eq!(root["attributes"]["probe.kind"], "root");
+    }
+    let mut indexes = BTreeSet::new();
+    for child in &children {
+        let parent = child["parent_span_id"].as_str().expect("child has a parent");
+        let trace = root_ids.get(parent).expect("the parent is one of the roots");
+        assert_eq!(child["trace_id"].as_str().unwrap(), trace, "child shares its parent's trace");
+        indexes.insert(child["attributes"]["probe.index"].as_i64().unwrap());
+    }
+    assert_eq!(indexes, (0..5).collect());
+}
+
+const ALLOWED_RESOURCE_KEYS: &[&str] = &[
+    "service.name",
+    "service.version",
+    "telemetry.sdk.language",
+    "telemetry.sdk.name",
+    "telemetry.sdk.version",
+];
+
+fn assert_delivered_with_resource(mode: &str) {
+    let collector = FakeCollector::start();
+    let endpoint = collector.endpoint();
+    let (output, _) = probe::run(
+        PROBE,
+        &[mode, "3"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+            ("ZEN_SERVICE_NAME", "probe-svc"),
+            ("ZEN_SERVICE_VERSION", "1.2.3"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    // The probe never calls shutdown(): the exit hook delivered these.
+    let spans = collector.wait_for_spans(6, Duration::from_secs(5));
+    assert_eq!(spans.len(), 6, "{mode}: 3 roots + 3 children; stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let names: BTreeSet<_> = spans.iter().map(|s| s.span.name.clone()).collect();
+    assert_eq!(names, BTreeSet::from(["probe.child".to_owned(), "probe.root".to_owned()]));
+    for span in &spans {
+        let resource = &span.resource;
+        assert_eq!(resource.get("service.name").map(String::as_str), Some("probe-svc"));
+        assert_eq!(resource.get("service.version").map(String::as_str), Some("1.2.3"));
+        assert_eq!(resource.get("telemetry.sdk.language").map(String::as_str), Some("rust"));
+        assert_eq!(resource.get("telemetry.sdk.name").map(String::as_str), Some("opentelemetry"));
+        assert!(resource.contains_key("telemetry.sdk.version"));
+        for key in resource.keys() {
+            assert!(ALLOWED_RESOURCE_KEYS.contains(&key.as_str()), "resource key {key} may identify the host or user");
+        }
+    }
+}
+
+#[test]
+fn otlp_exporter_delivers_at_exit_when_main_returns() {
+    assert_delivered_with_resource("spans");
+}
+
+#[test]
+fn otlp_exporter_delivers_at_exit_on_process_exit() {
+    assert_delivered_with_resource("exit");
+}
+
+#[test]
+fn exit_is_bounded_by_the_shutdown_timeout_when_the_collector_never_answers() {
+    let blackhole = Blackhole::start();
+    let endpoint = blackhole.endpoint();
+    let (output, elapsed) = probe::run(
+        PROBE,
+        &["spans", "100"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+            ("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "1000"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(elapsed < Duration::from_millis(2000), "exit took {elapsed:?}, more than timeout + 1 s");
+}
