@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValueKind;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValueKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 type Requests = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;
@@ -30,7 +30,9 @@ impl TraceService for Receiver {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -80,10 +82,15 @@ impl FakeCollector {
         let addr = listener.local_addr().expect("local addr");
         listener.set_nonblocking(true).expect("nonblocking");
         let requests: Requests = Arc::default();
-        let receiver = Receiver { requests: requests.clone() };
+        let receiver = Receiver {
+            requests: requests.clone(),
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 let incoming = tonic::transport::server::TcpIncoming::from(listener);
@@ -95,7 +102,11 @@ impl FakeCollector {
                     .await;
             });
         });
-        FakeCollector { addr, requests, stop: Some(stop) }
+        FakeCollector {
+            addr,
+            requests,
+            stop: Some(stop),
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -113,10 +124,16 @@ impl FakeCollector {
         let mut spans = Vec::new();
         for request in self.requests() {
             for resource_spans in request.resource_spans {
-                let resource = resource_spans.resource.map(|r| attributes(&r.attributes)).unwrap_or_default();
+                let resource = resource_spans
+                    .resource
+                    .map(|r| attributes(&r.attributes))
+                    .unwrap_or_default();
                 for scope in resource_spans.scope_spans {
                     for span in scope.spans {
-                        spans.push(ReceivedSpan { resource: resource.clone(), span });
+                        spans.push(ReceivedSpan {
+                            resource: resource.clone(),
+                            span,
+                        });
                     }
                 }
             }

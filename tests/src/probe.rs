@@ -62,7 +62,10 @@ pub fn run(exe: &str, args: &[&str], env: &[(&str, &str)]) -> (Output, Duration)
 pub fn json(output: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| {
-        panic!("no JSON from zen-probe; stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "no JSON from zen-probe; stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     serde_json::from_str(line).expect("probe JSON")
 }

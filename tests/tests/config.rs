@@ -20,7 +20,11 @@ fn read_clean(vars: &[(&str, &str)]) -> Config {
 
 fn read_invalid(var: &'static str, value: &str) -> Config {
     let (config, warnings) = read(&[(var, value)]);
-    assert_eq!(warnings.len(), 1, "{var}={value:?} must warn exactly once: {warnings:?}");
+    assert_eq!(
+        warnings.len(),
+        1,
+        "{var}={value:?} must warn exactly once: {warnings:?}"
+    );
     assert_eq!(warnings[0].variable, var);
     assert_eq!(warnings[0].value.trim(), value.trim());
     let text = warnings[0].to_string();
@@ -51,7 +55,11 @@ fn defaults_with_an_empty_environment() {
 fn zen_telemetry_disabled_values_that_disable() {
     for value in ["true", "1", "yes", "on", "TRUE", " Yes ", "On"] {
         let config = read_clean(&[("ZEN_TELEMETRY_DISABLED", value)]);
-        assert_eq!(config.disabled_by, Some(DisabledBy::ZenTelemetryDisabled), "value {value:?}");
+        assert_eq!(
+            config.disabled_by,
+            Some(DisabledBy::ZenTelemetryDisabled),
+            "value {value:?}"
+        );
     }
 }
 
@@ -67,16 +75,26 @@ fn zen_telemetry_disabled_values_that_keep_it_on() {
 fn zen_telemetry_disabled_unclear_value_fails_closed_with_one_warning() {
     for value in ["maybe", "disable", "2", "tru"] {
         let config = read_invalid("ZEN_TELEMETRY_DISABLED", value);
-        assert_eq!(config.disabled_by, Some(DisabledBy::ZenTelemetryDisabled), "value {value:?}");
+        assert_eq!(
+            config.disabled_by,
+            Some(DisabledBy::ZenTelemetryDisabled),
+            "value {value:?}"
+        );
     }
 }
 
 #[test]
 fn otel_sdk_disabled() {
-    assert_eq!(read_clean(&[("OTEL_SDK_DISABLED", "true")]).disabled_by, Some(DisabledBy::OtelSdkDisabled));
+    assert_eq!(
+        read_clean(&[("OTEL_SDK_DISABLED", "true")]).disabled_by,
+        Some(DisabledBy::OtelSdkDisabled)
+    );
     assert!(read_clean(&[("OTEL_SDK_DISABLED", "false")]).is_enabled());
     let config = read_invalid("OTEL_SDK_DISABLED", "sometimes");
-    assert!(config.is_enabled(), "OTEL_SDK_DISABLED only disables on true, per the OTel spec");
+    assert!(
+        config.is_enabled(),
+        "OTEL_SDK_DISABLED only disables on true, per the OTel spec"
+    );
     // Either switch disables; ZEN_ is reported first.
     let config = read_clean(&[("ZEN_TELEMETRY_DISABLED", "0"), ("OTEL_SDK_DISABLED", "true")]);
     assert_eq!(config.disabled_by, Some(DisabledBy::OtelSdkDisabled));
@@ -87,7 +105,11 @@ fn otel_sdk_disabled() {
 #[test]
 fn sample_rate_valid_values() {
     for (value, expected) in [("0.5", 0.5), ("0", 0.0), ("1", 1.0), ("1.0", 1.0), (" 0.25 ", 0.25)] {
-        assert_eq!(read_clean(&[("ZEN_TELEMETRY_SAMPLE_RATE", value)]).sample_rate, expected, "{value:?}");
+        assert_eq!(
+            read_clean(&[("ZEN_TELEMETRY_SAMPLE_RATE", value)]).sample_rate,
+            expected,
+            "{value:?}"
+        );
     }
 }
 
@@ -101,7 +123,10 @@ fn sample_rate_invalid_values_warn_and_use_the_default() {
 
 #[test]
 fn service_name_zen_wins_over_otel() {
-    assert_eq!(read_clean(&[("OTEL_SERVICE_NAME", "otel-svc")]).service_name, "otel-svc");
+    assert_eq!(
+        read_clean(&[("OTEL_SERVICE_NAME", "otel-svc")]).service_name,
+        "otel-svc"
+    );
     let config = read_clean(&[("OTEL_SERVICE_NAME", "otel-svc"), ("ZEN_SERVICE_NAME", "zen-svc")]);
     assert_eq!(config.service_name, "zen-svc");
     // An empty ZEN_ value counts as unset.
@@ -138,17 +163,38 @@ fn auto_picks_otlp_when_an_endpoint_is_set() {
         assert_eq!(config.resolved_exporter(), ExporterKind::Otlp, "{var}");
         assert!(config.will_record());
     }
-    let config = read_clean(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"), ("ZEN_TELEMETRY_EXPORTER", "none")]);
-    assert_eq!(config.resolved_exporter(), ExporterKind::None, "an explicit exporter wins over auto");
-    let config = read_clean(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"), ("ZEN_TELEMETRY_DISABLED", "1")]);
+    let config = read_clean(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+        ("ZEN_TELEMETRY_EXPORTER", "none"),
+    ]);
+    assert_eq!(
+        config.resolved_exporter(),
+        ExporterKind::None,
+        "an explicit exporter wins over auto"
+    );
+    let config = read_clean(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+        ("ZEN_TELEMETRY_DISABLED", "1"),
+    ]);
     assert!(!config.will_record(), "disabled wins over any exporter");
 }
 
 #[test]
 fn file_path() {
-    assert_eq!(read_clean(&[("ZEN_TELEMETRY_FILE", "/tmp/x.jsonl")]).file_path.to_str(), Some("/tmp/x.jsonl"));
-    let config = read_invalid("ZEN_TELEMETRY_FILE", "   ");
-    assert_eq!(config.file_path.to_str(), Some("zen-traces.jsonl"));
+    assert_eq!(
+        read_clean(&[("ZEN_TELEMETRY_FILE", "/tmp/x.jsonl")]).file_path.to_str(),
+        Some("/tmp/x.jsonl")
+    );
+    assert_eq!(
+        read_clean(&[("ZEN_TELEMETRY_FILE", "relative.jsonl")])
+            .file_path
+            .to_str(),
+        Some("relative.jsonl")
+    );
+    for bad in ["   ", "/nonexistent-zen-dir/x.jsonl", "/tmp"] {
+        let config = read_invalid("ZEN_TELEMETRY_FILE", bad);
+        assert_eq!(config.file_path.to_str(), Some("zen-traces.jsonl"), "{bad:?}");
+    }
 }
 
 #[test]
@@ -164,7 +210,10 @@ fn batch_processor_variables() {
     assert_eq!(config.batch.schedule_delay, Duration::from_millis(250));
     assert_eq!(config.batch.export_timeout, Duration::from_millis(1000));
     // A batch larger than the queue is capped to the queue.
-    let config = read_clean(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500")]);
+    let config = read_clean(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500"),
+    ]);
     assert_eq!(config.batch.max_export_batch_size, 100);
 
     for (var, default) in [
@@ -192,7 +241,10 @@ fn shutdown_timeout() {
         read_clean(&[("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "500")]).shutdown_timeout,
         Duration::from_millis(500)
     );
-    assert_eq!(read_clean(&[("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "0")]).shutdown_timeout, Duration::ZERO);
+    assert_eq!(
+        read_clean(&[("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "0")]).shutdown_timeout,
+        Duration::ZERO
+    );
     for value in ["-5", "soon", "600001"] {
         let config = read_invalid("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", value);
         assert_eq!(config.shutdown_timeout, Duration::from_millis(3000), "{value:?}");
@@ -214,7 +266,14 @@ fn several_bad_values_give_one_warning_each() {
         ("ZEN_TELEMETRY_EXPORTER", "z"),
     ]);
     let variables: Vec<_> = warnings.iter().map(|w| w.variable).collect();
-    assert_eq!(variables, ["ZEN_TELEMETRY_SAMPLE_RATE", "ZEN_TELEMETRY_EXPORTER", "OTEL_BSP_MAX_QUEUE_SIZE"]);
+    assert_eq!(
+        variables,
+        [
+            "ZEN_TELEMETRY_SAMPLE_RATE",
+            "ZEN_TELEMETRY_EXPORTER",
+            "OTEL_BSP_MAX_QUEUE_SIZE"
+        ]
+    );
     assert_eq!(config.sample_rate, DEFAULT_SAMPLE_RATE);
 }
 
@@ -245,5 +304,8 @@ fn code_wins_over_zen_and_otel() {
     assert_eq!(disabled.disabled_by, Some(DisabledBy::Code));
     // Out-of-range rates from code are clamped, NaN means never.
     assert_eq!(Config::default().to_builder().sample_rate(7.0).build().sample_rate, 1.0);
-    assert_eq!(Config::default().to_builder().sample_rate(f64::NAN).build().sample_rate, 0.0);
+    assert_eq!(
+        Config::default().to_builder().sample_rate(f64::NAN).build().sample_rate,
+        0.0
+    );
 }

@@ -42,9 +42,15 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
             assert!(output.status.success(), "{label}: {output:?}");
             let report = probe::json(&output);
             assert_eq!(report["enabled"], false, "{label}/{exporter}");
-            assert_eq!(report["threads_before"], 1, "{label}/{exporter}: a thread existed at main");
+            assert_eq!(
+                report["threads_before"], 1,
+                "{label}/{exporter}: a thread existed at main"
+            );
             assert_eq!(report["threads_after"], 1, "{label}/{exporter}: a thread was started");
-            assert_eq!(report["fds_before"], report["fds_after"], "{label}/{exporter}: a file or socket was opened");
+            assert_eq!(
+                report["fds_before"], report["fds_after"],
+                "{label}/{exporter}: a file or socket was opened"
+            );
             assert_eq!(report["recorded"], 0, "{label}/{exporter}");
             assert!(!file.exists(), "{label}/{exporter}: the trace file was created");
         }
@@ -57,7 +63,10 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
     assert_eq!(report["fds_before"], report["fds_after"]);
     assert_eq!(report["recorded"], 0);
     std::thread::sleep(Duration::from_millis(200));
-    assert!(collector.requests().is_empty(), "nothing may reach the collector when off");
+    assert!(
+        collector.requests().is_empty(),
+        "nothing may reach the collector when off"
+    );
 }
 
 #[test]
@@ -75,7 +84,11 @@ fn invalid_values_warn_once_each_and_never_panic() {
     );
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for var in ["ZEN_TELEMETRY_SAMPLE_RATE", "OTEL_BSP_SCHEDULE_DELAY"] {
+    for var in [
+        "ZEN_TELEMETRY_SAMPLE_RATE",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "ZEN_TELEMETRY_FILE",
+    ] {
         let count = stderr.lines().filter(|l| l.contains(var)).count();
         assert_eq!(count, 1, "{var} must be warned about once; stderr:\n{stderr}");
     }
@@ -84,7 +97,9 @@ fn invalid_values_warn_once_each_and_never_panic() {
 
 fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
 }
 
 #[test]
@@ -109,12 +124,26 @@ fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
     assert_eq!((roots.len(), children.len()), (5, 5));
     let root_ids: HashMap<String, String> = roots
         .iter()
-        .map(|r| (r["span_id"].as_str().unwrap().to_owned(), r["trace_id"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["span_id"].as_str().unwrap().to_owned(),
+                r["trace_id"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for span in &spans {
         for field in [
-            "name", "trace_id", "span_id", "parent_span_id", "kind", "start_unix_nano", "end_unix_nano",
-            "duration_ns", "status", "attributes", "events",
+            "name",
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "kind",
+            "start_unix_nano",
+            "end_unix_nano",
+            "duration_ns",
+            "status",
+            "attributes",
+            "events",
         ] {
             assert!(span.get(field).is_some(), "missing {field} in {span}");
         }
@@ -122,7 +151,10 @@ fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
         assert_eq!(span["status"], "ok");
         assert_eq!(span["trace_id"].as_str().unwrap().len(), 32);
         assert_eq!(span["span_id"].as_str().unwrap().len(), 16);
-        let (start, end) = (span["start_unix_nano"].as_u64().unwrap(), span["end_unix_nano"].as_u64().unwrap());
+        let (start, end) = (
+            span["start_unix_nano"].as_u64().unwrap(),
+            span["end_unix_nano"].as_u64().unwrap(),
+        );
         assert!(end >= start && start > 1_600_000_000_000_000_000);
         assert_eq!(span["duration_ns"].as_u64().unwrap(), end - start);
     }
@@ -134,7 +166,11 @@ fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
     for child in &children {
         let parent = child["parent_span_id"].as_str().expect("child has a parent");
         let trace = root_ids.get(parent).expect("the parent is one of the roots");
-        assert_eq!(child["trace_id"].as_str().unwrap(), trace, "child shares its parent's trace");
+        assert_eq!(
+            child["trace_id"].as_str().unwrap(),
+            trace,
+            "child shares its parent's trace"
+        );
         indexes.insert(child["attributes"]["probe.index"].as_i64().unwrap());
     }
     assert_eq!(indexes, (0..5).collect());
@@ -164,18 +200,32 @@ fn assert_delivered_with_resource(mode: &str) {
     assert!(output.status.success(), "{output:?}");
     // The probe never calls shutdown(): the exit hook delivered these.
     let spans = collector.wait_for_spans(6, Duration::from_secs(5));
-    assert_eq!(spans.len(), 6, "{mode}: 3 roots + 3 children; stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        spans.len(),
+        6,
+        "{mode}: 3 roots + 3 children; stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let names: BTreeSet<_> = spans.iter().map(|s| s.span.name.clone()).collect();
-    assert_eq!(names, BTreeSet::from(["probe.child".to_owned(), "probe.root".to_owned()]));
+    assert_eq!(
+        names,
+        BTreeSet::from(["probe.child".to_owned(), "probe.root".to_owned()])
+    );
     for span in &spans {
         let resource = &span.resource;
         assert_eq!(resource.get("service.name").map(String::as_str), Some("probe-svc"));
         assert_eq!(resource.get("service.version").map(String::as_str), Some("1.2.3"));
         assert_eq!(resource.get("telemetry.sdk.language").map(String::as_str), Some("rust"));
-        assert_eq!(resource.get("telemetry.sdk.name").map(String::as_str), Some("opentelemetry"));
+        assert_eq!(
+            resource.get("telemetry.sdk.name").map(String::as_str),
+            Some("opentelemetry")
+        );
         assert!(resource.contains_key("telemetry.sdk.version"));
         for key in resource.keys() {
-            assert!(ALLOWED_RESOURCE_KEYS.contains(&key.as_str()), "resource key {key} may identify the host or user");
+            assert!(
+                ALLOWED_RESOURCE_KEYS.contains(&key.as_str()),
+                "resource key {key} may identify the host or user"
+            );
         }
     }
 }
@@ -204,5 +254,8 @@ fn exit_is_bounded_by_the_shutdown_timeout_when_the_collector_never_answers() {
         ],
     );
     assert!(output.status.success(), "{output:?}");
-    assert!(elapsed < Duration::from_millis(2000), "exit took {elapsed:?}, more than timeout + 1 s");
+    assert!(
+        elapsed < Duration::from_millis(2000),
+        "exit took {elapsed:?}, more than timeout + 1 s"
+    );
 }

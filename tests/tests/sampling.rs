@@ -63,7 +63,11 @@ fn trace_ids_differ_between_roots_and_are_valid() {
         root();
     }
     let spans = capture.spans();
-    let traces: HashSet<_> = spans.iter().filter(|s| s.name == "sampling.root").map(|s| s.trace_id).collect();
+    let traces: HashSet<_> = spans
+        .iter()
+        .filter(|s| s.name == "sampling.root")
+        .map(|s| s.trace_id)
+        .collect();
     assert_eq!(traces.len(), 200);
     for span in &spans {
         assert_ne!(span.trace_id, opentelemetry::trace::TraceId::INVALID);

@@ -185,16 +185,23 @@ impl Config {
     /// Reads configuration through `lookup` (a variable name to its value),
     /// so it can be tested without touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
-        let mut reader = EnvReader { lookup: &lookup, warnings: Vec::new() };
-        let mut config = Config::default();
-
-        config.disabled_by = reader.disabled_by();
+        let mut reader = EnvReader {
+            lookup: &lookup,
+            warnings: Vec::new(),
+        };
+        let mut config = Config {
+            disabled_by: reader.disabled_by(),
+            ..Config::default()
+        };
         if let Some(rate) = reader.number("ZEN_TELEMETRY_SAMPLE_RATE", "a number from 0.0 to 1.0", |v: f64| {
             (0.0..=1.0).contains(&v)
         }) {
             config.sample_rate = rate;
         }
-        if let Some(name) = reader.non_empty("ZEN_SERVICE_NAME").or_else(|| reader.non_empty("OTEL_SERVICE_NAME")) {
+        if let Some(name) = reader
+            .non_empty("ZEN_SERVICE_NAME")
+            .or_else(|| reader.non_empty("OTEL_SERVICE_NAME"))
+        {
             config.service_name = name;
         }
         if let Some(version) = reader.non_empty("ZEN_SERVICE_VERSION") {
@@ -211,8 +218,16 @@ impl Config {
             }
         }
         if let Some(raw) = reader.raw("ZEN_TELEMETRY_FILE") {
-            if raw.trim().is_empty() || raw.contains('\0') {
-                reader.warn("ZEN_TELEMETRY_FILE", raw, &format!("a file path; using {DEFAULT_FILE}"));
+            let path = PathBuf::from(&raw);
+            let parent_missing = path
+                .parent()
+                .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
+            if raw.trim().is_empty() || raw.contains('\0') || parent_missing || path.is_dir() {
+                reader.warn(
+                    "ZEN_TELEMETRY_FILE",
+                    raw,
+                    &format!("a file path in an existing directory; using {DEFAULT_FILE}"),
+                );
             } else {
                 config.file_path = PathBuf::from(raw);
             }
@@ -224,10 +239,18 @@ impl Config {
         if let Some(n) = reader.number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "a whole number above 0", positive) {
             config.batch.max_export_batch_size = clamp_usize(n);
         }
-        if let Some(ms) = reader.number("OTEL_BSP_SCHEDULE_DELAY", "milliseconds, a whole number above 0", positive) {
+        if let Some(ms) = reader.number(
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "milliseconds, a whole number above 0",
+            positive,
+        ) {
             config.batch.schedule_delay = Duration::from_millis(ms);
         }
-        if let Some(ms) = reader.number("OTEL_BSP_EXPORT_TIMEOUT", "milliseconds, a whole number above 0", positive) {
+        if let Some(ms) = reader.number(
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "milliseconds, a whole number above 0",
+            positive,
+        ) {
             config.batch.export_timeout = Duration::from_millis(ms);
         }
         // The OTel spec says the batch may not exceed the queue.
@@ -250,7 +273,9 @@ impl Config {
 
     /// Starts a builder from the environment; what the builder sets wins.
     pub fn builder() -> ConfigBuilder {
-        ConfigBuilder { config: Config::from_env().0 }
+        ConfigBuilder {
+            config: Config::from_env().0,
+        }
     }
 
     /// A builder starting from this configuration.
@@ -304,7 +329,11 @@ impl EnvReader<'_> {
     }
 
     fn warn(&mut self, variable: &'static str, value: String, expected: &str) {
-        self.warnings.push(ConfigWarning { variable, value, expected: expected.to_owned() });
+        self.warnings.push(ConfigWarning {
+            variable,
+            value,
+            expected: expected.to_owned(),
+        });
     }
 
     /// `Some(true)`/`Some(false)` for a recognised flag, `None` when unset or empty.

@@ -74,13 +74,19 @@ impl SpanGuard {
     /// Starts the span when telemetry is on and the call is sampled.
     #[inline(always)]
     pub fn start_if_enabled(meta: &'static SpanMeta) -> SpanGuard {
-        if enabled() { SpanGuard::start(meta) } else { SpanGuard { state: State::Off } }
+        if enabled() {
+            SpanGuard::start(meta)
+        } else {
+            SpanGuard { state: State::Off }
+        }
     }
 
     #[inline]
     fn start(meta: &'static SpanMeta) -> SpanGuard {
         if sampling::in_unsampled_subtree() {
-            return SpanGuard { state: State::Unsampled };
+            return SpanGuard {
+                state: State::Unsampled,
+            };
         }
         let parent_sampled = Context::map_current(|cx| {
             let sc = cx.span().span_context().clone();
@@ -91,20 +97,26 @@ impl SpanGuard {
             Some(sampled) => sampled,
             None => sampling::roll_root(),
         };
-        if sampled { SpanGuard::start_recording(meta) } else { SpanGuard { state: State::Unsampled } }
+        if sampled {
+            SpanGuard::start_recording(meta)
+        } else {
+            SpanGuard {
+                state: State::Unsampled,
+            }
+        }
     }
 
     #[inline(never)]
     fn start_recording(meta: &'static SpanMeta) -> SpanGuard {
         let Some(pipeline) = runtime::pipeline() else {
-            return SpanGuard { state: State::Unsampled };
+            return SpanGuard {
+                state: State::Unsampled,
+            };
         };
         let mut parent = Context::current();
         let is_root = !parent.span().span_context().is_valid();
-        if is_root {
-            if let Some(process_parent) = propagation::process_parent() {
-                parent = process_parent.clone();
-            }
+        if is_root && let Some(process_parent) = propagation::process_parent() {
+            parent = process_parent.clone();
         }
         let builder = SpanBuilder::from_name(Cow::Borrowed(meta.name)).with_kind(meta.kind.clone());
         let span = if is_root && !parent.span().span_context().is_valid() {
@@ -113,10 +125,17 @@ impl SpanGuard {
             pipeline.tracer.build_with_context(builder, &parent)
         };
         if !opentelemetry::trace::Span::is_recording(&span) {
-            return SpanGuard { state: State::Unsampled };
+            return SpanGuard {
+                state: State::Unsampled,
+            };
         }
         stats::add_recorded();
-        SpanGuard { state: State::Recording { cx: parent.with_span(span), finished: false } }
+        SpanGuard {
+            state: State::Recording {
+                cx: parent.with_span(span),
+                finished: false,
+            },
+        }
     }
 
     /// True when this call's span is being recorded.
@@ -128,7 +147,8 @@ impl SpanGuard {
     /// Sets an attribute on the span (call only when recording).
     pub fn set_attribute<V: AttrValue>(&self, key: &'static str, value: V) {
         if let State::Recording { cx, .. } = &self.state {
-            cx.span().set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
+            cx.span()
+                .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
         }
     }
 
@@ -276,6 +296,15 @@ pub enum Outcome {
 /// Wraps a reference to a return value for outcome detection by type.
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 
+// `Copy` so the by-value `NotResult` impl (the last autoderef step) can take
+// `Wrap` out of the `&&&Wrap` receiver.
+impl<T: ?Sized> Clone for Wrap<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: ?Sized> Copy for Wrap<'_, T> {}
+
 /// Outcome detection by autoref specialisation: `(&&&Wrap(&value)).__zen_outcome()`
 /// picks the most specific impl, so any `Result` (aliases included) is seen.
 pub mod outcome {
@@ -307,7 +336,10 @@ pub mod outcome {
         fn __zen_outcome(self) -> Outcome {
             match self.0 {
                 Ok(_) => Outcome::Ok,
-                Err(e) => Outcome::Err { type_name: std::any::type_name::<E>(), message: Some(e.to_string()) },
+                Err(e) => Outcome::Err {
+                    type_name: std::any::type_name::<E>(),
+                    message: Some(e.to_string()),
+                },
             }
         }
     }
@@ -315,7 +347,10 @@ pub mod outcome {
         fn __zen_outcome(self) -> Outcome {
             match self.0 {
                 Ok(_) => Outcome::Ok,
-                Err(e) => Outcome::Err { type_name: std::any::type_name::<E>(), message: Some(format!("{e:?}")) },
+                Err(e) => Outcome::Err {
+                    type_name: std::any::type_name::<E>(),
+                    message: Some(format!("{e:?}")),
+                },
             }
         }
     }
@@ -323,7 +358,10 @@ pub mod outcome {
         fn __zen_outcome(self) -> Outcome {
             match self.0 {
                 Ok(_) => Outcome::Ok,
-                Err(_) => Outcome::Err { type_name: std::any::type_name::<E>(), message: None },
+                Err(_) => Outcome::Err {
+                    type_name: std::any::type_name::<E>(),
+                    message: None,
+                },
             }
         }
     }
@@ -433,6 +471,7 @@ pub fn current_span_is_recording() -> bool {
 /// Sets an attribute on the current span (for `span_attributes!`).
 pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
     Context::map_current(|cx| {
-        cx.span().set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
+        cx.span()
+            .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
     });
 }

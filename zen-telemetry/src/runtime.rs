@@ -141,7 +141,10 @@ pub(crate) fn resource(config: &Config) -> Resource {
     Resource::builder_empty()
         .with_detector(Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector))
         .with_service_name(config.service_name.clone())
-        .with_attribute(opentelemetry::KeyValue::new("service.version", config.service_version.clone()))
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            config.service_version.clone(),
+        ))
         .build()
 }
 
@@ -162,10 +165,10 @@ pub(crate) fn shutdown() {
     }
     STATE.store(OFF, Ordering::SeqCst);
     let timeout = lock_config().as_ref().map(|c| c.shutdown_timeout).unwrap_or_default();
-    if let Some(Some(pipeline)) = PIPELINE.get() {
-        if let Err(error) = pipeline.provider.shutdown_with_timeout(timeout) {
-            diag::debug_line(|| format!("shutdown: {error}"));
-        }
+    if let Some(Some(pipeline)) = PIPELINE.get()
+        && let Err(error) = pipeline.provider.shutdown_with_timeout(timeout)
+    {
+        diag::debug_line(|| format!("shutdown: {error}"));
     }
 }
 

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
@@ -131,18 +131,23 @@ impl ShouldSample for ZenSampler {
         _attributes: &[KeyValue],
         _links: &[Link],
     ) -> SamplingResult {
-        let parent = parent_context.map(|cx| cx.span().span_context().clone()).filter(|sc| sc.is_valid());
+        let parent = parent_context
+            .map(|cx| cx.span().span_context().clone())
+            .filter(|sc| sc.is_valid());
         let sampled = match &parent {
             Some(parent) => parent.is_sampled(),
             None => {
-                ROOT_PRESAMPLED.try_with(|flag| flag.get()).unwrap_or(false)
-                    || (!in_unsampled_subtree() && roll_root())
+                ROOT_PRESAMPLED.try_with(|flag| flag.get()).unwrap_or(false) || (!in_unsampled_subtree() && roll_root())
             }
         };
         SamplingResult {
-            decision: if sampled { SamplingDecision::RecordAndSample } else { SamplingDecision::Drop },
+            decision: if sampled {
+                SamplingDecision::RecordAndSample
+            } else {
+                SamplingDecision::Drop
+            },
             attributes: Vec::new(),
-            trace_state: parent.map(|p| p.trace_state().clone()).unwrap_or_else(TraceState::default),
+            trace_state: parent.map(|p| p.trace_state().clone()).unwrap_or_default(),
         }
     }
 }

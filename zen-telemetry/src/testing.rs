@@ -157,7 +157,10 @@ impl CapturedSpan {
 impl From<&SpanData> for CapturedSpan {
     fn from(span: &SpanData) -> Self {
         let pairs = |attributes: &[opentelemetry::KeyValue]| {
-            attributes.iter().map(|kv| (kv.key.as_str().to_owned(), kv.value.clone())).collect()
+            attributes
+                .iter()
+                .map(|kv| (kv.key.as_str().to_owned(), kv.value.clone()))
+                .collect()
         };
         CapturedSpan {
             name: span.name.to_string(),
@@ -167,7 +170,10 @@ impl From<&SpanData> for CapturedSpan {
             events: span
                 .events
                 .iter()
-                .map(|e| CapturedEvent { name: e.name.to_string(), attributes: pairs(&e.attributes) })
+                .map(|e| CapturedEvent {
+                    name: e.name.to_string(),
+                    attributes: pairs(&e.attributes),
+                })
                 .collect(),
             trace_id: span.span_context.trace_id(),
             span_id: span.span_context.span_id(),

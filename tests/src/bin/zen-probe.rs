@@ -19,7 +19,12 @@ fn dir_entries(path: &str) -> Vec<String> {
     let mut entries: Vec<String> = std::fs::read_dir(path)
         .map(|dir| {
             dir.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok().map(|t| t.display().to_string()).or_else(|| Some(e.file_name().to_string_lossy().into_owned())))
+                .filter_map(|e| {
+                    std::fs::read_link(e.path())
+                        .ok()
+                        .map(|t| t.display().to_string())
+                        .or_else(|| Some(e.file_name().to_string_lossy().into_owned()))
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -23,7 +23,10 @@ pub struct JsonLinesExporter {
 impl JsonLinesExporter {
     /// An exporter appending to `path`.
     pub fn new(path: PathBuf) -> Self {
-        JsonLinesExporter { path, writer: Mutex::new(None) }
+        JsonLinesExporter {
+            path,
+            writer: Mutex::new(None),
+        }
     }
 
     fn write_batch(&self, batch: &[SpanData]) -> std::io::Result<()> {
@@ -85,7 +88,11 @@ impl StdoutExporter {
             line.push_str(&format!(" attributes={}", attributes_to_json(&span.attributes)));
         }
         for event in span.events.iter() {
-            line.push_str(&format!(" event:{}={}", event.name, attributes_to_json(&event.attributes)));
+            line.push_str(&format!(
+                " event:{}={}",
+                event.name,
+                attributes_to_json(&event.attributes)
+            ));
         }
         line
     }

@@ -21,7 +21,10 @@ use crate::{diag, stats};
 pub use jsonl::{JsonLinesExporter, StdoutExporter};
 
 /// Builds the batch processor for `destination`; `Ok(None)` records nothing.
-pub(crate) fn batch_processor(config: &Config, destination: ExporterKind) -> Result<Option<BatchSpanProcessor>, String> {
+pub(crate) fn batch_processor(
+    config: &Config,
+    destination: ExporterKind,
+) -> Result<Option<BatchSpanProcessor>, String> {
     let batch = BatchConfigBuilder::default()
         .with_max_queue_size(config.batch.max_queue_size)
         .with_max_export_batch_size(config.batch.max_export_batch_size)
@@ -30,14 +33,12 @@ pub(crate) fn batch_processor(config: &Config, destination: ExporterKind) -> Res
     let timeout = config.batch.export_timeout;
     let processor = match destination {
         ExporterKind::None | ExporterKind::Auto => return Ok(None),
-        ExporterKind::Stdout => BatchSpanProcessor::builder(Counted(StdoutExporter::default()))
+        ExporterKind::Stdout => BatchSpanProcessor::builder(Counted(StdoutExporter))
             .with_batch_config(batch)
             .build(),
-        ExporterKind::File => {
-            BatchSpanProcessor::builder(Counted(JsonLinesExporter::new(config.file_path.clone())))
-                .with_batch_config(batch)
-                .build()
-        }
+        ExporterKind::File => BatchSpanProcessor::builder(Counted(JsonLinesExporter::new(config.file_path.clone())))
+            .with_batch_config(batch)
+            .build(),
         ExporterKind::Otlp => BatchSpanProcessor::builder(Counted(otlp::exporter(timeout)?))
             .with_batch_config(batch)
             .build(),
@@ -72,7 +73,11 @@ pub(crate) struct OnRuntime<E> {
 
 impl<E: SpanExporter + 'static> OnRuntime<E> {
     pub(crate) fn new(inner: E, handle: tokio::runtime::Handle, timeout: Duration) -> Self {
-        OnRuntime { inner: std::sync::Arc::new(inner), handle, timeout }
+        OnRuntime {
+            inner: std::sync::Arc::new(inner),
+            handle,
+            timeout,
+        }
     }
 }
 
@@ -86,7 +91,9 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
         match task.await {
             Ok(Ok(result)) => result,
             Ok(Err(_elapsed)) => Err(OTelSdkError::Timeout(timeout)),
-            Err(join_error) => Err(OTelSdkError::InternalFailure(format!("export task failed: {join_error}"))),
+            Err(join_error) => Err(OTelSdkError::InternalFailure(format!(
+                "export task failed: {join_error}"
+            ))),
         }
     }
 

@@ -1,0 +1,8 @@
+use zen_telemetry::traced;
+
+#[traced("")]
+fn f() {}
+
+fn main() {
+    f();
+}

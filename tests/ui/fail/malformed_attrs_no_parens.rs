@@ -1,0 +1,8 @@
+use zen_telemetry::traced;
+
+#[traced(attrs = "retries")]
+fn f() {}
+
+fn main() {
+    f();
+}

@@ -1,0 +1,8 @@
+use zen_telemetry::traced;
+
+#[traced(name = load_config)]
+fn f() {}
+
+fn main() {
+    f();
+}

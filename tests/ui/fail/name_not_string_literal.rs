@@ -1,0 +1,8 @@
+use zen_telemetry::traced;
+
+#[traced(42)]
+fn f() {}
+
+fn main() {
+    f();
+}

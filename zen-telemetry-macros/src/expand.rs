@@ -1,0 +1,381 @@
+//! Code generation of `#[traced]`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{
+    AttrStyle, Attribute, Block, Error, Expr, ExprAsync, GenericArgument, Item, ItemFn, PathArguments, ReturnType,
+    Stmt, Type, TypeParamBound,
+};
+
+use crate::args::Args;
+
+/// Expands `#[traced(args)] item`.
+pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func = match parse_fn(item.clone()) {
+        Ok(func) => func,
+        Err(err) => {
+            // `#[traced] |x| ..` (attributes on expressions are unstable, but
+            // rustc still expands them): keep the output an expression.
+            if let Ok(Expr::Closure(closure)) = syn::parse2::<Expr>(item.clone()) {
+                let err = Error::new(
+                    closure.or1_token.span,
+                    "#[traced] cannot be applied to a closure: move the body into a fn and trace that fn",
+                )
+                .to_compile_error();
+                return quote!({ #err; #closure });
+            }
+            return with_item(err, item);
+        }
+    };
+    if let Some(constness) = &func.sig.constness {
+        return with_item(
+            Error::new_spanned(
+                constness,
+                "#[traced] cannot be applied to a `const fn`: a span cannot be recorded at compile time; \
+                 remove `const` or `#[traced]`",
+            ),
+            item,
+        );
+    }
+    let args = match syn::parse2::<Args>(args) {
+        Ok(args) => args,
+        Err(err) => return with_item(err, item),
+    };
+    expand_fn(&args, func)
+}
+
+/// The error, plus the item unchanged so that its uses don't fail too.
+fn with_item(err: Error, item: TokenStream) -> TokenStream {
+    let err = err.to_compile_error();
+    quote!(#err #item)
+}
+
+fn parse_fn(item: TokenStream) -> syn::Result<ItemFn> {
+    let parsed: Item = syn::parse2(item.clone())?;
+    let (span, what): (Span, &str) = match parsed {
+        Item::Fn(func) => return Ok(func),
+        Item::Struct(s) => (s.struct_token.span, "a struct"),
+        Item::Enum(e) => (e.enum_token.span, "an enum"),
+        Item::Union(u) => (u.union_token.span, "a union"),
+        Item::Impl(i) => {
+            return Err(Error::new(
+                i.impl_token.span,
+                "#[traced] cannot be applied to an impl block: put it on each method to trace",
+            ));
+        }
+        Item::Trait(t) => {
+            return Err(Error::new(
+                t.trait_token.span,
+                "#[traced] cannot be applied to a trait: put it on each method (with a body) to trace",
+            ));
+        }
+        Item::Mod(m) => (m.mod_token.span, "a module"),
+        Item::Static(s) if matches!(*s.expr, Expr::Closure(_)) => (s.static_token.span, "a closure"),
+        Item::Const(c) if matches!(*c.expr, Expr::Closure(_)) => (c.const_token.span, "a closure"),
+        Item::Static(s) => (s.static_token.span, "a static"),
+        Item::Const(c) => (c.const_token.span, "a const"),
+        Item::Type(t) => (t.type_token.span, "a type alias"),
+        Item::Use(u) => (u.use_token.span, "a use declaration"),
+        Item::ExternCrate(e) => (e.extern_token.span, "an extern crate"),
+        Item::ForeignMod(f) => (f.abi.extern_token.span, "an extern block"),
+        Item::Macro(m) => (m.mac.path.span(), "a macro invocation"),
+        Item::TraitAlias(t) => (t.trait_token.span, "a trait alias"),
+        Item::Verbatim(tokens) => {
+            // A method declaration without a body (`fn f(&self);` in a trait).
+            if let Ok(method) = syn::parse2::<syn::TraitItemFn>(tokens.clone())
+                && method.default.is_none()
+            {
+                return Err(Error::new_spanned(
+                    method.sig.fn_token,
+                    "#[traced] needs a function body: put it on the implementation of this method",
+                ));
+            }
+            (tokens.span(), "this item")
+        }
+        other => (other.span(), "this item"),
+    };
+    Err(Error::new(
+        span,
+        format!("#[traced] can only be applied to a function or a method, not to {what}"),
+    ))
+}
+
+fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
+    let ItemFn { attrs, vis, sig, block } = func;
+    let (outer, inner): (Vec<Attribute>, Vec<Attribute>) =
+        attrs.into_iter().partition(|a| matches!(a.style, AttrStyle::Outer));
+
+    let name = match &args.name {
+        Some(name) => name.to_token_stream(),
+        None => {
+            let fn_name = sig.ident.unraw().to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
+        }
+    };
+    let kind = syn::Ident::new(args.kind.as_ref().map_or("Internal", |k| k.variant), Span::call_site());
+    let kind_span = args.kind.as_ref().map_or_else(Span::call_site, |k| k.span);
+    let kind = quote_spanned!(kind_span=> ::zen_telemetry::__private::SpanKind::#kind);
+
+    let sets: Vec<TokenStream> = args
+        .attrs
+        .iter()
+        .map(|attr| {
+            let key = &attr.key;
+            let value = &attr.value;
+            quote_spanned!(value.span()=> __zen_span.set_attribute(#key, #value);)
+        })
+        .collect();
+    let set_attrs = if sets.is_empty() {
+        quote!()
+    } else {
+        quote!(if __zen_span.is_recording() { #(#sets)* })
+    };
+
+    let meta = quote! {
+        static __ZEN_META: ::zen_telemetry::__private::SpanMeta = ::zen_telemetry::__private::SpanMeta {
+            name: #name,
+            kind: #kind,
+        };
+    };
+    let start = quote!(::zen_telemetry::__private::SpanGuard::start_if_enabled(&__ZEN_META));
+    let finish = quote! {
+        if __zen_span.is_recording() {
+            #[allow(unused_imports)]
+            use ::zen_telemetry::__private::outcome::{
+                ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
+            };
+            __zen_span.finish((&&&::zen_telemetry::__private::Wrap(&__zen_result)).__zen_outcome());
+        }
+    };
+
+    let ret_ty = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(&**ty),
+    };
+    let never = matches!(ret_ty, Some(Type::Never(_)));
+
+    let body = if sig.asyncness.is_some() {
+        let body_block = with_edge(&fake_return_edge(ret_ty, sig.ident.span()), &block);
+        if never {
+            quote! {
+                #meta
+                let mut __zen_span = #start;
+                #set_attrs
+                __zen_span.instrument(async move #block).await
+            }
+        } else {
+            quote! {
+                #meta
+                let mut __zen_span = #start;
+                #set_attrs
+                let __zen_result = __zen_span.instrument(async move #body_block).await;
+                #finish
+                __zen_result
+            }
+        }
+    } else if let Some((stmts, tail)) = split_future_tail(&block) {
+        // `fn f() -> impl Future { ...; async move { .. } }` (or the
+        // `Box::pin(async move { .. })` of async-trait): trace the future,
+        // starting the span now so the caller's context is its parent.
+        let output = ret_ty.and_then(future_output);
+        let edge = match output {
+            Some(ty) => fake_return_edge(Some(ty), ty.span()),
+            None => quote!(),
+        };
+        let tail = rewrite_future_tail(tail, |inner: &ExprAsync| {
+            let inner_attrs = &inner.attrs;
+            let capture = &inner.capture;
+            let inner_block = with_edge(&edge, &inner.block);
+            quote! {
+                async move {
+                    let mut __zen_span = __zen_span;
+                    let __zen_result = __zen_span
+                        .instrument(#(#inner_attrs)* async #capture #inner_block)
+                        .await;
+                    #finish
+                    __zen_result
+                }
+            }
+        });
+        quote! {
+            #meta
+            let __zen_span = #start;
+            #set_attrs
+            #(#stmts)*
+            #tail
+        }
+    } else {
+        let body_block = with_edge(&fake_return_edge(ret_ty, sig.ident.span()), &block);
+        if never {
+            quote! {
+                #meta
+                let mut __zen_span = #start;
+                #set_attrs
+                __zen_span.run(::zen_telemetry::__private::body_fn(move || -> ! #block))
+            }
+        } else {
+            quote! {
+                #meta
+                let mut __zen_span = #start;
+                #set_attrs
+                #[allow(clippy::redundant_closure_call)]
+                let __zen_result = __zen_span.run(::zen_telemetry::__private::body_fn(move || #body_block));
+                #finish
+                __zen_result
+            }
+        }
+    };
+
+    let brace = block.brace_token;
+    let mut out = quote!(#(#outer)* #vis #sig);
+    brace.surround(&mut out, |tokens| {
+        for attr in &inner {
+            attr.to_tokens(tokens);
+        }
+        body.to_tokens(tokens);
+    });
+    out
+}
+
+/// The block with the fake return edge as first statement. The user's
+/// statements stay directly in the user's braces (no extra nesting, which
+/// would trip `unused_braces` on one-line bodies).
+fn with_edge(edge: &TokenStream, block: &Block) -> TokenStream {
+    let mut out = TokenStream::new();
+    block.brace_token.surround(&mut out, |tokens| {
+        edge.to_tokens(tokens);
+        for stmt in &block.stmts {
+            stmt.to_tokens(tokens);
+        }
+    });
+    out
+}
+
+/// `if false { let x: Ret = loop {}; return x; }`: pins the return type of
+/// the closure or async block that holds the body, so `?` and `return` work.
+fn fake_return_edge(ret: Option<&Type>, fallback: Span) -> TokenStream {
+    let (ty, span) = match ret {
+        Some(Type::Never(_)) => return quote!(),
+        Some(ty) => {
+            let mut ty = ty.clone();
+            EraseImplTrait.visit_type_mut(&mut ty);
+            (ty.into_token_stream(), ty_span(ret))
+        }
+        None => (quote!(()), fallback),
+    };
+    quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __zen_fake_return: #ty = loop {};
+            return __zen_fake_return;
+        }
+    }
+}
+
+fn ty_span(ty: Option<&Type>) -> Span {
+    ty.map_or_else(Span::call_site, Spanned::span)
+}
+
+/// Replaces every `impl Trait` with `_`.
+struct EraseImplTrait;
+
+impl VisitMut for EraseImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(imp) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](imp.impl_token.span),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+
+/// The statements before the tail, and the tail, when the tail is an
+/// `async` block or `Box::pin(async { .. })`.
+fn split_future_tail(block: &Block) -> Option<(&[Stmt], &Expr)> {
+    let (last, stmts) = block.stmts.split_last()?;
+    let Stmt::Expr(tail, None) = last else { return None };
+    match tail {
+        Expr::Async(_) => Some((stmts, tail)),
+        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
+            matches!(call.args.first(), Some(Expr::Async(_))).then_some((stmts, tail))
+        }
+        _ => None,
+    }
+}
+
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = func else { return false };
+    let segments: Vec<_> = path.path.segments.iter().collect();
+    matches!(segments.as_slice(), [.., b, p] if b.ident == "Box" && p.ident == "pin" && p.arguments.is_none())
+}
+
+/// Rebuilds the tail with its async block replaced by `wrap(block)`.
+fn rewrite_future_tail(tail: &Expr, wrap: impl Fn(&ExprAsync) -> TokenStream) -> TokenStream {
+    match tail {
+        Expr::Async(inner) => wrap(inner),
+        Expr::Call(call) => {
+            let Some(Expr::Async(inner)) = call.args.first() else {
+                unreachable!("checked by split_future_tail")
+            };
+            let attrs = &call.attrs;
+            let func = &call.func;
+            let wrapped = wrap(inner);
+            let mut out = quote!(#(#attrs)* #func);
+            call.paren_token.surround(&mut out, |tokens| wrapped.to_tokens(tokens));
+            out
+        }
+        _ => unreachable!("checked by split_future_tail"),
+    }
+}
+
+/// `T` of an `Output = T` binding in the return type (`impl Future<Output = T>`,
+/// `Pin<Box<dyn Future<Output = T> + Send>>`).
+fn future_output(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(imp) => output_in_bounds(imp.bounds.iter()),
+        Type::TraitObject(obj) => output_in_bounds(obj.bounds.iter()),
+        Type::Paren(p) => future_output(&p.elem),
+        Type::Group(g) => future_output(&g.elem),
+        Type::Path(path) => path.path.segments.iter().rev().find_map(|seg| match &seg.arguments {
+            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                GenericArgument::Type(ty) => future_output(ty),
+                _ => None,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn output_in_bounds<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<&'a Type> {
+    bounds.find_map(|bound| {
+        let TypeParamBound::Trait(trait_bound) = bound else {
+            return None;
+        };
+        let last = trait_bound.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
