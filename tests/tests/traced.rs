@@ -652,6 +652,33 @@ fn spawned_impl_future_keeps_its_call_time_parent() {
     assert_child_of(inner, ok);
 }
 
+#[traced]
+async fn async_leaf(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    n + 1
+}
+
+#[test]
+fn spawned_async_fn_keeps_its_call_time_parent() {
+    let capture = capture();
+    let rt = tokio_runtime();
+    let tracer = zen_telemetry::tracer_provider().unwrap().tracer("t");
+    // Called inside `caller`, spawned and polled only on a worker thread.
+    let handle = tracer.in_span("caller", |_cx| rt.spawn(async_leaf(1)));
+    assert_eq!(rt.block_on(handle).unwrap(), 2);
+    let fut = tracer.in_span("caller2", |_cx| async_leaf(5));
+    let joined = std::thread::spawn(move || futures::executor::block_on(fut))
+        .join()
+        .unwrap();
+    assert_eq!(joined, 6);
+    drop(rt);
+    let spans = capture.spans();
+    let leaves: Vec<&CapturedSpan> = spans.iter().filter(|s| s.name.ends_with("::async_leaf")).collect();
+    assert_eq!(leaves.len(), 2);
+    assert_child_of(leaves[0], find(&spans, "caller"));
+    assert_child_of(leaves[1], find(&spans, "caller2"));
+}
+
 #[test]
 fn impl_future_span_starts_at_call_time() {
     let capture = capture();
@@ -687,12 +714,11 @@ fn dropped_futures_end_their_span_as_cancelled() {
         let mut fut = pin!(future_fn(1));
         assert!(poll_once(fut.as_mut()).is_pending());
     }
-    // A `-> impl Future` span starts at the call, so dropping it unpolled cancels it too.
+    // Spans start at the call, so dropping a future unpolled cancels it too.
     drop(future_fn(2));
-    // An `async fn` span starts at the first poll: nothing to record.
     drop(slow_async());
     let spans = capture.spans();
-    assert_eq!(spans.len(), 3, "{spans:#?}");
+    assert_eq!(spans.len(), 4, "{spans:#?}");
     for span in &spans {
         assert_eq!(
             span.attribute("zen.cancelled"),
@@ -1147,4 +1173,45 @@ fn user_items_named_like_std_items() {
     assert!(shadowed[0].is_ok());
     assert_eq!(shadowed[1].error(), Some("shadowed failure"));
     assert!(find(&spans, concat!(module_path!(), "::hygiene::shadowed_async")).is_ok());
+}
+
+// ---------------------------------------------------------------- async argument lifetimes
+
+struct DropFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[traced]
+async fn holds_unused_guard(_guard: DropFlag, (a, _): (u32, DropFlag), _: DropFlag) -> u32 {
+    YieldOnce(false).await;
+    a
+}
+
+#[test]
+fn async_fn_arguments_live_as_long_as_the_future() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let capture = capture();
+    let flags: Vec<Arc<AtomicBool>> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let mut fut = Box::pin(holds_unused_guard(
+        DropFlag(flags[0].clone()),
+        (7, DropFlag(flags[1].clone())),
+        DropFlag(flags[2].clone()),
+    ));
+    assert!(poll_once(fut.as_mut()).is_pending());
+    for flag in &flags {
+        assert!(
+            !flag.load(Ordering::SeqCst),
+            "an argument was dropped before the future ended"
+        );
+    }
+    assert_eq!(futures::executor::block_on(fut), 7);
+    for flag in &flags {
+        assert!(flag.load(Ordering::SeqCst));
+    }
+    assert!(capture.spans()[0].is_ok());
 }

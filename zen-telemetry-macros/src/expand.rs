@@ -6,8 +6,8 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
-    AttrStyle, Attribute, Block, Error, Expr, ExprAsync, GenericArgument, Item, ItemFn, PathArguments, ReturnType,
-    Stmt, Type, TypeParamBound,
+    AttrStyle, Attribute, Block, Error, Expr, ExprAsync, FnArg, GenericArgument, Item, ItemFn, Pat, PatIdent,
+    PathArguments, ReturnType, Stmt, Type, TypeParamBound,
 };
 
 use crate::args::Args;
@@ -157,7 +157,43 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
     };
     let never = matches!(ret_ty, Some(Type::Never(_)));
 
-    let body = if sig.asyncness.is_some() {
+    let mut out_sig = sig.clone();
+    let mut async_prologue = TokenStream::new();
+    let call_time_async = sig.asyncness.is_some() && !never && !has_async_entry_attr(&outer);
+    if call_time_async {
+        async_prologue = desugar_async_fn(&mut out_sig);
+    }
+
+    let body = if call_time_async {
+        // `async fn f(..) -> R` becomes `fn f(..) -> impl Future<Output = R>`
+        // so the span starts at the call and the caller's context is its
+        // parent even when the future is spawned elsewhere. The arguments are
+        // moved into the future as `async fn` does, so they live as long.
+        let output: Type = match ret_ty {
+            Some(ty) => ty.clone(),
+            None => syn::parse_quote!(()),
+        };
+        let edge = fake_return_edge(Some(&output), output.span());
+        let mut inner = TokenStream::new();
+        block.brace_token.surround(&mut inner, |tokens| {
+            async_prologue.to_tokens(tokens);
+            edge.to_tokens(tokens);
+            for stmt in &block.stmts {
+                stmt.to_tokens(tokens);
+            }
+        });
+        quote! {
+            #meta
+            let __zen_span = #start;
+            #set_attrs
+            async move {
+                let mut __zen_span = __zen_span;
+                let __zen_result = __zen_span.instrument(async move #inner).await;
+                #finish
+                __zen_result
+            }
+        }
+    } else if sig.asyncness.is_some() {
         let body_block = with_edge(&fake_return_edge(ret_ty, sig.ident.span()), &block);
         if never {
             quote! {
@@ -230,7 +266,7 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
     };
 
     let brace = block.brace_token;
-    let mut out = quote!(#(#outer)* #vis #sig);
+    let mut out = quote!(#(#outer)* #vis #out_sig);
     brace.surround(&mut out, |tokens| {
         for attr in &inner {
             attr.to_tokens(tokens);
@@ -238,6 +274,66 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         body.to_tokens(tokens);
     });
     out
+}
+
+/// Turns an `async fn` signature into `fn .. -> impl Future<Output = R>`.
+/// Arguments with patterns other than a plain name are renamed and
+/// destructured inside the future, exactly as `async fn` does; the returned
+/// statements (for the future's body) move every argument into the future.
+fn desugar_async_fn(sig: &mut syn::Signature) -> TokenStream {
+    let mut prologue = TokenStream::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let self_token = &receiver.self_token;
+                prologue.extend(quote!(let _ = &#self_token;));
+            }
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(PatIdent {
+                    by_ref: None,
+                    subpat: None,
+                    ident,
+                    ..
+                }) => {
+                    prologue.extend(quote!(let _ = &#ident;));
+                }
+                _ => {
+                    let renamed = syn::Ident::new(&format!("__zen_arg{index}"), typed.pat.span());
+                    let pattern = std::mem::replace(
+                        &mut *typed.pat,
+                        Pat::Ident(PatIdent {
+                            attrs: Vec::new(),
+                            by_ref: None,
+                            mutability: None,
+                            ident: renamed.clone(),
+                            subpat: None,
+                        }),
+                    );
+                    // The borrow makes the future own the whole argument even
+                    // when the pattern binds none of it (`_`).
+                    prologue.extend(quote!(let _ = &#renamed; let #pattern = #renamed;));
+                }
+            },
+        }
+    }
+    let output: Type = match &sig.output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+    let async_span = sig.asyncness.map_or_else(Span::call_site, |a| a.span);
+    sig.asyncness = None;
+    sig.output = syn::parse_quote_spanned!(async_span=> -> impl ::core::future::Future<Output = #output>);
+    prologue
+}
+
+/// `#[tokio::main]`, `#[tokio::test]` and the like need to see an `async fn`.
+fn has_async_entry_attr(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|seg| seg.ident == "main" || seg.ident == "test")
+    })
 }
 
 /// The block with the fake return edge as first statement. The user's

@@ -200,13 +200,18 @@ use proc_macro::TokenStream;
 /// assert!(capture.spans()[0].is_ok());
 /// ```
 ///
-/// The span of an `async fn` starts at its **first poll**, so its parent is
-/// the context current then. To capture the parent when the function is
-/// *called* (for a future spawned onto another task or thread), return
-/// `impl Future` with an `async` block as the tail of the body: the span then
-/// starts at the call, statements before the block run at the call, and the
-/// block is traced. (Alternatively, attach the caller's context yourself with
-/// `opentelemetry::context::FutureExt::with_current_context`.)
+/// The span of an `async fn` starts when the function is **called**, so its
+/// parent is the caller's context even when the future is spawned onto
+/// another task or thread and polled there. (The attribute turns
+/// `async fn f(..) -> T` into `fn f(..) -> impl Future<Output = T>`, moving
+/// every argument into the future as `async fn` does. Under `#[tokio::main]`
+/// or `#[tokio::test]`, which need an `async fn`, the span starts at the first
+/// poll instead.) A future dropped before it completes ends its span with
+/// `zen.cancelled = true`.
+///
+/// The same holds for a function returning `impl Future` whose body ends with
+/// an `async` block: statements before the block run at the call, and the
+/// block is traced.
 ///
 /// ```
 /// use std::future::Future;
