@@ -225,12 +225,11 @@ fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any +
     span.end();
 }
 
-impl Drop for SpanGuard {
-    fn drop(&mut self) {
+impl SpanGuard {
+    #[cold]
+    #[inline(never)]
+    fn end_unfinished(&mut self) {
         if let State::Recording { cx, finished } = &mut self.state {
-            if *finished {
-                return;
-            }
             if std::thread::panicking() {
                 end_with_panic(cx, finished, None);
             } else {
@@ -239,6 +238,16 @@ impl Drop for SpanGuard {
                 span.set_attribute(KeyValue::new("zen.cancelled", true));
                 span.end();
             }
+        }
+    }
+}
+
+impl Drop for SpanGuard {
+    // Inlined so the off and unsampled paths compile to nothing here.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let State::Recording { finished: false, .. } = self.state {
+            self.end_unfinished();
         }
     }
 }
@@ -474,4 +483,18 @@ pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
         cx.span()
             .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
     });
+}
+
+/// Switches used by the overhead benchmark to compare configurations in one
+/// process. Not for applications.
+pub mod bench_control {
+    /// Turns recording on (`Some(true)`), off, or back to the configuration (`None`).
+    pub fn set_enabled(on: Option<bool>) {
+        crate::runtime::force_state(on);
+    }
+
+    /// Sets the root sampling rate.
+    pub fn set_sample_rate(rate: f64) {
+        crate::sampling::set_rate(rate);
+    }
 }

@@ -172,8 +172,7 @@ pub(crate) fn shutdown() {
     }
 }
 
-/// Turns recording on or off regardless of configuration (testing API).
-#[cfg(feature = "testing")]
+/// Turns recording on or off regardless of configuration (testing API, benchmarks).
 pub(crate) fn force_state(on: Option<bool>) {
     match on {
         Some(true) => STATE.store(ON, Ordering::SeqCst),

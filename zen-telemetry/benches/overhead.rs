@@ -1,0 +1,307 @@
+//! Overhead of `#[traced]` side by side with its anchors, in one run.
+//!
+//! `cargo bench -p zen-telemetry --bench overhead`
+//!
+//! Every configuration measures ns per call of the same trivial
+//! `#[inline(never)]` function. Export pipelines are drained between samples,
+//! outside the timed part, so queue drops do not flatter the numbers; the
+//! fraction of spans delivered is printed. The run ends with a summary table
+//! and the ratios the performance targets are stated in.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use opentelemetry::trace::{Tracer, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::layer::SubscriberExt;
+use zen_telemetry::__private::bench_control;
+use zen_telemetry::traced;
+
+#[inline(never)]
+fn work(x: u64) -> u64 {
+    black_box(x).wrapping_add(1)
+}
+
+static FLOOR_FLAG: AtomicBool = AtomicBool::new(false);
+
+#[inline(never)]
+fn atomic_floor(x: u64) -> u64 {
+    if FLOOR_FLAG.load(Ordering::Relaxed) {
+        black_box(0);
+    }
+    work(x)
+}
+
+#[traced("bench.work")]
+#[inline(never)]
+fn traced_work(x: u64) -> u64 {
+    work(x)
+}
+
+#[traced("bench.parent")]
+#[inline(never)]
+fn traced_parent(x: u64) -> u64 {
+    traced_work(x)
+}
+
+#[traced("bench.async")]
+async fn traced_async(x: u64) -> u64 {
+    work(x)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn tracing_work(x: u64) -> u64 {
+    work(x)
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fastrace_work(x: u64) -> u64 {
+    work(x)
+}
+
+static DISCARDED: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        DISCARDED.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn raw_provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+        .build()
+}
+
+struct FastraceDiscard;
+
+impl fastrace::collector::Reporter for FastraceDiscard {
+    fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+fn poll_to_completion<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// Times `iters` calls of `f`, then runs `drain` outside the timed part.
+fn timed(iters: u64, mut f: impl FnMut(u64) -> u64, drain: impl Fn()) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        black_box(f(i));
+    }
+    let elapsed = start.elapsed();
+    drain();
+    elapsed
+}
+
+fn main() {
+    // A real exporter whose output is thrown away: JSON lines to /dev/null.
+    let config = zen_telemetry::Config::builder()
+        .exporter(zen_telemetry::ExporterKind::File)
+        .file_path("/dev/null")
+        .sample_rate(0.1)
+        .build();
+    let _ = zen_telemetry::init_with(config);
+    let zen_provider = zen_telemetry::tracer_provider();
+    let zen_drain = || {
+        if let Some(provider) = &zen_provider {
+            let _ = provider.force_flush();
+        }
+    };
+
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+
+    criterion.bench_function("baseline", |b| b.iter_custom(|n| timed(n, work, || {})));
+    criterion.bench_function("atomic_floor", |b| b.iter_custom(|n| timed(n, atomic_floor, || {})));
+
+    bench_control::set_enabled(Some(false));
+    criterion.bench_function("zen_disabled", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
+    // "Enabled with no exporter" takes exactly the disabled path: with no
+    // destination the runtime state is off. Measured as its own entry anyway.
+    criterion.bench_function("zen_no_exporter", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
+
+    bench_control::set_enabled(Some(true));
+    let before = zen_telemetry::stats();
+    bench_control::set_sample_rate(0.1);
+    criterion.bench_function("zen_sampled_10pct", |b| {
+        b.iter_custom(|n| timed(n, traced_work, zen_drain))
+    });
+    bench_control::set_sample_rate(1.0);
+    criterion.bench_function("zen_sampled_100pct", |b| {
+        b.iter_custom(|n| timed(n, traced_work, zen_drain))
+    });
+    criterion.bench_function("zen_nested_100pct", |b| {
+        b.iter_custom(|n| timed(n, traced_parent, zen_drain))
+    });
+    criterion.bench_function("zen_async_100pct", |b| {
+        b.iter_custom(|n| timed(n, |i| poll_to_completion(traced_async(i)), zen_drain))
+    });
+    zen_drain();
+    let after = zen_telemetry::stats();
+    bench_control::set_enabled(Some(false));
+
+    let always_on = raw_provider(Sampler::AlwaysOn);
+    let always_on_tracer = always_on.tracer("bench");
+    let always_on_drain = || {
+        let _ = always_on.force_flush();
+    };
+    criterion.bench_function("raw_sdk_always_on", |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                |i| always_on_tracer.in_span("bench.work", |_cx| work(i)),
+                always_on_drain,
+            )
+        })
+    });
+    let ratio = raw_provider(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))));
+    let ratio_tracer = ratio.tracer("bench");
+    criterion.bench_function("raw_sdk_parent_ratio_10pct", |b| {
+        b.iter_custom(|n| {
+            timed(
+                n,
+                |i| ratio_tracer.in_span("bench.work", |_cx| work(i)),
+                || {
+                    let _ = ratio.force_flush();
+                },
+            )
+        })
+    });
+
+    let tracing_provider = raw_provider(Sampler::AlwaysOn);
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(tracing_provider.tracer("bench")));
+    tracing::subscriber::with_default(subscriber, || {
+        criterion.bench_function("tracing_opentelemetry", |b| {
+            b.iter_custom(|n| {
+                timed(n, tracing_work, || {
+                    let _ = tracing_provider.force_flush();
+                })
+            })
+        });
+    });
+
+    fastrace::set_reporter(FastraceDiscard, fastrace::collector::Config::default());
+    criterion.bench_function("fastrace_unsampled", |b| {
+        b.iter_custom(|n| timed(n, fastrace_work, || {}))
+    });
+    criterion.bench_function("fastrace_sampled", |b| {
+        b.iter_custom(|n| {
+            let root = fastrace::Span::root("bench.root", fastrace::prelude::SpanContext::random());
+            let guard = root.set_local_parent();
+            let elapsed = timed(n, fastrace_work, || {});
+            drop(guard);
+            drop(root);
+            fastrace::flush();
+            elapsed
+        })
+    });
+
+    criterion.final_summary();
+    let recorded = after.spans_recorded - before.spans_recorded;
+    let delivered = after.spans_exported - before.spans_exported;
+    summary(recorded, delivered);
+}
+
+fn median_ns(name: &str) -> Option<f64> {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    let path = format!("{dir}/criterion/{name}/new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn summary(recorded: u64, delivered: u64) {
+    let names = [
+        "baseline",
+        "atomic_floor",
+        "zen_disabled",
+        "zen_no_exporter",
+        "zen_sampled_10pct",
+        "zen_sampled_100pct",
+        "zen_nested_100pct",
+        "zen_async_100pct",
+        "raw_sdk_always_on",
+        "raw_sdk_parent_ratio_10pct",
+        "tracing_opentelemetry",
+        "fastrace_unsampled",
+        "fastrace_sampled",
+    ];
+    println!("\n## Summary (median ns per call)\n");
+    println!("| configuration | ns/call |\n|---|---:|");
+    for name in names {
+        match median_ns(name) {
+            Some(ns) => println!("| {name} | {ns:.1} |"),
+            None => println!("| {name} | (not measured) |"),
+        }
+    }
+    let get = |name: &str| median_ns(name).unwrap_or(f64::NAN);
+    println!(
+        "\nspans recorded by zen: {recorded}, delivered to the exporter: {delivered} ({:.1}%)",
+        if recorded == 0 {
+            0.0
+        } else {
+            delivered as f64 * 100.0 / recorded as f64
+        }
+    );
+    println!("\n## Ratios (target in brackets)\n");
+    let rows = [
+        (
+            "disabled / atomic floor",
+            get("zen_disabled") / get("atomic_floor"),
+            "<= 1.2",
+        ),
+        ("10% sampled, ns per call", get("zen_sampled_10pct"), "<= 40"),
+        (
+            "10% sampled / raw SDK ParentBased(0.1)",
+            get("zen_sampled_10pct") / get("raw_sdk_parent_ratio_10pct"),
+            "<= 0.25",
+        ),
+        (
+            "100% sampled / raw SDK AlwaysOn",
+            get("zen_sampled_100pct") / get("raw_sdk_always_on"),
+            "<= 0.9",
+        ),
+        (
+            "100% sampled / tracing + tracing-opentelemetry",
+            get("zen_sampled_100pct") / get("tracing_opentelemetry"),
+            "<= 0.25",
+        ),
+        (
+            "nested (2 spans) / 2x raw SDK AlwaysOn",
+            get("zen_nested_100pct") / (2.0 * get("raw_sdk_always_on")),
+            "<= 0.9",
+        ),
+        (
+            "async / raw SDK AlwaysOn",
+            get("zen_async_100pct") / get("raw_sdk_always_on"),
+            "<= 0.9",
+        ),
+    ];
+    println!("| ratio | measured | target |\n|---|---:|---|");
+    for (label, value, target) in rows {
+        println!("| {label} | {value:.2} | {target} |");
+    }
+}
