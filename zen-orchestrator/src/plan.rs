@@ -1,0 +1,372 @@
+//! The run plan: the configuration file and the command line, resolved into
+//! the exact processes to start.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::budget::{self, Mode};
+use crate::config::{self, FileConfig, InstanceConfig};
+use crate::error::ZenError;
+use crate::{RunArgs, claude, privacy};
+
+/// Default concurrency cap.
+pub const DEFAULT_MAX_PARALLEL: usize = 4;
+
+/// What kind of process an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Claude Code, through the preset.
+    Claude,
+    /// Any program (`program` + `args`).
+    Program,
+}
+
+impl Kind {
+    /// `claude` or `program`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Claude => "claude",
+            Kind::Program => "program",
+        }
+    }
+}
+
+/// One process to start.
+#[derive(Debug, Clone)]
+pub struct InstanceSpec {
+    /// Unique name.
+    pub name: String,
+    /// Claude or another program.
+    pub kind: Kind,
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Per-instance timeout.
+    pub timeout: Option<Duration>,
+    /// Slash command name (never the arguments).
+    pub command_name: Option<String>,
+    /// `max_tokens_per_command`.
+    pub token_limit: Option<u64>,
+    /// Whether stdout is stream-json to account.
+    pub stream_json: bool,
+    /// Truncated SHA-256 of the session id.
+    pub session_hash: Option<String>,
+    /// From the configuration.
+    pub description: Option<String>,
+}
+
+impl InstanceSpec {
+    /// What the budget tracker needs.
+    pub fn subject(&self) -> budget::Subject {
+        budget::Subject {
+            name: self.name.clone(),
+            command: self.command_name.clone(),
+            token_limit: self.token_limit,
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The instances, in launch order.
+    pub instances: Vec<InstanceSpec>,
+    /// Concurrency cap.
+    pub max_parallel: usize,
+    /// Delay between two launches.
+    pub startup_delay: Duration,
+    /// Working directory of every child.
+    pub workspace: PathBuf,
+    /// Budgets.
+    pub budget: budget::Settings,
+    /// `None` when the `claude` binary is needed but missing (dry runs only).
+    pub claude_missing: bool,
+}
+
+/// Builds the plan from the command line (and its configuration file).
+pub fn build(args: &RunArgs) -> Result<Plan, ZenError> {
+    let file = match (&args.config, &args.prompt) {
+        (Some(_), Some(_)) => {
+            return Err(ZenError::Usage(
+                "give either --config FILE or a prompt, not both".to_owned(),
+            ));
+        }
+        (Some(path), None) => config::load(path)?,
+        (None, Some(prompt)) => FileConfig {
+            instances: vec![InstanceConfig {
+                name: Some(direct_name(prompt)),
+                command: Some(prompt.clone()),
+                ..InstanceConfig::default()
+            }],
+            ..FileConfig::default()
+        },
+        (None, None) => {
+            return Err(ZenError::Usage(
+                "nothing to run: give --config FILE or a prompt/slash command (see zen run --help)".to_owned(),
+            ));
+        }
+    };
+
+    let workspace = match &args.workspace {
+        Some(dir) if dir.is_dir() => dir.clone(),
+        Some(dir) => {
+            return Err(ZenError::Usage(format!(
+                "--workspace {}: not a directory",
+                dir.display()
+            )));
+        }
+        None => std::env::current_dir().map_err(|e| ZenError::Usage(format!("no current directory: {e}")))?,
+    };
+
+    let needs_claude = file.instances.iter().any(|i| i.program.is_none());
+    let claude_bin = if needs_claude {
+        match claude::resolve_binary() {
+            Ok(bin) => Some(bin),
+            Err(e) if !args.dry_run => return Err(ZenError::Usage(e.to_string())),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+
+    let default_timeout = match args.timeout {
+        Some(secs) if !(secs.is_finite() && secs > 0.0) => {
+            return Err(ZenError::Usage(
+                "--timeout must be a positive number of seconds".to_owned(),
+            ));
+        }
+        Some(secs) => Some(Duration::from_secs_f64(secs)),
+        None => None,
+    };
+    let mut instances = Vec::with_capacity(file.instances.len());
+    let mut used_names = BTreeMap::new();
+    for (index, instance) in file.instances.iter().enumerate() {
+        let mut spec = prepare_instance(instance, index, claude_bin.as_deref(), default_timeout);
+        // Unnamed instances get `instance-N`; keep names unique.
+        let count = used_names.entry(spec.name.clone()).or_insert(0usize);
+        *count += 1;
+        if *count > 1 {
+            spec.name = format!("{}-{}", spec.name, count);
+        }
+        instances.push(spec);
+    }
+
+    let max_parallel = args.max_parallel.or(file.max_parallel).unwrap_or(DEFAULT_MAX_PARALLEL);
+    if max_parallel == 0 {
+        return Err(ZenError::Usage("--max-parallel must be at least 1".to_owned()));
+    }
+    let startup_delay = duration_arg("--startup-delay", args.startup_delay)?;
+    Ok(Plan {
+        instances,
+        max_parallel,
+        startup_delay,
+        workspace,
+        budget: budget_settings(args, &file.budget)?,
+        claude_missing: needs_claude && claude_bin.is_none(),
+    })
+}
+
+fn duration_arg(flag: &str, secs: f64) -> Result<Duration, ZenError> {
+    if secs.is_finite() && secs >= 0.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(ZenError::Usage(format!(
+            "{flag} must be a number of seconds, 0 or more"
+        )))
+    }
+}
+
+fn direct_name(prompt: &str) -> String {
+    match privacy::slash_command_name(prompt) {
+        Some(command) => command.trim_start_matches('/').replace(['/', ':'], "-"),
+        None => "prompt".to_owned(),
+    }
+}
+
+fn budget_settings(args: &RunArgs, file: &config::BudgetConfig) -> Result<budget::Settings, ZenError> {
+    let mode = match (args.budget_mode, file.enforcement_mode.as_deref()) {
+        (Some(mode), _) => mode,
+        (None, Some("block")) => Mode::Block,
+        _ => Mode::Warn,
+    };
+    let mut command_tokens = file.command_budgets.clone();
+    for entry in &args.command_budget {
+        let Some((command, tokens)) = entry.split_once('=') else {
+            return Err(ZenError::Usage(format!(
+                "--command-budget {entry:?}: expected /command=TOKENS"
+            )));
+        };
+        let tokens: u64 = tokens.trim().parse().map_err(|_| {
+            ZenError::Usage(format!(
+                "--command-budget {entry:?}: {tokens:?} is not a whole number of tokens"
+            ))
+        })?;
+        command_tokens.insert(command.trim().to_owned(), tokens);
+    }
+    if let Some(cost) = args.overall_cost_budget
+        && !(cost.is_finite() && cost >= 0.0)
+    {
+        return Err(ZenError::Usage(
+            "--overall-cost-budget must be a number of USD, 0 or more".to_owned(),
+        ));
+    }
+    Ok(budget::Settings {
+        mode,
+        overall_tokens: args.overall_token_budget.or(file.overall_budget),
+        overall_cost: args.overall_cost_budget.or(file.overall_cost_budget),
+        command_tokens,
+        command_cost: file.command_cost_budgets.clone(),
+    })
+}
+
+/// Turns one configured instance into the command to run.
+#[zen_telemetry::traced("zen.command", attrs(zen.instance.index = index))]
+fn prepare_instance(
+    instance: &InstanceConfig,
+    index: usize,
+    claude_bin: Option<&Path>,
+    default_timeout: Option<Duration>,
+) -> InstanceSpec {
+    let name = instance
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("instance-{}", index + 1));
+    let text = instance.command.as_deref().or(instance.prompt.as_deref());
+    let command_name = text.and_then(privacy::slash_command_name);
+    let timeout = instance.timeout_secs.map(Duration::from_secs_f64).or(default_timeout);
+    let env = instance.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let session_hash = instance.session_id.as_deref().map(privacy::short_hash);
+    let output_format = instance.output_format.as_deref();
+    let spec = match &instance.program {
+        Some(program) => InstanceSpec {
+            name,
+            kind: Kind::Program,
+            program: PathBuf::from(program),
+            args: instance.args.clone(),
+            env,
+            timeout,
+            command_name,
+            token_limit: instance.max_tokens_per_command,
+            stream_json: output_format == Some("stream-json"),
+            session_hash,
+            description: instance.description.clone(),
+        },
+        None => {
+            let prompt = claude::compose_prompt(
+                text.unwrap_or_default(),
+                instance.clear_history,
+                instance.compact_history,
+                &instance.pre_commands,
+            );
+            let output_format = output_format.unwrap_or(claude::DEFAULT_OUTPUT_FORMAT);
+            let args = claude::arguments(&claude::Invocation {
+                prompt: &prompt,
+                output_format,
+                permission_mode: instance
+                    .permission_mode
+                    .as_deref()
+                    .unwrap_or(claude::DEFAULT_PERMISSION_MODE),
+                allowed_tools: instance.allowed_tools.as_deref().unwrap_or_default(),
+                session_id: instance.session_id.as_deref(),
+            });
+            InstanceSpec {
+                name,
+                kind: Kind::Claude,
+                program: claude_bin.map_or_else(|| PathBuf::from("claude"), Path::to_owned),
+                args,
+                env,
+                timeout,
+                command_name,
+                token_limit: instance.max_tokens_per_command,
+                stream_json: matches!(output_format, "stream-json" | "json"),
+                session_hash,
+                description: instance.description.clone(),
+            }
+        }
+    };
+    if let Some(command) = &spec.command_name {
+        zen_telemetry::span_attributes!(zen.command.name = command.as_str());
+    }
+    zen_telemetry::span_attributes!(
+        zen.instance.name = spec.name.as_str(),
+        zen.instance.kind = spec.kind.as_str()
+    );
+    spec
+}
+
+/// The plan as text, for `--dry-run`. Environment values are not shown.
+pub fn describe(plan: &Plan) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "zen: dry run: {} instance(s), at most {} at a time, {}s between launches, in {}\n",
+        plan.instances.len(),
+        plan.max_parallel,
+        plan.startup_delay.as_secs_f64(),
+        plan.workspace.display()
+    ));
+    if plan.claude_missing {
+        out.push_str(&format!("zen: warning: {}\n", claude::NotFound));
+    }
+    let b = &plan.budget;
+    if b.any() {
+        out.push_str(&format!("budget ({}):", b.mode.as_str()));
+        if let Some(tokens) = b.overall_tokens {
+            out.push_str(&format!(" overall {tokens} tokens;"));
+        }
+        if let Some(cost) = b.overall_cost {
+            out.push_str(&format!(" overall ${cost:.2};"));
+        }
+        for (command, tokens) in &b.command_tokens {
+            out.push_str(&format!(" {command} {tokens} tokens;"));
+        }
+        for (command, cost) in &b.command_cost {
+            out.push_str(&format!(" {command} ${cost:.2};"));
+        }
+        out.push('\n');
+    }
+    for (index, spec) in plan.instances.iter().enumerate() {
+        out.push_str(&format!("{}. {} ({})", index + 1, spec.name, spec.kind.as_str()));
+        if let Some(description) = &spec.description {
+            out.push_str(&format!(" - {description}"));
+        }
+        out.push('\n');
+        let mut line = shell_quote(&spec.program.to_string_lossy());
+        for arg in &spec.args {
+            line.push(' ');
+            line.push_str(&shell_quote(arg));
+        }
+        out.push_str(&format!("   $ {line}\n"));
+        let mut facts = Vec::new();
+        if let Some(timeout) = spec.timeout {
+            facts.push(format!("timeout {:.1}s", timeout.as_secs_f64()));
+        }
+        if let Some(limit) = spec.token_limit {
+            facts.push(format!("max {limit} tokens"));
+        }
+        if !spec.env.is_empty() {
+            let keys: Vec<&str> = spec.env.iter().map(|(k, _)| k.as_str()).collect();
+            facts.push(format!("env {}", keys.join(", ")));
+        }
+        if !facts.is_empty() {
+            out.push_str(&format!("   {}\n", facts.join("; ")));
+        }
+    }
+    out.push_str("zen: dry run: nothing was started\n");
+    out
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ',' | ':' | '=' | '+'));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}

@@ -1,0 +1,305 @@
+//! `zen traces FILE`: draws the JSONL written by zen-telemetry's `file`
+//! exporter as one indented waterfall per trace: span names, durations, a bar
+//! scaled to the trace, errors highlighted. Malformed lines are skipped and counted.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::IsTerminal;
+
+use serde_json::Value;
+
+/// Width of the waterfall bar, in columns.
+pub const BAR_WIDTH: usize = 40;
+const MAX_NAME_WIDTH: usize = 56;
+
+/// One span read from the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRecord {
+    /// Span name.
+    pub name: String,
+    /// Trace id (hex).
+    pub trace_id: String,
+    /// Span id (hex).
+    pub span_id: String,
+    /// Parent span id; `None` for roots.
+    pub parent_span_id: Option<String>,
+    /// Start, Unix nanoseconds.
+    pub start: u64,
+    /// End, Unix nanoseconds.
+    pub end: u64,
+    /// `ok`, `error` or `unset`.
+    pub status: String,
+    /// The error description.
+    pub status_message: Option<String>,
+    /// Attributes.
+    pub attributes: serde_json::Map<String, Value>,
+}
+
+impl SpanRecord {
+    fn from_json(value: &Value) -> Option<SpanRecord> {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let start = value.get("start_unix_nano")?.as_u64()?;
+        let end = value.get("end_unix_nano")?.as_u64()?;
+        Some(SpanRecord {
+            name: text("name")?,
+            trace_id: text("trace_id")?,
+            span_id: text("span_id")?,
+            parent_span_id: match value.get("parent_span_id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(parent)) => Some(parent.clone()),
+                Some(_) => return None,
+            },
+            start,
+            end: end.max(start),
+            status: text("status").unwrap_or_else(|| "unset".to_owned()),
+            status_message: text("status_message").filter(|m| !m.is_empty()),
+            attributes: value
+                .get("attributes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+
+    fn duration(&self) -> u64 {
+        self.end - self.start
+    }
+
+    fn is_error(&self) -> bool {
+        self.status == "error"
+    }
+}
+
+/// The spans of a file and how many lines could not be read.
+#[derive(Debug, Default)]
+pub struct TraceFile {
+    /// Spans, in file order.
+    pub spans: Vec<SpanRecord>,
+    /// Lines that were not a span object.
+    pub malformed: usize,
+}
+
+/// Reads JSONL text.
+pub fn parse(text: &str) -> TraceFile {
+    let mut file = TraceFile::default();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match serde_json::from_str::<Value>(line)
+            .ok()
+            .as_ref()
+            .and_then(SpanRecord::from_json)
+        {
+            Some(span) => file.spans.push(span),
+            None => file.malformed += 1,
+        }
+    }
+    file
+}
+
+/// Formats nanoseconds: `850ns`, `12.5µs`, `3.2ms`, `1.25s`.
+pub fn format_nanos(nanos: u64) -> String {
+    let n = nanos as f64;
+    if nanos < 1_000 {
+        format!("{nanos}ns")
+    } else if nanos < 1_000_000 {
+        format!("{:.1}µs", n / 1e3)
+    } else if nanos < 1_000_000_000 {
+        format!("{:.1}ms", n / 1e6)
+    } else {
+        format!("{:.2}s", n / 1e9)
+    }
+}
+
+struct Style {
+    colour: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// Whether to use ANSI colour on stdout: a terminal and no `NO_COLOR`.
+pub fn colour_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Draws every trace in the file.
+pub fn render(file: &TraceFile, colour: bool) -> String {
+    let style = Style { colour };
+    let mut traces: BTreeMap<&str, Vec<&SpanRecord>> = BTreeMap::new();
+    for span in &file.spans {
+        traces.entry(span.trace_id.as_str()).or_default().push(span);
+    }
+    let mut ordered: Vec<(&str, Vec<&SpanRecord>)> = traces.into_iter().collect();
+    ordered.sort_by_key(|(id, spans)| (spans.iter().map(|s| s.start).min().unwrap_or(0), *id));
+
+    let mut out = String::new();
+    for (trace_id, spans) in &ordered {
+        render_trace(&mut out, trace_id, spans, &style);
+        out.push('\n');
+    }
+    let errors = file.spans.iter().filter(|s| s.is_error()).count();
+    out.push_str(&format!(
+        "{} trace(s), {} span(s), {} error(s)",
+        ordered.len(),
+        file.spans.len(),
+        errors
+    ));
+    if file.malformed > 0 {
+        out.push_str(&format!("; skipped {} malformed line(s)", file.malformed));
+    }
+    out.push('\n');
+    out
+}
+
+fn label(span: &SpanRecord) -> String {
+    match span.attributes.get("zen.instance.name").and_then(Value::as_str) {
+        Some(instance) => format!("{} [{instance}]", span.name),
+        None => span.name.clone(),
+    }
+}
+
+fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: &Style) {
+    let t0 = spans.iter().map(|s| s.start).min().unwrap_or(0);
+    let t1 = spans.iter().map(|s| s.end).max().unwrap_or(t0);
+    let total = (t1 - t0).max(1);
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<&SpanRecord>> = HashMap::new();
+    let mut roots = Vec::new();
+    for span in spans {
+        match span.parent_span_id.as_deref() {
+            Some(parent) if ids.contains(parent) && parent != span.span_id => {
+                children.entry(parent).or_default().push(span)
+            }
+            _ => roots.push(*span),
+        }
+    }
+    let by_start = |a: &&SpanRecord, b: &&SpanRecord| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name));
+    roots.sort_by(by_start);
+    for list in children.values_mut() {
+        list.sort_by(by_start);
+    }
+
+    // Depth-first order, with depth.
+    let mut rows: Vec<(usize, &SpanRecord)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(usize, &SpanRecord)> = roots.iter().rev().map(|s| (0, *s)).collect();
+    while let Some((depth, span)) = stack.pop() {
+        if !seen.insert(span.span_id.as_str()) {
+            continue;
+        }
+        rows.push((depth, span));
+        if let Some(kids) = children.get(span.span_id.as_str()) {
+            stack.extend(kids.iter().rev().map(|k| (depth + 1, *k)));
+        }
+    }
+
+    let header = format!("trace {trace_id}  {} span(s)  {}", spans.len(), format_nanos(t1 - t0));
+    out.push_str(&style.paint("1", &header));
+    out.push('\n');
+    let names: Vec<String> = rows
+        .iter()
+        .map(|(depth, span)| {
+            let text = format!("{}{}", "  ".repeat(*depth), label(span));
+            if text.chars().count() > MAX_NAME_WIDTH {
+                let cut: String = text.chars().take(MAX_NAME_WIDTH - 1).collect();
+                format!("{cut}…")
+            } else {
+                text
+            }
+        })
+        .collect();
+    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for ((_, span), name) in rows.iter().zip(&names) {
+        let offset = (((span.start - t0) as f64 / total as f64) * BAR_WIDTH as f64).floor() as usize;
+        let offset = offset.min(BAR_WIDTH - 1);
+        let length = (((span.duration() as f64 / total as f64) * BAR_WIDTH as f64).round() as usize)
+            .clamp(1, BAR_WIDTH - offset);
+        let glyph = if span.is_error() { "▓" } else { "█" };
+        let bar = format!(
+            "{}{}{}",
+            " ".repeat(offset),
+            style.paint(if span.is_error() { "31" } else { "36" }, &glyph.repeat(length)),
+            " ".repeat(BAR_WIDTH - offset - length)
+        );
+        let padded_name = format!("{name:<name_width$}");
+        let name_cell = if span.is_error() {
+            style.paint("31;1", &padded_name)
+        } else {
+            padded_name
+        };
+        let mut line = format!("  {name_cell}  {:>8}  |{bar}|", format_nanos(span.duration()));
+        if span.is_error() {
+            let message = span.status_message.as_deref().unwrap_or("error");
+            line.push_str(&style.paint("31", &format!("  ✗ {message}")));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+/// `zen traces FILE`: the rendered text, or an error message.
+pub fn render_file(path: &std::path::Path, colour: bool) -> Result<String, String> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = parse(&String::from_utf8_lossy(&text));
+    if file.spans.is_empty() {
+        let mut message = format!("{}: no spans", path.display());
+        if file.malformed > 0 {
+            message.push_str(&format!(" ({} malformed line(s) skipped)", file.malformed));
+        }
+        return Err(message);
+    }
+    Ok(render(&file, colour))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(name: &str, id: &str, parent: Option<&str>, start: u64, end: u64, status: &str) -> String {
+        serde_json::json!({
+            "name": name, "trace_id": "t1", "span_id": id, "parent_span_id": parent, "kind": "internal",
+            "start_unix_nano": start, "end_unix_nano": end, "duration_ns": end - start,
+            "status": status, "status_message": if status == "error" { Some("boom") } else { None },
+            "attributes": {}, "events": []
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn waterfall_indents_children_and_scales_bars() {
+        let text = [
+            line("root", "a", None, 0, 4_000_000_000, "ok"),
+            line("child", "b", Some("a"), 2_000_000_000, 4_000_000_000, "error"),
+            "garbage".to_owned(),
+        ]
+        .join("\n");
+        let file = parse(&text);
+        assert_eq!(file.malformed, 1);
+        let out = render(&file, false);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "trace t1  2 span(s)  4.00s");
+        assert!(
+            lines[1].starts_with("  root        4.00s  |████████████████████████████████████████|"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("    child     2.00s  |                    ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓|  ✗ boom"),
+            "{out}"
+        );
+        assert!(out.contains("skipped 1 malformed line(s)"));
+        assert!(!out.contains('\x1b'));
+        assert!(render(&file, true).contains("\x1b[31"));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_nanos(850), "850ns");
+        assert_eq!(format_nanos(12_500), "12.5µs");
+        assert_eq!(format_nanos(3_200_000), "3.2ms");
+    }
+}

@@ -1,0 +1,191 @@
+//! zen's own spans, read back from `--trace-file`: names, parenting (zen.run →
+//! zen.instance → a span of the child process, joined through TRACEPARENT), and
+//! every attribute key within the allow-list of docs/telemetry-data.md.
+//!
+//! These need the real `#[traced]` macro (zen-telemetry-macros).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn read_spans(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// Every `zen.*` key in the first column of the tables of docs/telemetry-data.md.
+fn documented_keys() -> BTreeSet<String> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/telemetry-data.md"))
+        .expect("docs/telemetry-data.md");
+    doc.lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(key, _)| key.to_owned()))
+        .collect()
+}
+
+#[test]
+fn spans_are_named_parented_and_carry_only_allow_listed_attributes() {
+    let dir = TempDir::new("spans");
+    let trace_file = dir.path("trace.jsonl");
+    let child_trace = dir.path("child.jsonl");
+    let child_env = |extra: &[(&str, &str)]| {
+        let mut env = json!({
+            "FAKE_AGENT_FIXTURE": fixture("session.jsonl"),
+            "ZEN_TELEMETRY_EXPORTER": "file",
+            "ZEN_TELEMETRY_FILE": child_trace.to_str().unwrap(),
+            "ZEN_TELEMETRY_DISABLED": "0",
+        });
+        for (k, v) in extra {
+            env[*k] = json!(v);
+        }
+        env
+    };
+    let config = dir.config(&json!({"instances": [
+        {"name": "reviewer", "command": "/review secret-argument-xyz", "session_id": "session-secret-123",
+         "env": child_env(&[("FAKE_AGENT_ENV_FILE", dir.path("traceparent").to_str().unwrap())])},
+        {"name": "failing", "prompt": "a private prompt text", "env": child_env(&[("FAKE_AGENT_EXIT", "2")])},
+    ], "budget": {"overall_budget": 1000000}}));
+    let out = zen()
+        .env_remove("ZEN_TELEMETRY_DISABLED")
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--status-interval",
+            "0",
+            "--startup-delay",
+            "0",
+        ])
+        .arg("--trace-file")
+        .arg(&trace_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    let spans = read_spans(&trace_file);
+    assert!(
+        !spans.is_empty(),
+        "no spans in {}: is #[traced] (zen-telemetry-macros) still a placeholder?",
+        trace_file.display()
+    );
+    let named = |name: &str| spans.iter().filter(|s| s["name"] == name).collect::<Vec<_>>();
+    let run = named("zen.run");
+    assert_eq!(run.len(), 1, "one zen.run span");
+    let run = run[0];
+    assert_eq!(run["parent_span_id"], Value::Null);
+    let trace_id = &run["trace_id"];
+    assert!(spans.iter().all(|s| &s["trace_id"] == trace_id), "one trace");
+    for name in ["zen.config.load", "zen.command", "zen.budget.check", "zen.instance"] {
+        let found = named(name);
+        assert!(!found.is_empty(), "no {name} span");
+        for span in found {
+            assert_eq!(span["parent_span_id"], run["span_id"], "{name} is a child of zen.run");
+        }
+    }
+    let instances = named("zen.instance");
+    assert_eq!(instances.len(), 2);
+    let reviewer = instances
+        .iter()
+        .find(|s| s["attributes"]["zen.instance.name"] == "reviewer")
+        .unwrap();
+    assert_eq!(reviewer["status"], "ok");
+    assert_eq!(reviewer["attributes"]["zen.command.name"], "/review");
+    assert_eq!(reviewer["attributes"]["zen.tokens.input"], 1200);
+    assert_eq!(reviewer["attributes"]["zen.tools.calls"], 3);
+    assert_eq!(reviewer["attributes"]["zen.instance.exit_code"], 0);
+    assert_eq!(
+        reviewer["attributes"]["zen.session.hash"].as_str().map(str::len),
+        Some(12)
+    );
+    let failing = instances
+        .iter()
+        .find(|s| s["attributes"]["zen.instance.name"] == "failing")
+        .unwrap();
+    assert_eq!(failing["status"], "error");
+    assert_eq!(failing["attributes"]["zen.instance.exit_code"], 2);
+
+    // The child continued the trace through TRACEPARENT, under its zen.instance span.
+    let traceparent = std::fs::read_to_string(dir.path("traceparent")).unwrap_or_default();
+    let reviewer_span = reviewer["span_id"].as_str().unwrap();
+    assert_eq!(
+        traceparent,
+        format!("00-{}-{reviewer_span}-01", trace_id.as_str().unwrap())
+    );
+    let child_spans = read_spans(&child_trace);
+    let instance_ids: BTreeSet<&str> = instances.iter().filter_map(|s| s["span_id"].as_str()).collect();
+    let replays: Vec<&Value> = child_spans
+        .iter()
+        .filter(|s| s["name"] == "fake_agent.replay")
+        .collect();
+    assert_eq!(replays.len(), 2, "one span per child: {child_spans:?}");
+    for replay in replays {
+        assert_eq!(&replay["trace_id"], trace_id);
+        assert!(
+            instance_ids.contains(replay["parent_span_id"].as_str().unwrap()),
+            "{replay}"
+        );
+    }
+
+    // Only allow-listed keys; never the prompt, its arguments, paths or env values.
+    let allowed = documented_keys();
+    assert!(allowed.contains("zen.instance.name"), "allow-list parsed: {allowed:?}");
+    for span in &spans {
+        for key in span["attributes"].as_object().unwrap().keys() {
+            assert!(
+                allowed.contains(key),
+                "attribute {key:?} of {} is not in docs/telemetry-data.md",
+                span["name"]
+            );
+        }
+        for event in span["events"].as_array().unwrap() {
+            for key in event["attributes"].as_object().unwrap().keys() {
+                assert!(allowed.contains(key), "event attribute {key:?} is not documented");
+            }
+        }
+    }
+    let raw = std::fs::read_to_string(&trace_file).unwrap();
+    for secret in [
+        "secret-argument-xyz",
+        "session-secret-123",
+        "private prompt",
+        dir.0.to_str().unwrap(),
+        "zen.json",
+    ] {
+        assert!(!raw.contains(secret), "{secret:?} leaked into the trace");
+    }
+}
+
+#[test]
+fn no_telemetry_records_nothing_and_passes_no_traceparent() {
+    let dir = TempDir::new("notel");
+    let env_file = dir.path("traceparent");
+    let config = dir.config(&json!({"instances": [
+        {"name": "a", "program": FAKE_AGENT, "args": ["--env-file", env_file.to_str().unwrap()],
+         "env": {"ZEN_TELEMETRY_DISABLED": "1"}}
+    ]}));
+    let out = zen()
+        .env_remove("ZEN_TELEMETRY_DISABLED")
+        .env("ZEN_TELEMETRY_EXPORTER", "file")
+        .env("ZEN_TELEMETRY_FILE", dir.path("should-not-exist.jsonl"))
+        .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--status-interval",
+            "0",
+            "--no-telemetry",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!dir.path("should-not-exist.jsonl").exists());
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        "",
+        "no TRACEPARENT reaches the child"
+    );
+}
