@@ -182,16 +182,12 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
                 stmt.to_tokens(tokens);
             }
         });
+        let future = traced_future(&quote!(async move #inner), &finish);
         quote! {
             #meta
             let __zen_span = #start;
             #set_attrs
-            async move {
-                let mut __zen_span = __zen_span;
-                let __zen_result = __zen_span.instrument(async move #inner).await;
-                #finish
-                __zen_result
-            }
+            #future
         }
     } else if sig.asyncness.is_some() {
         let body_block = with_edge(&fake_return_edge(ret_ty, sig.ident.span()), &block);
@@ -225,16 +221,7 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
             let inner_attrs = &inner.attrs;
             let capture = &inner.capture;
             let inner_block = with_edge(&edge, &inner.block);
-            quote! {
-                async move {
-                    let mut __zen_span = __zen_span;
-                    let __zen_result = __zen_span
-                        .instrument(#(#inner_attrs)* async #capture #inner_block)
-                        .await;
-                    #finish
-                    __zen_result
-                }
-            }
+            traced_future(&quote!(#(#inner_attrs)* async #capture #inner_block), &finish)
         });
         quote! {
             #meta
@@ -274,6 +261,19 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         body.to_tokens(tokens);
     });
     out
+}
+
+/// The future that owns the already-started `__zen_span`, polls `inner` with
+/// it current, and records the outcome.
+fn traced_future(inner: &TokenStream, finish: &TokenStream) -> TokenStream {
+    quote! {
+        async move {
+            let mut __zen_span = __zen_span;
+            let __zen_result = __zen_span.instrument(#inner).await;
+            #finish
+            __zen_result
+        }
+    }
 }
 
 /// Turns an `async fn` signature into `fn .. -> impl Future<Output = R>`.
