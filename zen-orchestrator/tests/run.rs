@@ -212,16 +212,7 @@ fn sigint_terminates_children_prints_the_table_and_exits_130() {
         .chain(std::iter::once(json!({"name": "never", "program": FAKE_AGENT})))
         .collect();
     let config = dir.config(&json!({"instances": instances, "max_parallel": 2}));
-    let child = zen()
-        .args([
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--status-interval",
-            "0",
-            "--startup-delay",
-            "0",
-        ])
+    let child = run_command(&config)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -48,17 +48,8 @@ fn spans_are_named_parented_and_carry_only_allow_listed_attributes() {
          "env": child_env(&[("FAKE_AGENT_ENV_FILE", dir.path("traceparent").to_str().unwrap())])},
         {"name": "failing", "prompt": "a private prompt text", "env": child_env(&[("FAKE_AGENT_EXIT", "2")])},
     ], "budget": {"overall_budget": 1000000}}));
-    let out = zen()
+    let out = run_command(&config)
         .env_remove("ZEN_TELEMETRY_DISABLED")
-        .args([
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--status-interval",
-            "0",
-            "--startup-delay",
-            "0",
-        ])
         .arg("--trace-file")
         .arg(&trace_file)
         .output()
@@ -166,19 +157,12 @@ fn no_telemetry_records_nothing_and_passes_no_traceparent() {
         {"name": "a", "program": FAKE_AGENT, "args": ["--env-file", env_file.to_str().unwrap()],
          "env": {"ZEN_TELEMETRY_DISABLED": "1"}}
     ]}));
-    let out = zen()
+    let out = run_command(&config)
         .env_remove("ZEN_TELEMETRY_DISABLED")
         .env("ZEN_TELEMETRY_EXPORTER", "file")
         .env("ZEN_TELEMETRY_FILE", dir.path("should-not-exist.jsonl"))
         .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-        .args([
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--status-interval",
-            "0",
-            "--no-telemetry",
-        ])
+        .arg("--no-telemetry")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

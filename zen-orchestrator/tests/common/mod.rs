@@ -62,15 +62,20 @@ pub fn zen() -> Command {
     command
 }
 
-/// `zen run --config CONFIG` with quick defaults and extra `args`.
-pub fn run_config(config: &Path, args: &[&str]) -> Output {
-    zen()
+/// The command `zen run --config CONFIG` with quick defaults (no live
+/// table, no launch delay), for callers that add env or spawn it themselves.
+pub fn run_command(config: &Path) -> Command {
+    let mut command = zen();
+    command
         .args(["run", "--config"])
         .arg(config)
-        .args(["--status-interval", "0", "--startup-delay", "0"])
-        .args(args)
-        .output()
-        .expect("run zen")
+        .args(["--status-interval", "0", "--startup-delay", "0"]);
+    command
+}
+
+/// `zen run --config CONFIG` with quick defaults and extra `args`.
+pub fn run_config(config: &Path, args: &[&str]) -> Output {
+    run_command(config).args(args).output().expect("run zen")
 }
 
 pub fn text(bytes: &[u8]) -> String {
