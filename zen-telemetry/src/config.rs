@@ -9,11 +9,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::gcp::{GcpProject, GcpSettings, ProjectSource};
+
 /// Where finished spans go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExporterKind {
-    /// Google Cloud when a project is known, else OTLP when an OTLP endpoint
-    /// is set, else nothing.
+    /// Google Cloud when a project is known from variables or files, else
+    /// OTLP when an OTLP endpoint is set, else Google Cloud if the metadata
+    /// server (asked at the first span) names a project, else nothing.
     Auto,
     /// OTLP to Google's Telemetry API.
     Gcp,
@@ -127,6 +130,8 @@ pub struct Config {
     pub debug: bool,
     /// Whether an OTLP endpoint variable is set (for `auto`).
     pub otlp_endpoint_set: bool,
+    /// Google Cloud project, endpoint and credentials.
+    pub gcp: GcpSettings,
 }
 
 /// Default `service.name`.
@@ -151,6 +156,7 @@ impl Default for Config {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             debug: false,
             otlp_endpoint_set: false,
+            gcp: GcpSettings::default(),
         }
     }
 }
@@ -268,6 +274,8 @@ impl Config {
         config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
 
+        config.gcp = crate::gcp::detect(&lookup, &mut reader.warnings);
+
         (config, reader.warnings)
     }
 
@@ -292,10 +300,14 @@ impl Config {
     pub fn resolved_exporter(&self) -> ExporterKind {
         match self.exporter {
             ExporterKind::Auto => {
-                if crate::gcp::project_known() {
+                if self.gcp.project.is_some() {
                     ExporterKind::Gcp
                 } else if self.otlp_endpoint_set {
                     ExporterKind::Otlp
+                } else if self.gcp.metadata_check {
+                    // The metadata server is asked at the first span, off the
+                    // start-up path; with no project there, recording stops.
+                    ExporterKind::Gcp
                 } else {
                     ExporterKind::None
                 }
@@ -391,7 +403,7 @@ impl EnvReader<'_> {
     }
 }
 
-fn parse_flag(raw: &str) -> Option<bool> {
+pub(crate) fn parse_flag(raw: &str) -> Option<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
         "0" | "false" | "no" | "off" | "" => Some(false),
@@ -460,6 +472,21 @@ impl ConfigBuilder {
     /// The most that flushing at exit may add to the program's exit.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sends spans to this Google Cloud project (checked as a project id).
+    pub fn gcp_project(mut self, project_id: impl Into<String>) -> Self {
+        self.config.gcp.project = Some(GcpProject {
+            id: project_id.into(),
+            source: ProjectSource::Code,
+        });
+        self
+    }
+
+    /// Sends Google Cloud spans to this endpoint instead of Google's Telemetry API.
+    pub fn gcp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.config.gcp.endpoint = endpoint.into();
         self
     }
 

@@ -32,7 +32,7 @@
 pub mod config;
 mod diag;
 pub mod exporter;
-mod gcp;
+pub mod gcp;
 pub mod propagation;
 mod runtime;
 mod sampling;

@@ -23,6 +23,8 @@ static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+/// Set when the exporter found no destination after start; keeps recording off.
+static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
 
 pub(crate) struct Pipeline {
     pub(crate) provider: SdkTracerProvider,
@@ -65,7 +67,7 @@ fn lock_config() -> std::sync::MutexGuard<'static, Option<Config>> {
 fn apply(config: &Config) {
     diag::set_debug(config.debug);
     sampling::set_rate(config.sample_rate);
-    let on = config.will_record() && !SHUT_DOWN.load(Ordering::Relaxed);
+    let on = config.will_record() && !SHUT_DOWN.load(Ordering::Relaxed) && !NO_DESTINATION.load(Ordering::Relaxed);
     STATE.store(if on { ON } else { OFF }, Ordering::Relaxed);
     diag::debug_line(|| {
         format!(
@@ -170,6 +172,29 @@ pub(crate) fn shutdown() {
     {
         diag::debug_line(|| format!("shutdown: {error}"));
     }
+}
+
+/// Keeps an `auto` exporter from sending captured spans anywhere: tests
+/// capture in memory and must not reach a real backend by accident.
+#[cfg(feature = "testing")]
+pub(crate) fn keep_auto_local() {
+    is_on();
+    if PIPELINE.get().is_some() {
+        return;
+    }
+    if let Some(config) = lock_config().as_mut()
+        && config.exporter == ExporterKind::Auto
+    {
+        config.exporter = ExporterKind::None;
+    }
+}
+
+/// The exporter found nowhere to send spans (e.g. no Google Cloud project
+/// on the metadata server): stop recording, as if none were configured.
+pub(crate) fn no_destination(reason: &str) {
+    NO_DESTINATION.store(true, Ordering::SeqCst);
+    STATE.store(OFF, Ordering::SeqCst);
+    diag::debug_line(|| format!("{reason}; recording stopped"));
 }
 
 /// Turns recording on or off regardless of configuration (testing API, benchmarks).

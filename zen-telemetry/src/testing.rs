@@ -9,7 +9,8 @@
 //!
 //! [`capture`] turns recording on at a 100% sample rate, whatever the
 //! environment says, and collects every span that ends while the returned
-//! [`Capture`] lives. Captures are serialised across threads, so tests that
+//! [`Capture`] lives. An `auto` exporter becomes `none` so captured spans
+//! stay in the process; an exporter chosen explicitly still runs. Captures are serialised across threads, so tests that
 //! use them may run in parallel: each waits for the previous one to end.
 //!
 //! ```
@@ -52,6 +53,7 @@ pub fn capture() -> Capture {
     captured().clear();
     CAPTURING.store(true, Ordering::SeqCst);
     sampling::set_rate(1.0);
+    runtime::keep_auto_local();
     runtime::force_state(Some(true));
     Capture { _exclusive: exclusive }
 }

@@ -5,8 +5,10 @@
 //! thread. Network exporters run on a private one-worker tokio runtime so the
 //! host program needs no runtime and a host runtime is never touched.
 
+mod gcp;
 mod json;
 mod jsonl;
+mod limits;
 mod otlp;
 
 use std::sync::OnceLock;
@@ -42,7 +44,9 @@ pub(crate) fn batch_processor(
         ExporterKind::Otlp => BatchSpanProcessor::builder(Counted(otlp::exporter(timeout)?))
             .with_batch_config(batch)
             .build(),
-        ExporterKind::Gcp => return Err("the Google Cloud exporter is not available in this build".to_owned()),
+        ExporterKind::Gcp => BatchSpanProcessor::builder(Counted(gcp::exporter(&config.gcp, timeout)?))
+            .with_batch_config(batch)
+            .build(),
     };
     Ok(Some(processor))
 }

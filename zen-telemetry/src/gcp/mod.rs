@@ -1,0 +1,117 @@
+//! Google Cloud: where the project and credentials come from, and the token
+//! and metadata-server work the exporter does on the background thread.
+//!
+//! Spans go to Google's Telemetry API over OTLP/gRPC
+//! (`https://telemetry.googleapis.com`), authenticated with Application
+//! Default Credentials. Everything here that touches the network runs on the
+//! exporter's own runtime, never on the program's start-up path or in traced
+//! code.
+
+pub(crate) mod auth;
+mod detect;
+pub(crate) mod metadata;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub(crate) use detect::{detect, valid_endpoint, valid_project_id};
+
+/// Default endpoint of Google's Telemetry API.
+pub const DEFAULT_ENDPOINT: &str = "https://telemetry.googleapis.com";
+/// Default metadata server host (`GCE_METADATA_HOST` overrides it).
+pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
+/// The OAuth scope the exporter asks for.
+pub const TRACE_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
+
+/// Google Cloud settings, read from the environment and files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcpSettings {
+    /// The project, when a cheap source (variables, files) named one.
+    pub project: Option<GcpProject>,
+    /// The Telemetry API endpoint (`ZEN_TELEMETRY_GCP_ENDPOINT`).
+    pub endpoint: String,
+    /// Where credentials would come from.
+    pub credentials: CredentialsSource,
+    /// Host of the metadata server (`GCE_METADATA_HOST`).
+    pub metadata_host: String,
+    /// False when `NO_GCE_CHECK=true`: the metadata server is never asked.
+    pub metadata_check: bool,
+}
+
+impl Default for GcpSettings {
+    fn default() -> Self {
+        GcpSettings {
+            project: None,
+            endpoint: DEFAULT_ENDPOINT.to_owned(),
+            credentials: CredentialsSource::MetadataServer,
+            metadata_host: DEFAULT_METADATA_HOST.to_owned(),
+            metadata_check: true,
+        }
+    }
+}
+
+/// A Google Cloud project id and where it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcpProject {
+    /// The project id.
+    pub id: String,
+    /// Where it came from.
+    pub source: ProjectSource,
+}
+
+/// Where a project id was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectSource {
+    /// Set in code.
+    Code,
+    /// An environment variable.
+    Variable(&'static str),
+    /// `project_id` or `quota_project_id` of a credentials file.
+    CredentialsFile(PathBuf),
+    /// `[core] project` of the active gcloud configuration.
+    GcloudConfig(PathBuf),
+    /// The metadata server.
+    MetadataServer,
+}
+
+impl fmt::Display for ProjectSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProjectSource::Code => f.write_str("set in code"),
+            ProjectSource::Variable(name) => f.write_str(name),
+            ProjectSource::CredentialsFile(path) => write!(f, "credentials file {}", path.display()),
+            ProjectSource::GcloudConfig(path) => write!(f, "gcloud configuration {}", path.display()),
+            ProjectSource::MetadataServer => f.write_str("metadata server"),
+        }
+    }
+}
+
+/// Where access tokens would come from. Never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialsSource {
+    /// A JSON credentials file.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// `GOOGLE_APPLICATION_CREDENTIALS` or the gcloud application default credentials.
+        found_by: &'static str,
+        /// The file's `type`.
+        kind: String,
+    },
+    /// The metadata server's default service account.
+    MetadataServer,
+    /// None: no file, and the metadata server is not to be asked.
+    None,
+}
+
+impl fmt::Display for CredentialsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialsSource::File { path, found_by, kind } => {
+                write!(f, "{kind} file {} (from {found_by})", path.display())
+            }
+            CredentialsSource::MetadataServer => f.write_str("metadata server"),
+            CredentialsSource::None => f.write_str("none found"),
+        }
+    }
+}
