@@ -15,9 +15,32 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 
 type Requests = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;
 
+/// What the receiver answers.
+#[derive(Clone, Debug, Default)]
+pub enum Answer {
+    /// Accept every request.
+    #[default]
+    Accept,
+    /// Fail the first requests with these codes, then accept.
+    FailFirst(Vec<tonic::Code>),
+    /// Fail every request with this code.
+    Always(tonic::Code),
+}
+
+/// The headers of one request that reached the receiver.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestHeaders {
+    /// `authorization`.
+    pub authorization: Option<String>,
+    /// `x-goog-user-project`.
+    pub user_project: Option<String>,
+}
+
 #[derive(Clone)]
 struct Receiver {
     requests: Requests,
+    headers: Arc<Mutex<Vec<RequestHeaders>>>,
+    answer: Arc<Mutex<Answer>>,
 }
 
 #[tonic::async_trait]
@@ -26,6 +49,29 @@ impl TraceService for Receiver {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let header = |name: &str| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        self.headers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(RequestHeaders {
+                authorization: header("authorization"),
+                user_project: header("x-goog-user-project"),
+            });
+        let failure = match &mut *self.answer.lock().unwrap_or_else(|p| p.into_inner()) {
+            Answer::Accept => None,
+            Answer::Always(code) => Some(*code),
+            Answer::FailFirst(codes) if codes.is_empty() => None,
+            Answer::FailFirst(codes) => Some(codes.remove(0)),
+        };
+        if let Some(code) = failure {
+            return Err(tonic::Status::new(code, "injected failure"));
+        }
         self.requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -72,18 +118,27 @@ pub fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
 pub struct FakeCollector {
     addr: SocketAddr,
     requests: Requests,
+    headers: Arc<Mutex<Vec<RequestHeaders>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl FakeCollector {
-    /// Starts listening on 127.0.0.1 on a free port.
+    /// Starts listening on 127.0.0.1 on a free port, accepting everything.
     pub fn start() -> FakeCollector {
+        FakeCollector::answering(Answer::Accept)
+    }
+
+    /// Starts listening on 127.0.0.1 on a free port, answering as told.
+    pub fn answering(answer: Answer) -> FakeCollector {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         listener.set_nonblocking(true).expect("nonblocking");
         let requests: Requests = Arc::default();
+        let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
         let receiver = Receiver {
             requests: requests.clone(),
+            headers: headers.clone(),
+            answer: Arc::new(Mutex::new(answer)),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         thread::spawn(move || {
@@ -105,6 +160,7 @@ impl FakeCollector {
         FakeCollector {
             addr,
             requests,
+            headers,
             stop: Some(stop),
         }
     }
@@ -114,7 +170,12 @@ impl FakeCollector {
         format!("http://{}", self.addr)
     }
 
-    /// Export requests received so far.
+    /// Headers of every request received so far, failed ones included.
+    pub fn request_headers(&self) -> Vec<RequestHeaders> {
+        self.headers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Export requests accepted so far.
     pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -34,7 +34,14 @@ pub const TELEMETRY_VARS: &[&str] = &[
     "CLOUDSDK_CONFIG",
     "CLOUDSDK_CORE_PROJECT",
     "GCE_METADATA_HOST",
+    "NO_GCE_CHECK",
+    "CLOUDSDK_ACTIVE_CONFIG_NAME",
+    "ZEN_TELEMETRY_GCP_ENDPOINT",
 ];
+
+/// A gcloud configuration directory that does not exist, so a developer's
+/// own gcloud setup never leaks into a probe.
+pub const NO_GCLOUD_DIR: &str = "/nonexistent/zen-tests/gcloud";
 
 /// `exe` with all telemetry variables cleared and `env` set. Integration
 /// tests pass `env!("CARGO_BIN_EXE_zen-probe")`.
@@ -45,6 +52,7 @@ pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         command.env_remove(var);
     }
     command.env("NO_GCE_CHECK", "true");
+    command.env("CLOUDSDK_CONFIG", NO_GCLOUD_DIR);
     for (key, value) in env {
         command.env(key, value);
     }

@@ -40,8 +40,12 @@ fn defaults_with_an_empty_environment() {
     assert_eq!(config.service_name, DEFAULT_SERVICE_NAME);
     assert_eq!(config.service_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(config.exporter, ExporterKind::Auto);
-    assert_eq!(config.resolved_exporter(), ExporterKind::None);
-    assert!(!config.will_record(), "no destination means nothing is recorded");
+    // No project yet: the metadata server will be asked at the first span.
+    assert_eq!(config.resolved_exporter(), ExporterKind::Gcp);
+    assert!(config.gcp.project.is_none());
+    let offline = read_clean(&[("NO_GCE_CHECK", "true")]);
+    assert_eq!(offline.resolved_exporter(), ExporterKind::None);
+    assert!(!offline.will_record(), "no destination means nothing is recorded");
     assert_eq!(config.file_path.to_str(), Some("zen-traces.jsonl"));
     assert_eq!(config.batch.max_queue_size, 2048);
     assert_eq!(config.batch.max_export_batch_size, 512);

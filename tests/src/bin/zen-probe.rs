@@ -1,13 +1,22 @@
 //! A small program that links zen-telemetry, for tests that need a real
 //! process: start-up, opt-out, exporters and the flush at exit.
 //!
-//! Usage: `zen-probe calls N` | `zen-probe spans N` | `zen-probe exit N`
+//! Usage: `zen-probe calls N` | `zen-probe spans N` | `zen-probe exit N` |
+//! `zen-probe paced N MS` (N roots, MS milliseconds apart) |
+//! `zen-probe errors N` (N roots, then one failing call with a 70 KB attribute)
 
 use zen_telemetry::traced;
 
 #[traced("probe.child", attrs(probe.index = index))]
 fn child(index: u64) -> u64 {
     index.wrapping_mul(3)
+}
+
+#[traced("probe.fail")]
+fn fail() -> Result<(), String> {
+    // Multibyte text longer than the 64 KiB value limit, to test truncation.
+    zen_telemetry::span_attributes!(probe.long = "é".repeat(35_000));
+    Err("the probe failed on purpose".to_owned())
 }
 
 #[traced("probe.root", attrs(probe.kind = "root"))]
@@ -39,10 +48,19 @@ fn main() {
 
     let threads_before = dir_entries("/proc/self/task").len();
     let fds_before = dir_entries("/proc/self/fd");
+    let pause = std::time::Duration::from_millis(args.next().and_then(|n| n.parse().ok()).unwrap_or(0));
+    let started = std::time::Instant::now();
     let mut sum = 0u64;
     for i in 0..count {
         sum = sum.wrapping_add(root(i));
+        if mode == "paced" {
+            std::thread::sleep(pause);
+        }
     }
+    if mode == "errors" {
+        let _ = fail();
+    }
+    let calls_ms = started.elapsed().as_secs_f64() * 1000.0;
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");
     let stats = zen_telemetry::stats();
@@ -56,6 +74,7 @@ fn main() {
         "fds_before": fds_before,
         "fds_after": fds_after,
         "recorded": stats.spans_recorded,
+        "calls_ms": calls_ms,
     });
     println!("{report}");
     if mode == "exit" {
