@@ -2,4 +2,5 @@
 //! real wire protocols, and helpers to run the probe binaries.
 
 pub mod collector;
+pub mod failing;
 pub mod probe;
