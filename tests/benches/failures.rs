@@ -93,7 +93,7 @@ fn main() {
         let delta = f.rss_kib as i64 - healthy.rss_kib as i64;
         let counts = match f.summary {
             Some(s) => format!("{} | {} | {} | {}", s.exported, s.dropped, s.failed, s.unsent),
-            None => "all | 0 | 0 | 0".to_owned(),
+            None => "not printed | 0 | 0 | not printed".to_owned(),
         };
         println!(
             "| {} | {:.0} ms | {ratio:.2}x{} | {:.0} ms | {wall_ratio:.2}x | {:.1} MiB | {:+.1} MiB | {:.0} ms | {counts} |",
