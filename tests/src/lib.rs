@@ -2,6 +2,7 @@
 //! real wire protocols, and helpers to run the probe binaries.
 
 pub mod collector;
+pub mod failing;
 pub mod gcp_fakes;
 pub mod probe;
 

@@ -77,3 +77,101 @@ pub fn json(output: &Output) -> serde_json::Value {
     });
     serde_json::from_str(line).expect("probe JSON")
 }
+
+/// A probe run watched as it goes.
+#[derive(Debug)]
+pub struct WatchedRun {
+    /// How the process ended.
+    pub status: std::process::ExitStatus,
+    /// The JSON report the probe printed.
+    pub report: serde_json::Value,
+    /// Everything written to stderr.
+    pub stderr: String,
+    /// From start to the JSON report arriving (the traced calls).
+    pub until_report: Duration,
+    /// From the JSON report arriving to the process ending: the exit flush.
+    pub exit: Duration,
+}
+
+/// Runs the probe, noting when its JSON report arrives on stdout, so the
+/// time spent exiting can be told apart from the time spent working.
+pub fn run_watched(exe: &str, args: &[&str], env: &[(&str, &str)]) -> WatchedRun {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let started = Instant::now();
+    let mut child = command(exe, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the probe");
+    let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+    // Drained on its own thread so a chatty stderr cannot stall the probe.
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
+    let mut report = None;
+    let mut report_at = None;
+    for line in BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        if report.is_none() && line.starts_with('{') {
+            report_at = Some(Instant::now());
+            report = serde_json::from_str(&line).ok();
+        }
+    }
+    let status = child.wait().expect("wait for the probe");
+    let ended = Instant::now();
+    let stderr = stderr_reader.join().unwrap_or_default();
+    let (Some(report), Some(report_at)) = (report, report_at) else {
+        panic!("no JSON from zen-probe ({status}); stderr:\n{stderr}");
+    };
+    WatchedRun {
+        status,
+        report,
+        stderr,
+        until_report: report_at - started,
+        exit: ended - report_at,
+    }
+}
+
+/// The counts in the loss summary printed at exit under `ZEN_TELEMETRY_DEBUG=1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LossSummary {
+    /// Spans recorded.
+    pub recorded: u64,
+    /// Spans exported.
+    pub exported: u64,
+    /// Spans dropped because the queue was full.
+    pub dropped: u64,
+    /// Spans in failed exports.
+    pub failed: u64,
+    /// Spans neither exported, dropped nor failed when the shutdown timeout ran out.
+    pub unsent: u64,
+}
+
+impl LossSummary {
+    /// Finds and parses the summary line in `stderr`; `None` when there is none.
+    pub fn find(stderr: &str) -> Option<LossSummary> {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("zen-telemetry: ") && l.contains(" spans recorded, "))?;
+        let mut summary = LossSummary::default();
+        for part in line.trim_start_matches("zen-telemetry: ").split(", ") {
+            let (number, what) = part.split_once(' ')?;
+            let number: u64 = number.parse().ok()?;
+            match what {
+                "spans recorded" => summary.recorded = number,
+                "exported" => summary.exported = number,
+                "dropped (queue full)" => summary.dropped = number,
+                "failed" => summary.failed = number,
+                "not sent by the shutdown timeout" => summary.unsent = number,
+                _ => return None,
+            }
+        }
+        Some(summary)
+    }
+}

@@ -259,3 +259,38 @@ fn exit_is_bounded_by_the_shutdown_timeout_when_the_collector_never_answers() {
         "exit took {elapsed:?}, more than timeout + 1 s"
     );
 }
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    let blackhole = Blackhole::start();
+    let endpoint = blackhole.endpoint();
+    let (output, _) = probe::run(
+        PROBE,
+        &["calls", "10000"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100"),
+            ("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "200"),
+            ("ZEN_TELEMETRY_DEBUG", "1"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let report = probe::json(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(report["recorded"], 20_000, "10000 roots + 10000 children");
+    assert_eq!(report["exported"], 0, "a blackhole accepts nothing");
+    // The collector never answers, so the first batch (at most 100) hangs in
+    // export and the queue (100) fills: everything else must be dropped.
+    let dropped = report["dropped"].as_u64().expect("dropped is a number");
+    assert!(
+        (20_000 - 200..=20_000).contains(&dropped),
+        "dropped {dropped} of 20000; stderr:\n{stderr}"
+    );
+    let summary = format!("zen-telemetry: 20000 spans recorded, 0 exported, {dropped} dropped (queue full), ");
+    assert!(
+        stderr.lines().any(|l| l.starts_with(&summary)),
+        "no loss summary at exit; stderr:\n{stderr}"
+    );
+}

@@ -12,7 +12,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::config::{Config, ExporterKind};
-use crate::{diag, exporter, sampling};
+use crate::{diag, exporter, sampling, stats};
 
 const UNINIT: u8 = 0;
 const OFF: u8 = 1;
@@ -172,6 +172,26 @@ pub(crate) fn shutdown() {
     {
         diag::debug_line(|| format!("shutdown: {error}"));
     }
+    let totals = stats::stats();
+    if totals.spans_dropped > 0 || totals.spans_failed > 0 {
+        diag::debug_line(|| loss_summary(&totals));
+    }
+}
+
+/// One line saying where the recorded spans went, for when some were lost.
+fn loss_summary(totals: &stats::Stats) -> String {
+    let mut line = format!(
+        "{} spans recorded, {} exported, {} dropped (queue full), {} failed",
+        totals.spans_recorded, totals.spans_exported, totals.spans_dropped, totals.spans_failed
+    );
+    // Spans still queued or in flight when the shutdown timeout ran out.
+    let unsent = totals
+        .spans_recorded
+        .saturating_sub(totals.spans_exported + totals.spans_dropped + totals.spans_failed);
+    if unsent > 0 {
+        line.push_str(&format!(", {unsent} not sent by the shutdown timeout"));
+    }
+    line
 }
 
 /// Keeps an `auto` exporter from sending captured spans anywhere: tests

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static RECORDED: AtomicU64 = AtomicU64::new(0);
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
@@ -13,6 +14,9 @@ pub struct Stats {
     pub spans_recorded: u64,
     /// Spans an exporter accepted.
     pub spans_exported: u64,
+    /// Spans discarded because the export queue was full (the exporter could
+    /// not keep up); the traced code never waits for the queue.
+    pub spans_dropped: u64,
     /// Spans in export requests that failed.
     pub spans_failed: u64,
 }
@@ -22,6 +26,7 @@ pub fn stats() -> Stats {
     Stats {
         spans_recorded: RECORDED.load(Ordering::Relaxed),
         spans_exported: EXPORTED.load(Ordering::Relaxed),
+        spans_dropped: DROPPED.load(Ordering::Relaxed),
         spans_failed: FAILED.load(Ordering::Relaxed),
     }
 }
@@ -32,6 +37,10 @@ pub(crate) fn add_recorded() {
 
 pub(crate) fn add_exported(n: u64) {
     EXPORTED.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn add_dropped(n: u64) {
+    DROPPED.fetch_add(n, Ordering::Relaxed);
 }
 
 pub(crate) fn add_failed(n: u64) {

@@ -41,6 +41,19 @@ fn dir_entries(path: &str) -> Vec<String> {
     entries
 }
 
+/// Peak resident set size in KiB (`VmHWM`), 0 where /proc is unavailable.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "calls".to_owned());
@@ -60,9 +73,9 @@ fn main() {
     if mode == "errors" {
         let _ = fail();
     }
-    let calls_ms = started.elapsed().as_secs_f64() * 1000.0;
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");
+    let calls_ms = started.elapsed().as_secs_f64() * 1000.0;
     let stats = zen_telemetry::stats();
     let report = serde_json::json!({
         "mode": mode,
@@ -74,7 +87,12 @@ fn main() {
         "fds_before": fds_before,
         "fds_after": fds_after,
         "recorded": stats.spans_recorded,
+        // Counts at the time of printing; the exit flush changes them later.
+        "exported": stats.spans_exported,
+        "dropped": stats.spans_dropped,
+        "failed": stats.spans_failed,
         "calls_ms": calls_ms,
+        "peak_rss_kib": peak_rss_kib(),
     });
     println!("{report}");
     if mode == "exit" {

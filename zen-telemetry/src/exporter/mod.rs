@@ -1,10 +1,12 @@
 //! Exporters and the batch processor in front of them.
 //!
-//! Every exporter sits behind the SDK's [`BatchSpanProcessor`]: a bounded
-//! queue (full means dropped, never blocked on) drained by one background
-//! thread. Network exporters run on a private one-worker tokio runtime so the
-//! host program needs no runtime and a host runtime is never touched.
+//! Every exporter sits behind our batch processor (`batch.rs`): a bounded
+//! queue (full means dropped and counted, never blocked on) drained by one
+//! background thread. Network exporters run on a private one-worker tokio
+//! runtime so the host program needs no runtime and a host runtime is never
+//! touched.
 
+mod batch;
 mod gcp;
 mod json;
 mod jsonl;
@@ -15,10 +17,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
+pub(crate) use batch::CountingBatchProcessor;
 
 pub use jsonl::{JsonLinesExporter, StdoutExporter};
 
@@ -26,27 +29,17 @@ pub use jsonl::{JsonLinesExporter, StdoutExporter};
 pub(crate) fn batch_processor(
     config: &Config,
     destination: ExporterKind,
-) -> Result<Option<BatchSpanProcessor>, String> {
-    let batch = BatchConfigBuilder::default()
-        .with_max_queue_size(config.batch.max_queue_size)
-        .with_max_export_batch_size(config.batch.max_export_batch_size)
-        .with_scheduled_delay(config.batch.schedule_delay)
-        .build();
-    let timeout = config.batch.export_timeout;
+) -> Result<Option<CountingBatchProcessor>, String> {
+    let settings = &config.batch;
+    let timeout = settings.export_timeout;
     let processor = match destination {
         ExporterKind::None | ExporterKind::Auto => return Ok(None),
-        ExporterKind::Stdout => BatchSpanProcessor::builder(Counted(StdoutExporter))
-            .with_batch_config(batch)
-            .build(),
-        ExporterKind::File => BatchSpanProcessor::builder(Counted(JsonLinesExporter::new(config.file_path.clone())))
-            .with_batch_config(batch)
-            .build(),
-        ExporterKind::Otlp => BatchSpanProcessor::builder(Counted(otlp::exporter(timeout)?))
-            .with_batch_config(batch)
-            .build(),
-        ExporterKind::Gcp => BatchSpanProcessor::builder(Counted(gcp::exporter(&config.gcp, timeout)?))
-            .with_batch_config(batch)
-            .build(),
+        ExporterKind::Stdout => CountingBatchProcessor::new(Counted(StdoutExporter), settings)?,
+        ExporterKind::File => {
+            CountingBatchProcessor::new(Counted(JsonLinesExporter::new(config.file_path.clone())), settings)?
+        }
+        ExporterKind::Otlp => CountingBatchProcessor::new(Counted(otlp::exporter(timeout)?), settings)?,
+        ExporterKind::Gcp => CountingBatchProcessor::new(Counted(gcp::exporter(&config.gcp, timeout)?), settings)?,
     };
     Ok(Some(processor))
 }

@@ -1,0 +1,224 @@
+//! Loopback OTLP/gRPC receivers that fail in the ways real collectors and
+//! networks do, for tests of what telemetry costs a program when export fails.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// How a receiver behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Accepts every request and counts its spans, keeping nothing: the
+    /// baseline, without the memory a storing collector would add.
+    Healthy,
+    /// Nothing listens on the port.
+    ConnectionRefused,
+    /// Accepts connections and never reads or answers.
+    Blackhole,
+    /// Answers every request with gRPC `UNAVAILABLE` (retryable).
+    Unavailable,
+    /// Answers every request with gRPC `RESOURCE_EXHAUSTED` carrying a
+    /// `google.rpc.RetryInfo` detail asking the client to wait
+    /// [`RETRY_AFTER`], as a throttling collector does.
+    ResourceExhausted,
+    /// Accepts every request after [`SLOW_DELAY`].
+    Slow,
+    /// Accepts the connection, reads a few bytes of the request, closes it.
+    ClosedMidRequest,
+}
+
+impl Mode {
+    /// Every failing mode (all but `Healthy`).
+    pub const FAILING: [Mode; 6] = [
+        Mode::ConnectionRefused,
+        Mode::Blackhole,
+        Mode::Unavailable,
+        Mode::ResourceExhausted,
+        Mode::Slow,
+        Mode::ClosedMidRequest,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Healthy => "healthy",
+            Mode::ConnectionRefused => "connection refused",
+            Mode::Blackhole => "blackhole",
+            Mode::Unavailable => "UNAVAILABLE",
+            Mode::ResourceExhausted => "RESOURCE_EXHAUSTED + RetryInfo",
+            Mode::Slow => "2 s per request",
+            Mode::ClosedMidRequest => "closed mid-request",
+        }
+    }
+}
+
+/// The delay `RESOURCE_EXHAUSTED` asks for.
+pub const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// The time `Slow` takes per request.
+pub const SLOW_DELAY: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct Counters {
+    /// Export requests (gRPC modes) or connections (raw TCP modes) seen.
+    contacts: AtomicU64,
+    /// Spans in requests answered with success.
+    spans_accepted: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Service {
+    mode: Mode,
+    counters: Arc<Counters>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Service {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.counters.contacts.fetch_add(1, Ordering::Relaxed);
+        match self.mode {
+            Mode::Unavailable => return Err(tonic::Status::unavailable("collector unavailable")),
+            Mode::ResourceExhausted => {
+                return Err(tonic::Status::with_error_details(
+                    tonic::Code::ResourceExhausted,
+                    "collector over quota",
+                    ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+                ));
+            }
+            Mode::Slow => tokio::time::sleep(SLOW_DELAY).await,
+            _ => {}
+        }
+        let spans: usize = request
+            .get_ref()
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        self.counters.spans_accepted.fetch_add(spans as u64, Ordering::Relaxed);
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// A receiver on 127.0.0.1 behaving as its [`Mode`] says, until dropped.
+pub struct FailingReceiver {
+    mode: Mode,
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FailingReceiver {
+    /// Starts a receiver on a free port.
+    pub fn start(mode: Mode) -> FailingReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let counters = Arc::new(Counters::default());
+        let mut stop = None;
+        match mode {
+            // The port was free a moment ago and nothing listens on it now.
+            Mode::ConnectionRefused => drop(listener),
+            Mode::Blackhole => {
+                let counters = counters.clone();
+                thread::spawn(move || {
+                    let mut held: Vec<TcpStream> = Vec::new();
+                    for stream in listener.incoming().flatten() {
+                        counters.contacts.fetch_add(1, Ordering::Relaxed);
+                        held.push(stream);
+                    }
+                });
+            }
+            Mode::ClosedMidRequest => {
+                let counters = counters.clone();
+                thread::spawn(move || {
+                    for mut stream in listener.incoming().flatten() {
+                        counters.contacts.fetch_add(1, Ordering::Relaxed);
+                        // The HTTP/2 preface is 24 bytes; reading a little more
+                        // takes us into the request before hanging up.
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                        let mut buf = [0u8; 64];
+                        let _ = stream.read(&mut buf);
+                        drop(stream);
+                    }
+                });
+            }
+            Mode::Healthy | Mode::Unavailable | Mode::ResourceExhausted | Mode::Slow => {
+                stop = Some(serve_grpc(
+                    listener,
+                    Service {
+                        mode,
+                        counters: counters.clone(),
+                    },
+                ));
+            }
+        }
+        FailingReceiver {
+            mode,
+            addr,
+            counters,
+            stop,
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Export requests (gRPC modes) or connections (TCP modes) seen so far;
+    /// always 0 for `ConnectionRefused`.
+    pub fn contacts(&self) -> u64 {
+        self.counters.contacts.load(Ordering::Relaxed)
+    }
+
+    /// Spans in requests answered with success.
+    pub fn spans_accepted(&self) -> u64 {
+        self.counters.spans_accepted.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for FailingReceiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn serve_grpc(listener: TcpListener, service: Service) -> tokio::sync::oneshot::Sender<()> {
+    listener.set_nonblocking(true).expect("nonblocking");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(service))
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+    });
+    stop
+}
