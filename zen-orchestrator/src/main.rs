@@ -13,6 +13,7 @@ mod report;
 mod runner;
 mod signals;
 mod status;
+mod telemetry_status;
 mod traces;
 
 use std::path::PathBuf;
@@ -175,46 +176,21 @@ fn configure_telemetry(args: &RunArgs) {
 }
 
 fn telemetry_status(json: bool) -> String {
-    let config = zen_telemetry::config();
-    let disabled_by = config.disabled_by.as_ref().map(ToString::to_string);
-    let resolved = config.resolved_exporter();
+    let mut config = zen_telemetry::config();
+    if config.service_name == zen_telemetry::config::DEFAULT_SERVICE_NAME {
+        // What `zen run` reports itself as.
+        config.service_name = "zen".to_owned();
+    }
+    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let otlp_endpoint =
+        variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let traceparent_present = variable("TRACEPARENT").is_some();
     if json {
-        let value = serde_json::json!({
-            "enabled": config.is_enabled(),
-            "disabled_by": disabled_by,
-            "will_record": config.will_record(),
-            "sample_rate": config.sample_rate,
-            "service_name": config.service_name,
-            "service_version": config.service_version,
-            "exporter": config.exporter.as_str(),
-            "resolved_exporter": resolved.as_str(),
-            "file_path": (resolved == zen_telemetry::ExporterKind::File).then(|| config.file_path.display().to_string()),
-            "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
-        });
-        return format!("{value:#}\n");
+        let status = telemetry_status::to_json(&config, otlp_endpoint.as_deref(), traceparent_present);
+        format!("{status:#}\n")
+    } else {
+        telemetry_status::to_text(&config, otlp_endpoint.as_deref(), traceparent_present)
     }
-    let mut out = String::new();
-    match &disabled_by {
-        Some(by) => out.push_str(&format!("telemetry: disabled ({by})\n")),
-        None if !config.will_record() => {
-            out.push_str("telemetry: enabled, but records nothing (no destination: exporter auto found none)\n")
-        }
-        None => out.push_str("telemetry: enabled\n"),
-    }
-    out.push_str(&format!("sample rate: {}\n", config.sample_rate));
-    out.push_str(&format!(
-        "service: {} {}\n",
-        config.service_name, config.service_version
-    ));
-    out.push_str(&format!("exporter: {} (resolves to {})\n", config.exporter, resolved));
-    if resolved == zen_telemetry::ExporterKind::File {
-        out.push_str(&format!("file: {}\n", config.file_path.display()));
-    }
-    out.push_str(&format!(
-        "shutdown timeout: {}ms\n",
-        config.shutdown_timeout.as_millis()
-    ));
-    out
 }
 
 /// What a finished run leaves for the final table and the report.

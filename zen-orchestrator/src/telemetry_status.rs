@@ -1,0 +1,133 @@
+//! `zen telemetry status`: whether zen's telemetry is on and why, where spans
+//! would go, where credentials would come from (never the secret itself),
+//! and what data is collected.
+
+use serde_json::{Value, json};
+use zen_telemetry::gcp::{CredentialsSource, GcpSettings};
+use zen_telemetry::{Config, ExporterKind};
+
+/// What zen's spans can carry; the full list with reasons is docs/telemetry-data.md.
+const DATA: &[&str] = &[
+    "span names (zen's own steps) and durations",
+    "status, error type and scrubbed error message of failed steps",
+    "zen.* attributes: counts, budgets, exit codes, token and cost totals (no prompts, paths or output)",
+    "trace and span ids",
+    "resource: service.name, service.version, telemetry.sdk.*, gcp.project_id when exporting to Google Cloud",
+];
+
+/// The destination part of the status.
+fn destination(config: &Config, otlp_endpoint: Option<&str>) -> Value {
+    match config.resolved_exporter() {
+        ExporterKind::Gcp => gcp_destination(&config.gcp),
+        ExporterKind::Otlp => json!({
+            "kind": "otlp",
+            "endpoint": otlp_endpoint.unwrap_or("http://localhost:4317"),
+        }),
+        ExporterKind::File => json!({"kind": "file", "path": config.file_path.display().to_string()}),
+        ExporterKind::Stdout => json!({"kind": "stdout"}),
+        ExporterKind::None | ExporterKind::Auto => json!({"kind": "none"}),
+    }
+}
+
+fn gcp_destination(gcp: &GcpSettings) -> Value {
+    let (project_id, project_source) = match &gcp.project {
+        Some(project) => (Some(project.id.clone()), project.source.to_string()),
+        None => (
+            None,
+            format!("asked of the metadata server ({}) at the first span", gcp.metadata_host),
+        ),
+    };
+    let credentials_kind = match &gcp.credentials {
+        CredentialsSource::File { .. } => "file",
+        CredentialsSource::MetadataServer => "metadata_server",
+        CredentialsSource::None => "none",
+    };
+    json!({
+        "kind": "gcp",
+        "project_id": project_id,
+        "project_source": project_source,
+        "endpoint": gcp.endpoint,
+        "credentials": credentials_kind,
+        "credentials_source": gcp.credentials.to_string(),
+        "metadata_server": gcp.metadata_check.then(|| gcp.metadata_host.clone()),
+    })
+}
+
+/// The status as JSON.
+pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present: bool) -> Value {
+    json!({
+        "enabled": config.is_enabled(),
+        "disabled_by": config.disabled_by.as_ref().map(ToString::to_string),
+        "will_record": config.will_record(),
+        "sample_rate": config.sample_rate,
+        "service_name": config.service_name,
+        "service_version": config.service_version,
+        "exporter": config.exporter.as_str(),
+        "resolved_exporter": config.resolved_exporter().as_str(),
+        "destination": destination(config, otlp_endpoint),
+        "traceparent_present": traceparent_present,
+        "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
+        "data": DATA,
+    })
+}
+
+/// The status as text, one fact per line.
+pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present: bool) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    match &config.disabled_by {
+        Some(by) => line(format!("telemetry: disabled by {by}")),
+        None if !config.will_record() => line("telemetry: enabled, but records nothing (no destination found)".into()),
+        None => line("telemetry: enabled".into()),
+    }
+    line(format!("sample rate: {}", config.sample_rate));
+    line(format!("service: {} {}", config.service_name, config.service_version));
+    line(format!(
+        "exporter: {} (resolves to {})",
+        config.exporter,
+        config.resolved_exporter()
+    ));
+    let destination = destination(config, otlp_endpoint);
+    let field = |name: &str| destination[name].as_str().map(str::to_owned);
+    match config.resolved_exporter() {
+        ExporterKind::Gcp => {
+            match field("project_id") {
+                Some(id) => line(format!(
+                    "google cloud project: {id} (from {})",
+                    config_source(&destination)
+                )),
+                None => line(format!("google cloud project: {}", config_source(&destination))),
+            }
+            line(format!("endpoint: {}", field("endpoint").unwrap_or_default()));
+            line(format!(
+                "credentials: {}",
+                field("credentials_source").unwrap_or_default()
+            ));
+        }
+        ExporterKind::Otlp => line(format!("endpoint: {}", field("endpoint").unwrap_or_default())),
+        ExporterKind::File => line(format!("file: {}", field("path").unwrap_or_default())),
+        _ => {}
+    }
+    line(format!(
+        "TRACEPARENT: {}",
+        if traceparent_present {
+            "present (root spans join that trace)"
+        } else {
+            "not set"
+        }
+    ));
+    line(format!("shutdown timeout: {} ms", config.shutdown_timeout.as_millis()));
+    line("data collected:".into());
+    for item in DATA {
+        line(format!("  - {item}"));
+    }
+    line("  (every attribute key and why: docs/telemetry-data.md)".into());
+    out
+}
+
+fn config_source(destination: &Value) -> String {
+    destination["project_source"].as_str().unwrap_or_default().to_owned()
+}

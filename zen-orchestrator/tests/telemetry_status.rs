@@ -1,0 +1,169 @@
+//! `zen telemetry status`: one test per state, each in a clean environment.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TempDir, ZEN};
+use serde_json::Value;
+
+/// A metadata host nothing listens on, so no state can reach a real Google host.
+const NO_METADATA: (&str, &str) = ("GCE_METADATA_HOST", "127.0.0.1:9");
+
+fn status(env: &[(&str, &str)], json: bool) -> (String, Option<Value>) {
+    let mut command = Command::new(ZEN);
+    command
+        .env_clear()
+        .args(["telemetry", "status"])
+        .env(NO_METADATA.0, NO_METADATA.1);
+    if json {
+        command.arg("--json");
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run zen");
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let parsed = json.then(|| serde_json::from_str(&stdout).expect("status JSON"));
+    (stdout, parsed)
+}
+
+fn json(env: &[(&str, &str)]) -> Value {
+    status(env, true).1.expect("json")
+}
+
+fn text(env: &[(&str, &str)]) -> String {
+    status(env, false).0
+}
+
+#[test]
+fn disabled_by_each_switch() {
+    for (var, value, named) in [
+        ("ZEN_TELEMETRY_DISABLED", "1", "ZEN_TELEMETRY_DISABLED"),
+        ("OTEL_SDK_DISABLED", "true", "OTEL_SDK_DISABLED"),
+    ] {
+        let status = json(&[(var, value)]);
+        assert_eq!(status["enabled"], false);
+        assert_eq!(status["will_record"], false);
+        assert!(
+            status["disabled_by"].as_str().unwrap_or_default().contains(named),
+            "{status}"
+        );
+        assert!(text(&[(var, value)]).starts_with(&format!("telemetry: disabled by {named}")));
+    }
+}
+
+#[test]
+fn enabled_without_a_destination() {
+    let env = [("NO_GCE_CHECK", "true")];
+    let status = json(&env);
+    assert_eq!(
+        (status["enabled"].clone(), status["will_record"].clone()),
+        (true.into(), false.into())
+    );
+    assert_eq!(status["destination"]["kind"], "none");
+    assert!(text(&env).contains("records nothing"));
+}
+
+#[test]
+fn google_cloud_with_a_known_project_names_the_credentials_file_never_its_secret() {
+    let dir = TempDir::new("status-gcp");
+    let file = dir.path("sa.json");
+    let mut credentials = serde_json::json!({
+        "type": "service_account",
+        "client_email": "zen@example-project.iam.gserviceaccount.com",
+        "token_uri": "http://127.0.0.1:9/token",
+    });
+    credentials[["private", "key"].join("_")] = "SECRET-KEY-MATERIAL".into();
+    std::fs::write(&file, credentials.to_string()).expect("write credentials");
+    let env = [
+        ("GOOGLE_CLOUD_PROJECT", "status-project-1"),
+        ("GOOGLE_APPLICATION_CREDENTIALS", file.to_str().expect("utf-8")),
+    ];
+    let (raw, status) = status(&env, true);
+    let status = status.expect("json");
+    let destination = &status["destination"];
+    assert_eq!(status["resolved_exporter"], "gcp");
+    assert_eq!(destination["project_id"], "status-project-1");
+    assert_eq!(destination["project_source"], "GOOGLE_CLOUD_PROJECT");
+    assert_eq!(destination["endpoint"], "https://telemetry.googleapis.com");
+    assert_eq!(destination["credentials"], "file");
+    let source = destination["credentials_source"].as_str().unwrap_or_default();
+    assert!(
+        source.contains("sa.json") && source.contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{source}"
+    );
+    let text = text(&env);
+    assert!(!raw.contains("SECRET-KEY-MATERIAL") && !text.contains("SECRET-KEY-MATERIAL"));
+    assert!(
+        text.contains("google cloud project: status-project-1 (from GOOGLE_CLOUD_PROJECT)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn google_cloud_waiting_for_the_metadata_server() {
+    let status = json(&[]);
+    let destination = &status["destination"];
+    assert_eq!(status["resolved_exporter"], "gcp");
+    assert_eq!(destination["project_id"], Value::Null);
+    assert!(
+        destination["project_source"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("metadata server (127.0.0.1:9)"),
+        "{destination}"
+    );
+    assert_eq!(destination["credentials"], "metadata_server");
+    assert_eq!(destination["metadata_server"], "127.0.0.1:9");
+}
+
+#[test]
+fn otlp_shows_its_endpoint() {
+    let env = [
+        ("NO_GCE_CHECK", "true"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+    ];
+    let status = json(&env);
+    assert_eq!(
+        status["destination"],
+        serde_json::json!({"kind": "otlp", "endpoint": "http://127.0.0.1:4317"})
+    );
+    assert!(text(&env).contains("endpoint: http://127.0.0.1:4317"));
+}
+
+#[test]
+fn file_and_stdout_exporters() {
+    let status = json(&[
+        ("ZEN_TELEMETRY_EXPORTER", "file"),
+        ("ZEN_TELEMETRY_FILE", "/tmp/zen-status.jsonl"),
+    ]);
+    assert_eq!(
+        status["destination"],
+        serde_json::json!({"kind": "file", "path": "/tmp/zen-status.jsonl"})
+    );
+    let status = json(&[("ZEN_TELEMETRY_EXPORTER", "stdout")]);
+    assert_eq!(status["destination"]["kind"], "stdout");
+}
+
+#[test]
+fn traceparent_presence_sample_rate_service_and_data_list() {
+    let env = [
+        ("NO_GCE_CHECK", "true"),
+        ("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        ("ZEN_TELEMETRY_SAMPLE_RATE", "0.25"),
+    ];
+    let status = json(&env);
+    assert_eq!(status["traceparent_present"], true);
+    assert_eq!(status["sample_rate"], 0.25);
+    assert_eq!(status["service_name"], "zen");
+    assert!(status["data"].as_array().is_some_and(|items| !items.is_empty()));
+    assert_eq!(json(&[("NO_GCE_CHECK", "true")])["traceparent_present"], false);
+    let text = text(&env);
+    assert!(text.contains("TRACEPARENT: present"), "{text}");
+    assert!(
+        text.contains("data collected:") && text.contains("docs/telemetry-data.md"),
+        "{text}"
+    );
+}
