@@ -16,6 +16,9 @@ fn run_once(exe: &str, env: &[(&str, &str)]) -> Duration {
     for var in zen_tests::probe::TELEMETRY_VARS {
         command.env_remove(var);
     }
+    // Never a developer's gcloud setup, never the real metadata server.
+    command.env("CLOUDSDK_CONFIG", zen_tests::probe::NO_GCLOUD_DIR);
+    command.env("NO_GCE_CHECK", "true");
     command.envs(env.iter().copied());
     let start = Instant::now();
     let status = command.status().expect("run start-up subject");
@@ -32,8 +35,20 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn main() {
     let traced = env!("CARGO_BIN_EXE_zen-startup-traced");
     let plain = env!("CARGO_BIN_EXE_zen-startup-plain");
+    // A metadata server that accepts and never answers: `auto` off Google Cloud.
+    let silent_metadata = zen_tests::collector::Blackhole::start();
+    let metadata_host = silent_metadata.endpoint().trim_start_matches("http://").to_owned();
     let environments: &[(&str, &[(&str, &str)])] = &[
-        ("no destination (default)", &[]),
+        ("no destination", &[]),
+        (
+            "auto, metadata server never answers, 100% sampled",
+            &[
+                ("NO_GCE_CHECK", "false"),
+                ("GCE_METADATA_HOST", &metadata_host),
+                ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+                ("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "0"),
+            ],
+        ),
         ("disabled", &[("ZEN_TELEMETRY_DISABLED", "1")]),
         // An unroutable collector: nothing may wait on the network at start-up.
         (
