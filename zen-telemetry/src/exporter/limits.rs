@@ -92,4 +92,70 @@ mod tests {
         assert_eq!(prefix("日本語", 0), "");
         assert_eq!(prefix("🦀🦀", 7), "🦀");
     }
+
+    fn span_with(name: String, attributes: Vec<KeyValue>, events: usize) -> SpanData {
+        use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind};
+        let mut span_events = opentelemetry_sdk::trace::SpanEvents::default();
+        span_events.events = (0..events)
+            .map(|i| Event::new(format!("event-{i}"), std::time::SystemTime::now(), Vec::new(), 0))
+            .collect();
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Owned(name),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes,
+            dropped_attributes_count: 0,
+            events: span_events,
+            links: opentelemetry_sdk::trace::SpanLinks::default(),
+            status: Status::error("ö".repeat(40_000)),
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    #[test]
+    fn oversized_spans_are_cut_to_the_limits() {
+        let long_key = "k".repeat(600);
+        let mut span = span_with(
+            "名".repeat(500),
+            vec![
+                KeyValue::new(long_key, "short"),
+                KeyValue::new("value", "ß".repeat(40_000)),
+                KeyValue::new(
+                    "list",
+                    Value::Array(Array::String(vec![StringValue::from("x".repeat(70_000))])),
+                ),
+                KeyValue::new("number", 7),
+            ],
+            300,
+        );
+        apply(&mut span);
+        // 1024 is not a multiple of 3: the cut backs off to a whole character.
+        assert_eq!(span.name.len(), 1023);
+        assert_eq!(span.attributes[0].key.as_str().len(), MAX_KEY_BYTES);
+        assert_eq!(span.attributes[1].value.as_str().len(), MAX_STRING_BYTES);
+        match &span.attributes[2].value {
+            Value::Array(Array::String(items)) => assert_eq!(items[0].as_str().len(), MAX_STRING_BYTES),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(span.attributes[3].value, Value::I64(7));
+        assert_eq!(span.events.events.len(), MAX_EVENTS);
+        assert_eq!(span.events.dropped_count, 44);
+        match &span.status {
+            Status::Error { description } => assert_eq!(description.len(), MAX_STRING_BYTES),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spans_within_the_limits_are_untouched() {
+        let mut span = span_with("ok".to_owned(), vec![KeyValue::new("k", "v")], 3);
+        span.status = Status::error("short");
+        let before = span.clone();
+        apply(&mut span);
+        assert_eq!(span, before);
+    }
 }
