@@ -132,7 +132,6 @@ impl FakeCollector {
     pub fn answering(answer: Answer) -> FakeCollector {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        listener.set_nonblocking(true).expect("nonblocking");
         let requests: Requests = Arc::default();
         let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
         let receiver = Receiver {
@@ -140,23 +139,7 @@ impl FakeCollector {
             headers: headers.clone(),
             answer: Arc::new(Mutex::new(answer)),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                let incoming = tonic::transport::server::TcpIncoming::from(listener);
-                let _ = tonic::transport::Server::builder()
-                    .add_service(TraceServiceServer::new(receiver))
-                    .serve_with_incoming_shutdown(incoming, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
+        let stop = serve_trace_service(listener, receiver);
         FakeCollector {
             addr,
             requests,
@@ -221,6 +204,30 @@ impl Drop for FakeCollector {
             let _ = stop.send(());
         }
     }
+}
+
+/// Serves `service` as the OTLP TraceService on `listener` from a thread of
+/// its own, until the returned sender fires or is dropped.
+pub fn serve_trace_service<S: TraceService>(listener: TcpListener, service: S) -> tokio::sync::oneshot::Sender<()> {
+    listener.set_nonblocking(true).expect("nonblocking");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(service))
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+    });
+    stop
 }
 
 /// Accepts TCP connections and never reads or answers.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -154,7 +154,7 @@ impl FailingReceiver {
                 });
             }
             Mode::Healthy | Mode::Unavailable | Mode::ResourceExhausted | Mode::Slow => {
-                stop = Some(serve_grpc(
+                stop = Some(crate::collector::serve_trace_service(
                     listener,
                     Service {
                         mode,
@@ -199,26 +199,4 @@ impl Drop for FailingReceiver {
             let _ = stop.send(());
         }
     }
-}
-
-fn serve_grpc(listener: TcpListener, service: Service) -> tokio::sync::oneshot::Sender<()> {
-    listener.set_nonblocking(true).expect("nonblocking");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
-            let _ = tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(service))
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-    });
-    stop
 }
