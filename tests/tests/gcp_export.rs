@@ -327,3 +327,29 @@ fn a_silent_metadata_server_costs_at_most_a_second_and_never_delays_start_up() {
     assert!(elapsed < Duration::from_millis(3000), "exit took {elapsed:?}");
     assert!(api.request_headers().is_empty());
 }
+
+#[test]
+fn no_project_and_no_metadata_check_warns_once_and_stops_recording() {
+    let metadata = FakeMetadata::start(MetadataBehaviour::Project {
+        project: "never-asked-project".to_owned(),
+        token: "never-issued".to_owned(),
+    });
+    let api = FakeCollector::start();
+    let (output, _) = probe::run(
+        PROBE,
+        &["spans", "50"],
+        &[
+            ("ZEN_TELEMETRY_EXPORTER", "gcp"),
+            ("GCE_METADATA_HOST", &metadata.host()),
+            ("ZEN_TELEMETRY_GCP_ENDPOINT", &api.endpoint()),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+        ],
+    );
+    assert_clean_exit(&output);
+    let err = stderr(&output);
+    assert_eq!(err.matches("no Google Cloud project").count(), 1, "{err}");
+    assert!(metadata.paths().is_empty(), "NO_GCE_CHECK=true: the metadata server is never asked");
+    assert!(api.request_headers().is_empty());
+    let recorded = probe::json(&output)["recorded"].as_u64().unwrap_or(u64::MAX);
+    assert!(recorded <= 1, "recording stopped at the first span: {recorded} recorded");
+}

@@ -126,6 +126,7 @@ fn build_pipeline() -> Option<Pipeline> {
             diag::stderr_line(&format!(
                 "zen-telemetry: warning: cannot start the {destination} exporter: {error}; spans are not exported"
             ));
+            no_destination("no exporter");
         }
     }
     #[cfg(feature = "testing")]

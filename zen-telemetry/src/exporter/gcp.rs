@@ -34,6 +34,12 @@ pub(crate) fn exporter(settings: &GcpSettings, timeout: Duration) -> Result<OnRu
             settings.endpoint
         ));
     }
+    if settings.project.is_none() && !settings.metadata_check {
+        return Err(
+            "no Google Cloud project: set GOOGLE_CLOUD_PROJECT (NO_GCE_CHECK forbids asking the metadata server)"
+                .to_owned(),
+        );
+    }
     let runtime = tokio_runtime()?;
     let auth = Auth::new(settings.credentials.clone(), settings.metadata_host.clone());
     let project: ProjectCell = Arc::default();
