@@ -1,7 +1,9 @@
 //! A small program that links zen-telemetry, for tests that need a real
 //! process: start-up, opt-out, exporters and the flush at exit.
 //!
-//! Usage: `zen-probe calls N` | `zen-probe spans N` | `zen-probe exit N`
+//! Usage: `zen-probe calls N` | `zen-probe spans N` | `zen-probe exit N` |
+//! `zen-probe fail N` (each root also calls `probe.fail`, which returns an
+//! error whose text holds secrets)
 
 use zen_telemetry::traced;
 
@@ -13,6 +15,14 @@ fn child(index: u64) -> u64 {
 #[traced("probe.root", attrs(probe.kind = "root"))]
 fn root(index: u64) -> u64 {
     child(index) + 1
+}
+
+/// The message carries what the scrubber must remove.
+const FAIL_MESSAGE: &str = "login failed: password=hunter2 user@example.com";
+
+#[traced("probe.fail")]
+fn fail() -> Result<(), String> {
+    Err(FAIL_MESSAGE.to_owned())
 }
 
 fn dir_entries(path: &str) -> Vec<String> {
@@ -42,6 +52,9 @@ fn main() {
     let mut sum = 0u64;
     for i in 0..count {
         sum = sum.wrapping_add(root(i));
+        if mode == "fail" {
+            let _ = fail();
+        }
     }
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");
