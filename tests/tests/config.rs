@@ -263,6 +263,26 @@ fn debug_flag() {
 }
 
 #[test]
+fn error_messages_flag() {
+    assert!(read_clean(&[]).error_messages, "on by default");
+    assert!(read_clean(&[("ZEN_TELEMETRY_ERROR_MESSAGES", "1")]).error_messages);
+    assert!(!read_clean(&[("ZEN_TELEMETRY_ERROR_MESSAGES", "false")]).error_messages);
+    assert!(!read_clean(&[("ZEN_TELEMETRY_ERROR_MESSAGES", " Off ")]).error_messages);
+    assert!(read_clean(&[("ZEN_TELEMETRY_ERROR_MESSAGES", "")]).error_messages);
+    // An invalid value keeps the default (on) and says so.
+    assert!(read_invalid("ZEN_TELEMETRY_ERROR_MESSAGES", "hide").error_messages);
+    let (_, warnings) = read(&[("ZEN_TELEMETRY_ERROR_MESSAGES", "hide")]);
+    assert!(warnings[0].expected.ends_with("using on"), "{}", warnings[0]);
+    assert!(
+        !Config::default()
+            .to_builder()
+            .error_messages(false)
+            .build()
+            .error_messages
+    );
+}
+
+#[test]
 fn several_bad_values_give_one_warning_each() {
     let (config, warnings) = read(&[
         ("ZEN_TELEMETRY_SAMPLE_RATE", "x"),

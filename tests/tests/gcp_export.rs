@@ -93,7 +93,8 @@ fn spans_reach_the_telemetry_api_with_token_project_and_resource() {
         attributes(&exception.attributes)
             .get("exception.message")
             .map(String::as_str),
-        Some("the probe failed on purpose")
+        Some("login failed: password=[REDACTED] [EMAIL]"),
+        "scrubbed before export"
     );
     // 35 000 × "é" is 70 000 bytes: cut to the 64 KiB limit on a character boundary.
     let long = failed.attribute("probe.long").expect("probe.long");
@@ -348,8 +349,14 @@ fn no_project_and_no_metadata_check_warns_once_and_stops_recording() {
     assert_clean_exit(&output);
     let err = stderr(&output);
     assert_eq!(err.matches("no Google Cloud project").count(), 1, "{err}");
-    assert!(metadata.paths().is_empty(), "NO_GCE_CHECK=true: the metadata server is never asked");
+    assert!(
+        metadata.paths().is_empty(),
+        "NO_GCE_CHECK=true: the metadata server is never asked"
+    );
     assert!(api.request_headers().is_empty());
     let recorded = probe::json(&output)["recorded"].as_u64().unwrap_or(u64::MAX);
-    assert!(recorded <= 1, "recording stopped at the first span: {recorded} recorded");
+    assert!(
+        recorded <= 1,
+        "recording stopped at the first span: {recorded} recorded"
+    );
 }

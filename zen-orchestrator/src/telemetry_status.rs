@@ -65,6 +65,7 @@ pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
         "exporter": config.exporter.as_str(),
         "resolved_exporter": config.resolved_exporter().as_str(),
         "destination": destination(config, otlp_endpoint),
+        "error_messages": config.error_messages,
         "traceparent_present": traceparent_present,
         "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
         "data": DATA,
@@ -111,6 +112,14 @@ pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
         ExporterKind::File => line(format!("file: {}", field("path").unwrap_or_default())),
         _ => {}
     }
+    line(format!(
+        "error messages: {}",
+        if config.error_messages {
+            "exported, scrubbed and cut to 512 characters"
+        } else {
+            "off (ZEN_TELEMETRY_ERROR_MESSAGES=false): error type only"
+        }
+    ));
     line(format!(
         "TRACEPARENT: {}",
         if traceparent_present {

@@ -1,6 +1,8 @@
 //! zen's own spans, read back from `--trace-file`: names, parenting (zen.run →
 //! zen.instance → a span of the child process, joined through TRACEPARENT), and
-//! every attribute key within the allow-list of docs/telemetry-data.md.
+//! every attribute key — zen's and those zen-telemetry adds — within the
+//! allow-list of docs/telemetry-data.md, for a crafted run and for every
+//! shipped example.
 //!
 //! These need the real `#[traced]` macro (zen-telemetry-macros).
 
@@ -16,7 +18,7 @@ fn read_spans(path: &std::path::Path) -> Vec<Value> {
     text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
-/// Every `zen.*` key in the first column of the tables of docs/telemetry-data.md.
+/// Every key in the first column of the tables of docs/telemetry-data.md.
 fn documented_keys() -> BTreeSet<String> {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/telemetry-data.md"))
         .expect("docs/telemetry-data.md");
@@ -24,6 +26,95 @@ fn documented_keys() -> BTreeSet<String> {
         .filter_map(|line| line.strip_prefix("| `"))
         .filter_map(|rest| rest.split_once('`').map(|(key, _)| key.to_owned()))
         .collect()
+}
+
+/// Each attribute key (span or event) of `spans` missing from `allowed`, with
+/// the span that carried it.
+fn undocumented_keys(spans: &[Value], allowed: &BTreeSet<String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for span in spans {
+        let keys = span["attributes"].as_object().into_iter().flat_map(|a| a.keys());
+        let event_keys = span["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|e| e["attributes"].as_object().into_iter().flat_map(|a| a.keys()));
+        for key in keys.chain(event_keys) {
+            if !allowed.contains(key) {
+                missing.push(format!("{key} (on {})", span["name"]));
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn the_key_check_reports_an_undocumented_key() {
+    let allowed = documented_keys();
+    for key in [
+        "zen.instance.name",
+        "exception.type",
+        "exception.message",
+        "zen.cancelled",
+    ] {
+        assert!(allowed.contains(key), "{key} not parsed from the doc: {allowed:?}");
+    }
+    let spans = [json!({
+        "name": "zen.instance",
+        "attributes": {"zen.instance.name": "a", "zen.prompt.text": "x"},
+        "events": [{"name": "exception", "attributes": {"exception.type": "E", "exception.stack": "s"}}],
+    })];
+    assert_eq!(
+        undocumented_keys(&spans, &allowed),
+        [
+            "zen.prompt.text (on \"zen.instance\")",
+            "exception.stack (on \"zen.instance\")"
+        ]
+    );
+}
+
+#[test]
+fn every_example_emits_only_documented_keys() {
+    let examples_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut examples: Vec<_> = std::fs::read_dir(&examples_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 2, "examples found: {examples:?}");
+    let allowed = documented_keys();
+    for example in &examples {
+        let instances = read_json(example)["instances"].as_array().map_or(0, Vec::len);
+        let dir = TempDir::new("example");
+        let trace_file = dir.path("trace.jsonl");
+        // Claude instances run the fake agent, which replays a real session.
+        let out = run_command(example)
+            .env_remove("ZEN_TELEMETRY_DISABLED")
+            .env("FAKE_AGENT_FIXTURE", fixture("session.jsonl"))
+            .current_dir(&dir.0)
+            .arg("--trace-file")
+            .arg(&trace_file)
+            .output()
+            .unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            example.display(),
+            text(&out.stderr)
+        );
+        let spans = read_spans(&trace_file);
+        let count = |name: &str| spans.iter().filter(|s| s["name"] == name).count();
+        assert_eq!(count("zen.run"), 1, "{}: {spans:?}", example.display());
+        assert_eq!(count("zen.instance"), instances, "{}", example.display());
+        let missing = undocumented_keys(&spans, &allowed);
+        assert!(
+            missing.is_empty(),
+            "{}: keys not in docs/telemetry-data.md: {missing:?}",
+            example.display()
+        );
+    }
 }
 
 #[test]
@@ -123,20 +214,8 @@ fn spans_are_named_parented_and_carry_only_allow_listed_attributes() {
     // Only allow-listed keys; never the prompt, its arguments, paths or env values.
     let allowed = documented_keys();
     assert!(allowed.contains("zen.instance.name"), "allow-list parsed: {allowed:?}");
-    for span in &spans {
-        for key in span["attributes"].as_object().unwrap().keys() {
-            assert!(
-                allowed.contains(key),
-                "attribute {key:?} of {} is not in docs/telemetry-data.md",
-                span["name"]
-            );
-        }
-        for event in span["events"].as_array().unwrap() {
-            for key in event["attributes"].as_object().unwrap().keys() {
-                assert!(allowed.contains(key), "event attribute {key:?} is not documented");
-            }
-        }
-    }
+    let missing = undocumented_keys(&spans, &allowed);
+    assert!(missing.is_empty(), "keys not in docs/telemetry-data.md: {missing:?}");
     let raw = std::fs::read_to_string(&trace_file).unwrap();
     for secret in [
         "secret-argument-xyz",

@@ -160,6 +160,11 @@ fn traceparent_presence_sample_rate_service_and_data_list() {
     assert_eq!(status["service_name"], "zen");
     assert!(status["data"].as_array().is_some_and(|items| !items.is_empty()));
     assert_eq!(json(&[("NO_GCE_CHECK", "true")])["traceparent_present"], false);
+    assert_eq!(status["error_messages"], true);
+    assert_eq!(
+        json(&[("ZEN_TELEMETRY_ERROR_MESSAGES", "false")])["error_messages"],
+        false
+    );
     let text = text(&env);
     assert!(text.contains("TRACEPARENT: present"), "{text}");
     assert!(

@@ -132,6 +132,9 @@ pub struct Config {
     pub otlp_endpoint_set: bool,
     /// Google Cloud project, endpoint and credentials.
     pub gcp: GcpSettings,
+    /// Export the (scrubbed) text of errors and panics; `false` keeps only
+    /// the type (`ZEN_TELEMETRY_ERROR_MESSAGES`).
+    pub error_messages: bool,
 }
 
 /// Default `service.name`.
@@ -157,6 +160,7 @@ impl Default for Config {
             debug: false,
             otlp_endpoint_set: false,
             gcp: GcpSettings::default(),
+            error_messages: true,
         }
     }
 }
@@ -268,8 +272,11 @@ impl Config {
         ) {
             config.shutdown_timeout = Duration::from_millis(ms);
         }
-        if let Some(debug) = reader.flag("ZEN_TELEMETRY_DEBUG") {
+        if let Some(debug) = reader.flag("ZEN_TELEMETRY_DEBUG", false) {
             config.debug = debug;
+        }
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_ERROR_MESSAGES", true) {
+            config.error_messages = on;
         }
         config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
@@ -348,13 +355,15 @@ impl EnvReader<'_> {
         });
     }
 
-    /// `Some(true)`/`Some(false)` for a recognised flag, `None` when unset or empty.
-    fn flag(&mut self, name: &'static str) -> Option<bool> {
+    /// `Some(true)`/`Some(false)` for a recognised flag, `None` when unset,
+    /// empty or invalid (the caller keeps `default`, which the warning names).
+    fn flag(&mut self, name: &'static str, default: bool) -> Option<bool> {
         let raw = self.non_empty(name)?;
         match parse_flag(&raw) {
             Some(value) => Some(value),
             None => {
-                self.warn(name, raw, "1/true/yes/on or 0/false/no/off; using off");
+                let using = if default { "on" } else { "off" };
+                self.warn(name, raw, &format!("1/true/yes/on or 0/false/no/off; using {using}"));
                 None
             }
         }
@@ -493,6 +502,13 @@ impl ConfigBuilder {
     /// Print the resolved configuration and export errors to stderr.
     pub fn debug(mut self, debug: bool) -> Self {
         self.config.debug = debug;
+        self
+    }
+
+    /// Export the scrubbed text of errors and panics (`true`, the default) or
+    /// only their type (`false`).
+    pub fn error_messages(mut self, on: bool) -> Self {
+        self.config.error_messages = on;
         self
     }
 

@@ -19,7 +19,9 @@
 //! relaxed atomic load.
 //!
 //! **Privacy**: function arguments are never recorded unless you name them in
-//! `attrs(...)`. The resource carries the service name and version and the SDK
+//! `attrs(...)`. Error and panic texts are cut to 512 characters and scrubbed
+//! of tokens, passwords, e-mail addresses and the home directory; with
+//! `ZEN_TELEMETRY_ERROR_MESSAGES=false` only the error's type is kept. The resource carries the service name and version and the SDK
 //! identity; never host names, user names, paths or process arguments.
 //!
 //! Nothing happens on the program's start-up path beyond reading the
@@ -36,6 +38,7 @@ pub mod gcp;
 pub mod propagation;
 mod runtime;
 mod sampling;
+mod scrub;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -24,7 +24,7 @@ use opentelemetry::{Context, Key, KeyValue, Value};
 pub use opentelemetry::trace::SpanKind;
 
 use crate::sampling::{self, UnsampledScope};
-use crate::{propagation, runtime, stats};
+use crate::{propagation, runtime, scrub, stats};
 
 /// What a traced function is, fixed at compile time.
 #[derive(Debug)]
@@ -192,6 +192,7 @@ impl SpanGuard {
             match outcome {
                 Outcome::Ok => span.set_status(Status::Ok),
                 Outcome::Err { type_name, message } => {
+                    let message = exportable(message.as_deref());
                     let mut attributes = vec![KeyValue::new("exception.type", type_name)];
                     if let Some(message) = &message {
                         attributes.push(KeyValue::new("exception.message", message.clone()));
@@ -210,11 +211,11 @@ fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any +
         return;
     }
     *finished = true;
-    let message = payload.and_then(|p| {
+    let message = exportable(payload.and_then(|p| {
         p.downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-    });
+            .copied()
+            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+    }));
     let span = cx.span();
     let mut attributes = vec![KeyValue::new("exception.type", "panic")];
     if let Some(message) = &message {
@@ -223,6 +224,13 @@ fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any +
     span.add_event("exception", attributes);
     span.set_status(Status::error(message.unwrap_or_else(|| "panic".to_owned())));
     span.end();
+}
+
+/// The text an error or panic may carry out of the process: scrubbed and
+/// bounded, or nothing when error messages are turned off. The status
+/// description uses the same text, so it never carries more than the event.
+fn exportable(message: Option<&str>) -> Option<String> {
+    message.filter(|_| runtime::error_messages()).map(scrub::scrub)
 }
 
 impl SpanGuard {
@@ -483,6 +491,11 @@ pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
         cx.span()
             .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
     });
+}
+
+/// [`scrub::scrub`] for tests that feed it arbitrary text. Not for applications.
+pub fn scrub_message(message: &str) -> String {
+    scrub::scrub(message)
 }
 
 /// Switches used by the overhead benchmark to compare configurations in one

@@ -25,6 +25,8 @@ static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 /// Set when the exporter found no destination after start; keeps recording off.
 static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
+/// `Config::error_messages`, read on every recorded failure without the lock.
+static ERROR_MESSAGES: AtomicBool = AtomicBool::new(true);
 
 pub(crate) struct Pipeline {
     pub(crate) provider: SdkTracerProvider,
@@ -66,6 +68,7 @@ fn lock_config() -> std::sync::MutexGuard<'static, Option<Config>> {
 
 fn apply(config: &Config) {
     diag::set_debug(config.debug);
+    ERROR_MESSAGES.store(config.error_messages, Ordering::Relaxed);
     sampling::set_rate(config.sample_rate);
     let on = config.will_record() && !SHUT_DOWN.load(Ordering::Relaxed) && !NO_DESTINATION.load(Ordering::Relaxed);
     STATE.store(if on { ON } else { OFF }, Ordering::Relaxed);
@@ -88,6 +91,17 @@ fn apply(config: &Config) {
             }
         )
     });
+}
+
+/// Whether failed spans may carry the (scrubbed) error or panic text.
+pub(crate) fn error_messages() -> bool {
+    ERROR_MESSAGES.load(Ordering::Relaxed)
+}
+
+/// Overrides `error_messages` until the configuration is applied again (testing API).
+#[cfg(feature = "testing")]
+pub(crate) fn set_error_messages(on: bool) {
+    ERROR_MESSAGES.store(on, Ordering::Relaxed);
 }
 
 /// The configuration in force.

@@ -80,6 +80,12 @@ impl Capture {
         sampling::set_rate(rate);
     }
 
+    /// Exports error and panic texts (`true`) or only their type (`false`)
+    /// during this capture, as `ZEN_TELEMETRY_ERROR_MESSAGES` would.
+    pub fn set_error_messages(&self, on: bool) {
+        runtime::set_error_messages(on);
+    }
+
     /// Turns recording off (`false`) or on (`true`) during this capture, to
     /// test the off path.
     pub fn set_enabled(&self, enabled: bool) {

@@ -3,7 +3,9 @@
 //!
 //! Usage: `zen-probe calls N` | `zen-probe spans N` | `zen-probe exit N` |
 //! `zen-probe paced N MS` (N roots, MS milliseconds apart) |
-//! `zen-probe errors N` (N roots, then one failing call with a 70 KB attribute)
+//! `zen-probe errors N` (N roots, then one `probe.fail` with a 70 KB attribute) |
+//! `zen-probe fail N` (each root also calls `probe.fail`, which returns an
+//! error whose text holds secrets)
 
 use zen_telemetry::traced;
 
@@ -12,16 +14,21 @@ fn child(index: u64) -> u64 {
     index.wrapping_mul(3)
 }
 
-#[traced("probe.fail")]
-fn fail() -> Result<(), String> {
-    // Multibyte text longer than the 64 KiB value limit, to test truncation.
-    zen_telemetry::span_attributes!(probe.long = "é".repeat(35_000));
-    Err("the probe failed on purpose".to_owned())
-}
-
 #[traced("probe.root", attrs(probe.kind = "root"))]
 fn root(index: u64) -> u64 {
     child(index) + 1
+}
+
+/// The message carries what the scrubber must remove.
+const FAIL_MESSAGE: &str = "login failed: password=hunter2 user@example.com";
+
+#[traced("probe.fail")]
+fn fail(long_attribute: bool) -> Result<(), String> {
+    if long_attribute {
+        // Multibyte text longer than the 64 KiB value limit, to test truncation.
+        zen_telemetry::span_attributes!(probe.long = "é".repeat(35_000));
+    }
+    Err(FAIL_MESSAGE.to_owned())
 }
 
 fn dir_entries(path: &str) -> Vec<String> {
@@ -69,9 +76,12 @@ fn main() {
         if mode == "paced" {
             std::thread::sleep(pause);
         }
+        if mode == "fail" {
+            let _ = fail(false);
+        }
     }
     if mode == "errors" {
-        let _ = fail();
+        let _ = fail(true);
     }
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");

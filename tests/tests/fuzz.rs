@@ -1,0 +1,397 @@
+//! Property tests over untrusted input: every environment variable the
+//! configuration reads, `TRACEPARENT`/`TRACESTATE`, and exception texts.
+//! None may panic; bad values are reported once and replaced by the default.
+//!
+//! Case counts are kept small enough for the whole file to run in seconds;
+//! raise `PROPTEST_CASES` locally for a longer run.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use opentelemetry::trace::TraceContextExt;
+use proptest::prelude::*;
+use zen_telemetry::config::Config;
+use zen_telemetry::gcp::{CredentialsSource, ProjectSource};
+use zen_telemetry::{ConfigWarning, DisabledBy};
+
+/// The `&'static str` spelling of a project variable, as `ProjectSource` holds it.
+fn variable_name(name: &str) -> &'static str {
+    [
+        "GOOGLE_CLOUD_PROJECT",
+        "GCP_PROJECT",
+        "GCLOUD_PROJECT",
+        "CLOUDSDK_CORE_PROJECT",
+    ]
+    .into_iter()
+    .find(|known| *known == name)
+    .unwrap_or("")
+}
+
+// ---------------------------------------------------------------- configuration
+
+/// Every variable `Config::from_lookup` asks for, found by asking it rather
+/// than by a list here that could fall behind.
+fn variables_read() -> Vec<String> {
+    let asked = RefCell::new(BTreeSet::new());
+    let _ = Config::from_lookup(|name| {
+        asked.borrow_mut().insert(name.to_owned());
+        None
+    });
+    // With nothing set, OTEL_SDK_DISABLED is read; ZEN_TELEMETRY_DISABLED=1
+    // stops before it, so the empty environment sees the most variables.
+    asked.into_inner().into_iter().collect()
+}
+
+/// Values a user might plausibly type, and some no one would.
+fn env_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,24}",
+        "[-+ 0-9.eEinfINFaN_]{0,16}",
+        prop::sample::select(vec![
+            "",
+            " ",
+            "0",
+            "1",
+            "-1",
+            "true",
+            " TRUE ",
+            "off",
+            "yes",
+            "no",
+            "0.5",
+            "1.0000001",
+            "NaN",
+            "inf",
+            "-0",
+            "18446744073709551616",
+            "600000",
+            "600001",
+            "file",
+            "stdout",
+            "gcp",
+            "otlp",
+            "none",
+            "auto",
+            "/",
+            ".",
+            "/nonexistent-dir/x",
+            "zen.jsonl",
+            "\0",
+            "é",
+            "\u{feff}1",
+            "my-project-123",
+            "example.com:legacy-project",
+            "http://127.0.0.1:9",
+            "http://example.com",
+            "https://telemetry.example.com",
+            "127.0.0.1:9",
+            "/etc/hostname",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn read(env: &BTreeMap<String, String>) -> (Config, Vec<ConfigWarning>) {
+    Config::from_lookup(|name| env.get(name).cloned())
+}
+
+/// True when `config` holds the default for `variable`, the variable having
+/// been warned about. A variable missing here fails the test, so a new
+/// variable cannot be added without saying what its fallback is.
+fn uses_default(variable: &str, config: &Config, default: &Config) -> bool {
+    match variable {
+        // An opt-out fails closed: an unclear value disables.
+        "ZEN_TELEMETRY_DISABLED" => config.disabled_by == Some(DisabledBy::ZenTelemetryDisabled),
+        "OTEL_SDK_DISABLED" => config.disabled_by != Some(DisabledBy::OtelSdkDisabled),
+        "ZEN_TELEMETRY_SAMPLE_RATE" => config.sample_rate == default.sample_rate,
+        "ZEN_TELEMETRY_EXPORTER" => config.exporter == default.exporter,
+        "ZEN_TELEMETRY_FILE" => config.file_path == default.file_path,
+        "OTEL_BSP_MAX_QUEUE_SIZE" => config.batch.max_queue_size == default.batch.max_queue_size,
+        // The batch is capped by the queue, which another variable may have set.
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" => {
+            config.batch.max_export_batch_size == default.batch.max_export_batch_size.min(config.batch.max_queue_size)
+        }
+        "OTEL_BSP_SCHEDULE_DELAY" => config.batch.schedule_delay == default.batch.schedule_delay,
+        "OTEL_BSP_EXPORT_TIMEOUT" => config.batch.export_timeout == default.batch.export_timeout,
+        "ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS" => config.shutdown_timeout == default.shutdown_timeout,
+        "ZEN_TELEMETRY_DEBUG" => config.debug == default.debug,
+        "ZEN_TELEMETRY_ERROR_MESSAGES" => config.error_messages == default.error_messages,
+        "ZEN_TELEMETRY_GCP_ENDPOINT" => config.gcp.endpoint == default.gcp.endpoint,
+        "NO_GCE_CHECK" => config.gcp.metadata_check == default.gcp.metadata_check,
+        "GCE_METADATA_HOST" => config.gcp.metadata_host == default.gcp.metadata_host,
+        // An invalid project id is skipped: the project comes from elsewhere, or nowhere.
+        "GOOGLE_CLOUD_PROJECT" | "GCP_PROJECT" | "GCLOUD_PROJECT" | "CLOUDSDK_CORE_PROJECT" => config
+            .gcp
+            .project
+            .as_ref()
+            .is_none_or(|p| p.source != ProjectSource::Variable(variable_name(variable))),
+        // An unreadable credentials file is not used.
+        "GOOGLE_APPLICATION_CREDENTIALS" => !matches!(
+            config.gcp.credentials,
+            CredentialsSource::File {
+                found_by: "GOOGLE_APPLICATION_CREDENTIALS",
+                ..
+            }
+        ),
+        other => panic!("{other} was warned about: say in uses_default() what its fallback is"),
+    }
+}
+
+fn check_config(env: &BTreeMap<String, String>) -> Result<(), TestCaseError> {
+    let (config, warnings) = read(env);
+    let default = Config::default();
+    let mut warned = BTreeSet::new();
+    for warning in &warnings {
+        prop_assert!(
+            warned.insert(warning.variable),
+            "{} warned twice: {warnings:?}",
+            warning.variable
+        );
+        let given = env.get(warning.variable);
+        prop_assert!(given.is_some(), "warning about an unset variable: {warning}");
+        prop_assert_eq!(warning.value.trim(), given.unwrap().trim());
+        prop_assert!(warning.to_string().contains("expected"), "{}", warning);
+        prop_assert!(
+            uses_default(warning.variable, &config, &default),
+            "{} is warned about but not defaulted: {config:?}",
+            warning.variable
+        );
+    }
+    // Whatever the input, the result is usable.
+    prop_assert!((0.0..=1.0).contains(&config.sample_rate));
+    prop_assert!(config.batch.max_queue_size > 0);
+    prop_assert!(config.batch.max_export_batch_size > 0);
+    prop_assert!(config.batch.max_export_batch_size <= config.batch.max_queue_size);
+    prop_assert!(config.shutdown_timeout.as_millis() <= 600_000);
+    prop_assert!(!config.service_name.trim().is_empty());
+    prop_assert!(!config.file_path.as_os_str().is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_configuration_reads_the_variables_this_file_knows() {
+    let read = variables_read();
+    for expected in [
+        "ZEN_TELEMETRY_DISABLED",
+        "OTEL_SDK_DISABLED",
+        "ZEN_TELEMETRY_SAMPLE_RATE",
+        "ZEN_TELEMETRY_FILE",
+        "ZEN_TELEMETRY_ERROR_MESSAGES",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        assert!(read.iter().any(|v| v == expected), "{expected} not read: {read:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// One variable at a time: a warning means the whole configuration is the
+    /// default one (the disabling switch aside, which fails closed).
+    #[test]
+    fn each_variable_alone_warns_at_most_once_and_falls_back(
+        index in any::<prop::sample::Index>(),
+        value in env_value(),
+    ) {
+        let variables = variables_read();
+        let variable = index.get(&variables).clone();
+        let env = BTreeMap::from([(variable.clone(), value)]);
+        check_config(&env)?;
+        let (config, warnings) = read(&env);
+        if !warnings.is_empty() && variable != "ZEN_TELEMETRY_DISABLED" {
+            prop_assert_eq!(config, Config::default(), "{} = {:?}", variable, env[&variable]);
+        }
+    }
+
+    /// Every variable set at once, each to its own arbitrary value.
+    #[test]
+    fn all_variables_together_warn_at_most_once_each(
+        values in prop::collection::vec(env_value(), 32),
+        unset in prop::collection::vec(any::<bool>(), 32),
+    ) {
+        let variables = variables_read();
+        prop_assert!(variables.len() <= 32, "raise the vector sizes: {} variables", variables.len());
+        let env: BTreeMap<String, String> = variables
+            .iter()
+            .zip(values)
+            .zip(unset)
+            .filter(|(_, unset)| !unset)
+            .map(|((name, value), _)| (name.clone(), value))
+            .collect();
+        check_config(&env)?;
+    }
+}
+
+// ---------------------------------------------------------------- trace context
+
+const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// The W3C rules, written independently of the code under test.
+fn w3c_valid(traceparent: &str) -> bool {
+    let fields: Vec<&str> = traceparent.split('-').collect();
+    let lower_hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
+    if fields.len() < 4 || !lower_hex(fields[0], 2) || fields[0] == "ff" {
+        return false;
+    }
+    if fields[0] == "00" && fields.len() != 4 {
+        return false;
+    }
+    lower_hex(fields[1], 32)
+        && nonzero(fields[1])
+        && lower_hex(fields[2], 16)
+        && nonzero(fields[2])
+        && lower_hex(fields[3], 2)
+}
+
+/// One edit of a valid traceparent: replace, insert or delete one character.
+#[derive(Debug, Clone)]
+enum Edit {
+    Replace(prop::sample::Index, char),
+    Insert(prop::sample::Index, char),
+    Delete(prop::sample::Index),
+    Truncate(prop::sample::Index),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let ch = prop_oneof![
+        prop::sample::select(vec!['0', '1', 'a', 'f', 'g', 'A', 'F', '-', ' ', '+', '\0', 'é']),
+        any::<char>(),
+    ];
+    prop_oneof![
+        (any::<prop::sample::Index>(), ch.clone()).prop_map(|(i, c)| Edit::Replace(i, c)),
+        (any::<prop::sample::Index>(), ch).prop_map(|(i, c)| Edit::Insert(i, c)),
+        any::<prop::sample::Index>().prop_map(Edit::Delete),
+        any::<prop::sample::Index>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for edit in edits {
+        match edit {
+            Edit::Replace(i, c) if !chars.is_empty() => {
+                let at = i.index(chars.len());
+                chars[at] = *c;
+            }
+            Edit::Insert(i, c) => {
+                let at = i.index(chars.len() + 1);
+                chars.insert(at, *c);
+            }
+            Edit::Delete(i) if !chars.is_empty() => {
+                let at = i.index(chars.len());
+                chars.remove(at);
+            }
+            Edit::Truncate(i) => {
+                let at = i.index(chars.len() + 1);
+                chars.truncate(at);
+            }
+            _ => {}
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn check_extract(traceparent: &str, tracestate: Option<&str>) -> Result<(), TestCaseError> {
+    let parsed = zen_telemetry::propagation::extract(traceparent, tracestate);
+    let expected = w3c_valid(traceparent.trim());
+    prop_assert_eq!(parsed.is_some(), expected, "{:?}", traceparent);
+    if let Some(cx) = parsed {
+        let span = cx.span();
+        let context = span.span_context();
+        prop_assert!(context.is_remote() && context.is_valid());
+        let trimmed = traceparent.trim();
+        prop_assert_eq!(context.trace_id().to_string(), &trimmed[3..35]);
+        prop_assert_eq!(context.span_id().to_string(), &trimmed[36..52]);
+        // What a child would be given is the canonical form of what came in.
+        let (injected, _) = zen_telemetry::propagation::inject(&cx).expect("a valid context injects");
+        prop_assert!(w3c_valid(&injected), "{}", injected);
+        prop_assert_eq!(&injected[..52], &format!("00{}", &trimmed[2..52]));
+    }
+    Ok(())
+}
+
+#[test]
+fn lenient_forms_the_sdk_would_accept_are_ignored() {
+    for malformed in [
+        "0-1-1-1",
+        "00-+1-+1-01",
+        "00-1-1-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+    ] {
+        assert!(
+            zen_telemetry::propagation::extract(malformed, None).is_none(),
+            "{malformed:?} must be ignored"
+        );
+    }
+    for valid in [
+        VALID,
+        "  00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\n",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future",
+        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09",
+    ] {
+        assert!(zen_telemetry::propagation::extract(valid, None).is_some(), "{valid:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_traceparent_and_tracestate_never_panic(
+        traceparent in prop_oneof![any::<String>(), "[0-9a-fA-F+ -]{0,70}"],
+        tracestate in proptest::option::of(prop_oneof![any::<String>(), "[a-z0-9=,@*/ _-]{0,80}"]),
+    ) {
+        check_extract(&traceparent, tracestate.as_deref())?;
+    }
+
+    #[test]
+    fn edits_of_a_valid_traceparent_are_accepted_only_when_still_valid(
+        edits in prop::collection::vec(edit(), 1..4),
+        tracestate in proptest::option::of(any::<String>()),
+    ) {
+        let mutated = apply(VALID, &edits);
+        check_extract(&mutated, tracestate.as_deref())?;
+    }
+
+    /// A malformed `tracestate` never costs the parent.
+    #[test]
+    fn any_tracestate_keeps_a_valid_parent(tracestate in any::<String>()) {
+        prop_assert!(zen_telemetry::propagation::extract(VALID, Some(&tracestate)).is_some());
+    }
+}
+
+// ---------------------------------------------------------------- exception texts
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any text, with a secret spliced in anywhere: bounded output, no panic,
+    /// the secret gone.
+    #[test]
+    fn scrubbed_messages_are_bounded_and_lose_the_secret(
+        before in prop_oneof![any::<String>(), "[ -~]{0,600}"],
+        after in prop_oneof![any::<String>(), "[ -~]{0,600}"],
+        secret in prop::sample::select(vec![
+            " password=hunter2xyz ",
+            " user.name@example.com ",
+            " Bearer qwertyuiop123 ",
+            " ghp_16C7e42F292c6912E7710c838347Ae178B4a ",
+            " 0123456789abcdef0123456789abcdef01234567 ",
+        ]),
+    ) {
+        let message = format!("{before}{secret}{after}");
+        let scrubbed = zen_telemetry::__private::scrub_message(&message);
+        prop_assert!(scrubbed.chars().count() <= 512);
+        let core = secret.trim();
+        let needle = core.split_once(['=', ' ']).map_or(core, |(_, value)| value);
+        prop_assert!(!scrubbed.contains(needle), "{:?} kept in {:?}", needle, scrubbed);
+    }
+}
