@@ -240,12 +240,19 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
                 __zen_span.run(::zen_telemetry::__private::body_fn(move || -> ! #block))
             }
         } else {
+            // An off guard holds nothing, so it is forgotten rather than
+            // dropped, and the body is called last: the compiler folds the
+            // whole off path to one load, one compare and a tail call.
             quote! {
                 #meta
                 let mut __zen_span = #start;
                 #set_attrs
-                #[allow(clippy::redundant_closure_call)]
-                let __zen_result = __zen_span.run(::zen_telemetry::__private::body_fn(move || #body_block));
+                let __zen_body = ::zen_telemetry::__private::body_fn(move || #body_block);
+                if __zen_span.is_off() {
+                    ::core::mem::forget(__zen_span);
+                    return __zen_body();
+                }
+                let __zen_result = __zen_span.run(__zen_body);
                 #finish
                 __zen_result
             }

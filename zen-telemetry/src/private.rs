@@ -14,6 +14,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
@@ -57,7 +58,9 @@ pub struct SpanGuard {
 enum State {
     Off,
     Unsampled,
-    Recording { cx: Context, finished: bool },
+    // `ManuallyDrop` so `SpanGuard` has no drop glue of its own: the off and
+    // unsampled paths then drop it inline instead of calling out.
+    Recording { cx: ManuallyDrop<Context>, finished: bool },
 }
 
 impl fmt::Debug for SpanGuard {
@@ -81,7 +84,9 @@ impl SpanGuard {
         }
     }
 
-    #[inline]
+    // Out of line: inlining the sampling decision into every traced function
+    // grows its frame and prologue, which the disabled path pays for too.
+    #[inline(never)]
     fn start(meta: &'static SpanMeta) -> SpanGuard {
         if sampling::in_unsampled_subtree() {
             return SpanGuard {
@@ -132,10 +137,16 @@ impl SpanGuard {
         stats::add_recorded();
         SpanGuard {
             state: State::Recording {
-                cx: parent.with_span(span),
+                cx: ManuallyDrop::new(parent.with_span(span)),
                 finished: false,
             },
         }
+    }
+
+    /// True when telemetry was off at the call: no span, no sampling.
+    #[inline(always)]
+    pub fn is_off(&self) -> bool {
+        matches!(self.state, State::Off)
     }
 
     /// True when this call's span is being recorded.
@@ -161,17 +172,7 @@ impl SpanGuard {
                 let _scope = UnsampledScope::enter();
                 body()
             }
-            State::Recording { cx, finished } => {
-                let attached = cx.clone().attach();
-                match catch_unwind(AssertUnwindSafe(body)) {
-                    Ok(value) => value,
-                    Err(payload) => {
-                        drop(attached);
-                        end_with_panic(cx, finished, Some(&*payload));
-                        resume_unwind(payload)
-                    }
-                }
-            }
+            State::Recording { cx, finished } => run_recording(cx, finished, body),
         }
     }
 
@@ -206,6 +207,21 @@ impl SpanGuard {
     }
 }
 
+/// The recorded path of [`SpanGuard::run`], kept out of the caller so the
+/// off and unsampled paths stay a few instructions.
+#[inline(never)]
+fn run_recording<R>(cx: &Context, finished: &mut bool, body: impl FnOnce() -> R) -> R {
+    let attached = cx.clone().attach();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(payload) => {
+            drop(attached);
+            end_with_panic(cx, finished, Some(&*payload));
+            resume_unwind(payload)
+        }
+    }
+}
+
 fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any + Send)>) {
     if *finished {
         return;
@@ -234,28 +250,32 @@ fn exportable(message: Option<&str>) -> Option<String> {
 }
 
 impl SpanGuard {
-    #[cold]
+    /// Ends an unfinished span (cancelled or panicked) and releases the context.
     #[inline(never)]
-    fn end_unfinished(&mut self) {
+    fn release(&mut self) {
         if let State::Recording { cx, finished } = &mut self.state {
-            if std::thread::panicking() {
-                end_with_panic(cx, finished, None);
-            } else {
-                *finished = true;
-                let span = cx.span();
-                span.set_attribute(KeyValue::new("zen.cancelled", true));
-                span.end();
+            if !*finished {
+                if std::thread::panicking() {
+                    end_with_panic(cx, finished, None);
+                } else {
+                    *finished = true;
+                    let span = cx.span();
+                    span.set_attribute(KeyValue::new("zen.cancelled", true));
+                    span.end();
+                }
             }
+            // SAFETY: dropped exactly once, here, and `self` is being dropped.
+            unsafe { ManuallyDrop::drop(cx) };
         }
     }
 }
 
 impl Drop for SpanGuard {
-    // Inlined so the off and unsampled paths compile to nothing here.
+    // Inlined so the off and unsampled paths compile to one compare here.
     #[inline(always)]
     fn drop(&mut self) {
-        if let State::Recording { finished: false, .. } = self.state {
-            self.end_unfinished();
+        if let State::Recording { .. } = self.state {
+            self.release();
         }
     }
 }
@@ -282,7 +302,7 @@ impl<F: Future> Future for Instrumented<'_, F> {
                 future.poll(task)
             }
             State::Recording { cx, finished } => {
-                let attached = cx.clone().attach();
+                let attached = Context::clone(cx).attach();
                 match catch_unwind(AssertUnwindSafe(|| future.poll(task))) {
                     Ok(poll) => poll,
                     Err(payload) => {
