@@ -530,4 +530,17 @@ pub mod bench_control {
     pub fn set_sample_rate(rate: f64) {
         crate::sampling::set_rate(rate);
     }
+
+    /// `init_with`, exporting through `exporter` (behind the usual batch
+    /// processor and counters) instead of the configured one, so a benchmark
+    /// can give zen and its anchors the same exporter.
+    pub fn init_with_exporter<E>(config: crate::Config, exporter: E) -> Result<(), crate::InitError>
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        crate::runtime::override_processor(Box::new(move |config: &crate::Config| {
+            crate::exporter::CountingBatchProcessor::new(crate::exporter::Counted(exporter), &config.batch)
+        }))?;
+        crate::init_with(config)
+    }
 }

@@ -23,6 +23,10 @@ static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 static PIPELINE: OnceLock<Option<Pipeline>> = OnceLock::new();
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+/// Builds the span processor in place of the configured exporter (benchmarks
+/// compare pipelines with the same exporter on every side).
+type ProcessorFactory = Box<dyn FnOnce(&Config) -> Result<exporter::CountingBatchProcessor, String> + Send>;
+static PROCESSOR_OVERRIDE: Mutex<Option<ProcessorFactory>> = Mutex::new(None);
 /// Set when the exporter found no destination after start; keeps recording off.
 static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
 /// `Config::error_messages`, read on every recorded failure without the lock.
@@ -133,7 +137,12 @@ fn build_pipeline() -> Option<Pipeline> {
         .with_sampler(sampling::ZenSampler)
         .with_resource(resource);
     let destination = config.resolved_exporter();
-    match exporter::batch_processor(&config, destination) {
+    let factory = PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let processor = match factory {
+        Some(make) => make(&config).map(Some),
+        None => exporter::batch_processor(&config, destination),
+    };
+    match processor {
         Ok(Some(processor)) => builder = builder.with_span_processor(processor),
         Ok(None) => {}
         Err(error) => {
@@ -230,6 +239,15 @@ pub(crate) fn no_destination(reason: &str) {
     NO_DESTINATION.store(true, Ordering::SeqCst);
     STATE.store(OFF, Ordering::SeqCst);
     diag::debug_line(|| format!("{reason}; recording stopped"));
+}
+
+/// Replaces the configured exporter before the pipeline starts.
+pub(crate) fn override_processor(factory: ProcessorFactory) -> Result<(), crate::InitError> {
+    if PIPELINE.get().is_some() {
+        return Err(crate::InitError::AlreadyStarted);
+    }
+    *PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()) = Some(factory);
+    Ok(())
 }
 
 /// Turns recording on or off regardless of configuration (testing API, benchmarks).
