@@ -6,20 +6,13 @@
 //! Target: telemetry adds at most 1 ms to start-up whatever the network and
 //! environment. (Printed, not asserted: timing is for benchmarks.)
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 300;
 
 fn run_once(exe: &str, env: &[(&str, &str)]) -> Duration {
-    let mut command = Command::new(exe);
-    for var in zen_tests::probe::TELEMETRY_VARS {
-        command.env_remove(var);
-    }
-    // Never a developer's gcloud setup, never the real metadata server.
-    command.env("CLOUDSDK_CONFIG", zen_tests::probe::NO_GCLOUD_DIR);
-    command.env("NO_GCE_CHECK", "true");
-    command.envs(env.iter().copied());
+    // The probes' clean environment: no developer gcloud setup, no real metadata server.
+    let mut command = zen_tests::probe::command(exe, &[], env);
     let start = Instant::now();
     let status = command.status().expect("run start-up subject");
     let elapsed = start.elapsed();
