@@ -134,10 +134,9 @@ impl GcpExporter {
 
 impl SpanExporter for GcpExporter {
     async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
-        let host = self.metadata_host.clone();
         let project = self
             .project
-            .get_or_init(|| lookup_project(host))
+            .get_or_init(|| lookup_project(self.metadata_host.clone()))
             .await
             .as_ref()
             .map_err(|reason| OTelSdkError::InternalFailure(format!("no Google Cloud project: {reason}")))?;
