@@ -230,32 +230,41 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
             #(#stmts)*
             #tail
         }
+    } else if never {
+        quote! {
+            #meta
+            let mut __zen_span = #start;
+            #set_attrs
+            __zen_span.run(::zen_telemetry::__private::body_fn(move || -> ! #block))
+        }
     } else {
-        let body_block = with_edge(&fake_return_edge(ret_ty, sig.ident.span()), &block);
-        if never {
-            quote! {
-                #meta
-                let mut __zen_span = #start;
-                #set_attrs
-                __zen_span.run(::zen_telemetry::__private::body_fn(move || -> ! #block))
+        // The span lives in the out-of-line `run_sync`, and the body
+        // sets the attributes itself (only when recorded): the traced fn
+        // is then one load, one compare and a call of its body, with no
+        // frame of its own for the span.
+        let mut body_block = TokenStream::new();
+        block.brace_token.surround(&mut body_block, |tokens| {
+            fake_return_edge(ret_ty, sig.ident.span()).to_tokens(tokens);
+            set_attrs.to_tokens(tokens);
+            for stmt in &block.stmts {
+                stmt.to_tokens(tokens);
             }
-        } else {
-            // An off guard holds nothing, so it is forgotten rather than
-            // dropped, and the body is called last: the compiler folds the
-            // whole off path to one load, one compare and a tail call.
-            quote! {
-                #meta
-                let mut __zen_span = #start;
-                #set_attrs
-                let __zen_body = ::zen_telemetry::__private::body_fn(move || #body_block);
-                if __zen_span.is_off() {
-                    ::core::mem::forget(__zen_span);
-                    return __zen_body();
-                }
-                let __zen_result = __zen_span.run(__zen_body);
-                #finish
-                __zen_result
+        });
+        quote! {
+            #meta
+            let __zen_body = ::zen_telemetry::__private::body_fn_with_span(
+                move |__zen_span: &::zen_telemetry::__private::SpanGuard| #body_block
+            );
+            if ::zen_telemetry::__private::telemetry_off() {
+                return __zen_body(&::zen_telemetry::__private::SpanGuard::OFF);
             }
+            ::zen_telemetry::__private::run_sync(&__ZEN_META, __zen_body, |__zen_result| {
+                #[allow(unused_imports)]
+                use ::zen_telemetry::__private::outcome::{
+                    ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
+                };
+                (&&&::zen_telemetry::__private::Wrap(__zen_result)).__zen_outcome()
+            })
         }
     };
 

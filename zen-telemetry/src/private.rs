@@ -1,6 +1,9 @@
 //! Helpers called by code that `#[traced]` generates. Not a public API.
 //!
 //! The contract with the macro:
+//! - A sync fn checks `telemetry_off()` (one relaxed load) and calls its body
+//!   directly; otherwise it hands the body to the out-of-line `run_sync`, so
+//!   the traced fn itself needs no stack frame for the span.
 //! - `SpanGuard::start_if_enabled(&META)` costs one relaxed atomic load when
 //!   telemetry is off and allocates nothing when the call is not sampled.
 //! - Attribute expressions are evaluated only inside `if guard.is_recording()`.
@@ -42,6 +45,56 @@ pub fn enabled() -> bool {
     runtime::is_on()
 }
 
+/// True once telemetry is known to be off (one relaxed atomic load). False
+/// before the configuration is loaded: `run_sync` then loads it.
+#[inline(always)]
+pub fn telemetry_off() -> bool {
+    runtime::is_known_off()
+}
+
+/// Makes a closure that takes the call's span `FnOnce` at its definition, as
+/// [`body_fn`] does.
+#[inline(always)]
+pub fn body_fn_with_span<R, F: FnOnce(&SpanGuard) -> R>(body: F) -> F {
+    body
+}
+
+/// A sync traced call whose telemetry is not known to be off: starts the span,
+/// runs `body` with it current (the body sets the attributes first when the
+/// span is recorded), records `outcome(&result)` or the panic, and ends it.
+/// Out of line and generic, so the traced fn's own code is the off check and
+/// two calls.
+#[inline(never)]
+pub fn run_sync<R>(
+    meta: &'static SpanMeta,
+    body: impl FnOnce(&SpanGuard) -> R,
+    outcome: impl FnOnce(&R) -> Outcome,
+) -> R {
+    let mut guard = SpanGuard::start_if_enabled(meta);
+    let State::Recording { cx, .. } = &guard.state else {
+        if guard.is_off() {
+            return body(&guard);
+        }
+        let _scope = UnsampledScope::enter();
+        return body(&guard);
+    };
+    let attached = Context::clone(cx).attach();
+    let caught = catch_unwind(AssertUnwindSafe(|| body(&guard)));
+    drop(attached);
+    match caught {
+        Ok(result) => {
+            guard.finish(outcome(&result));
+            result
+        }
+        Err(payload) => {
+            if let State::Recording { cx, finished } = &mut guard.state {
+                end_with_panic(cx, finished, Some(&*payload));
+            }
+            resume_unwind(payload)
+        }
+    }
+}
+
 /// Makes a closure `FnOnce` at its definition, so a body that returns a
 /// reborrow of a `&mut` argument compiles as it does without `#[traced]`.
 #[inline(always)]
@@ -74,6 +127,9 @@ impl fmt::Debug for SpanGuard {
 }
 
 impl SpanGuard {
+    /// The guard of a call made while telemetry is off.
+    pub const OFF: SpanGuard = SpanGuard { state: State::Off };
+
     /// Starts the span when telemetry is on and the call is sampled.
     #[inline(always)]
     pub fn start_if_enabled(meta: &'static SpanMeta) -> SpanGuard {

@@ -52,6 +52,14 @@ pub(crate) fn is_on() -> bool {
     }
 }
 
+/// True only once telemetry is known to be off: one load and one compare.
+/// Before the configuration is loaded this is false, and the caller takes its
+/// slow path, which loads it.
+#[inline(always)]
+pub(crate) fn is_known_off() -> bool {
+    STATE.load(Ordering::Relaxed) == OFF
+}
+
 #[cold]
 fn load_from_env() -> bool {
     let mut guard = lock_config();
