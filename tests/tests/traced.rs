@@ -656,6 +656,41 @@ fn otel_api_span_inside_traced_fn_is_a_child() {
     );
 }
 
+#[traced]
+fn annotates_itself_through_the_otel_api(extra: usize) {
+    opentelemetry::trace::get_active_span(|span| {
+        span.set_attribute(opentelemetry::KeyValue::new("user.key", 7));
+        span.add_event("user.event", vec![opentelemetry::KeyValue::new("n", 1)]);
+        for i in 0..extra {
+            span.set_attribute(opentelemetry::KeyValue::new(format!("extra.{i}"), true));
+        }
+    });
+}
+
+#[test]
+fn otel_api_annotations_reach_the_traced_span_within_limits() {
+    let capture = capture();
+    let before = std::time::SystemTime::now();
+    annotates_itself_through_the_otel_api(0);
+    annotates_itself_through_the_otel_api(200);
+    let after = std::time::SystemTime::now();
+    let spans = capture.spans();
+    let name = concat!(module_path!(), "::annotates_itself_through_the_otel_api");
+    let annotated: Vec<&CapturedSpan> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(annotated.len(), 2);
+    for span in &annotated {
+        assert_eq!(span.attribute("user.key"), Some(&Value::I64(7)));
+        assert_eq!(span.event("user.event").map(|e| e.attributes.len()), Some(1));
+        assert!(span.is_ok());
+        assert!(before <= span.start_time && span.start_time <= span.end_time && span.end_time <= after);
+    }
+    assert_eq!(annotated[0].attributes.len(), 1);
+    assert_eq!(annotated[0].dropped_attributes_count, 0);
+    // The SDK's default limit of 128 attributes per span applies.
+    assert_eq!(annotated[1].attributes.len(), 128);
+    assert_eq!(annotated[1].dropped_attributes_count, 201 - 128);
+}
+
 #[test]
 fn traced_fn_inside_otel_api_span_is_a_child() {
     let capture = capture();

@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod clock;
 mod diag;
 pub mod exporter;
 pub mod gcp;
@@ -39,6 +40,7 @@ pub mod propagation;
 mod runtime;
 mod sampling;
 mod scrub;
+mod span;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

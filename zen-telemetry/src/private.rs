@@ -22,13 +22,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 
-use opentelemetry::trace::{SpanBuilder, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, Value};
 
 pub use opentelemetry::trace::SpanKind;
 
 use crate::sampling::{self, UnsampledScope};
-use crate::{propagation, runtime, scrub, stats};
+use crate::span::ZenSpan;
+use crate::{clock, propagation, runtime, scrub, stats};
 
 /// What a traced function is, fixed at compile time.
 #[derive(Debug)]
@@ -175,21 +176,18 @@ impl SpanGuard {
             };
         };
         let mut parent = Context::current();
-        let is_root = !parent.span().span_context().is_valid();
-        if is_root && let Some(process_parent) = propagation::process_parent() {
-            parent = process_parent.clone();
-        }
-        let builder = SpanBuilder::from_name(Cow::Borrowed(meta.name)).with_kind(meta.kind.clone());
-        let span = if is_root && !parent.span().span_context().is_valid() {
-            sampling::with_presampled_root(|| pipeline.tracer.build_with_context(builder, &parent))
-        } else {
-            pipeline.tracer.build_with_context(builder, &parent)
-        };
-        if !opentelemetry::trace::Span::is_recording(&span) {
+        // Telemetry's own work (exporting) is never traced.
+        if parent.is_telemetry_suppressed() {
             return SpanGuard {
                 state: State::Unsampled,
             };
         }
+        if !parent.span().span_context().is_valid()
+            && let Some(process_parent) = propagation::process_parent()
+        {
+            parent = process_parent.clone();
+        }
+        let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), &parent);
         stats::add_recorded();
         SpanGuard {
             state: State::Recording {
@@ -258,7 +256,7 @@ impl SpanGuard {
                     span.set_status(Status::error(message.unwrap_or_default()));
                 }
             }
-            span.end();
+            span.end_with_timestamp(clock::now());
         }
     }
 }
@@ -295,7 +293,7 @@ fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any +
     }
     span.add_event("exception", attributes);
     span.set_status(Status::error(message.unwrap_or_else(|| "panic".to_owned())));
-    span.end();
+    span.end_with_timestamp(clock::now());
 }
 
 /// The text an error or panic may carry out of the process: scrubbed and
@@ -317,7 +315,7 @@ impl SpanGuard {
                     *finished = true;
                     let span = cx.span();
                     span.set_attribute(KeyValue::new("zen.cancelled", true));
-                    span.end();
+                    span.end_with_timestamp(clock::now());
                 }
             }
             // SAFETY: dropped exactly once, here, and `self` is being dropped.

@@ -5,11 +5,13 @@
 //! and threads are created at the first span that will be recorded.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 
 use crate::config::{Config, ExporterKind};
 use crate::{diag, exporter, sampling, stats};
@@ -33,8 +35,55 @@ static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
 static ERROR_MESSAGES: AtomicBool = AtomicBool::new(true);
 
 pub(crate) struct Pipeline {
+    /// For spans made directly through the `opentelemetry` API, and shutdown.
     pub(crate) provider: SdkTracerProvider,
-    pub(crate) tracer: SdkTracer,
+    /// The provider's processors, which `#[traced]` spans end into directly.
+    processors: Vec<Arc<dyn SpanProcessor>>,
+    /// The scope of `#[traced]` spans.
+    pub(crate) scope: InstrumentationScope,
+}
+
+impl Pipeline {
+    /// Hands a finished `#[traced]` span to every processor.
+    pub(crate) fn dispatch(&self, span: SpanData) {
+        match self.processors.as_slice() {
+            [] => {}
+            [only] => only.on_end(span),
+            [rest @ .., last] => {
+                for processor in rest {
+                    processor.on_end(span.clone());
+                }
+                last.on_end(span);
+            }
+        }
+    }
+}
+
+/// A processor shared by the provider and [`Pipeline::dispatch`]. Its
+/// resource is set before it is shared.
+#[derive(Debug)]
+struct SharedProcessor(Arc<dyn SpanProcessor>);
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn shutdown(&self) -> OTelSdkResult {
+        self.0.shutdown()
+    }
 }
 
 #[ctor::ctor]
@@ -141,17 +190,15 @@ pub(crate) fn pipeline() -> Option<&'static Pipeline> {
 fn build_pipeline() -> Option<Pipeline> {
     let config = config();
     let resource = resource(&config);
-    let mut builder = SdkTracerProvider::builder()
-        .with_sampler(sampling::ZenSampler)
-        .with_resource(resource);
     let destination = config.resolved_exporter();
     let factory = PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).take();
     let processor = match factory {
         Some(make) => make(&config).map(Some),
         None => exporter::batch_processor(&config, destination),
     };
+    let mut processors: Vec<Box<dyn SpanProcessor>> = Vec::new();
     match processor {
-        Ok(Some(processor)) => builder = builder.with_span_processor(processor),
+        Ok(Some(processor)) => processors.push(Box::new(processor)),
         Ok(None) => {}
         Err(error) => {
             diag::stderr_line(&format!(
@@ -161,13 +208,28 @@ fn build_pipeline() -> Option<Pipeline> {
         }
     }
     #[cfg(feature = "testing")]
-    {
-        builder = builder.with_span_processor(crate::testing::CaptureProcessor);
+    processors.push(Box::new(crate::testing::CaptureProcessor));
+
+    let mut builder = SdkTracerProvider::builder()
+        .with_sampler(sampling::ZenSampler)
+        .with_resource(resource.clone());
+    let processors: Vec<Arc<dyn SpanProcessor>> = processors
+        .into_iter()
+        .map(|mut processor| {
+            processor.set_resource(&resource);
+            Arc::from(processor)
+        })
+        .collect();
+    for processor in &processors {
+        builder = builder.with_span_processor(SharedProcessor(processor.clone()));
     }
     let provider = builder.build();
-    let tracer = provider.tracer("zen-telemetry");
     register_exit_flush();
-    Some(Pipeline { provider, tracer })
+    Some(Pipeline {
+        provider,
+        processors,
+        scope: InstrumentationScope::builder("zen-telemetry").build(),
+    })
 }
 
 /// The resource: service and SDK identity, nothing about the host or user.

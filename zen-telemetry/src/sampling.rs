@@ -20,8 +20,6 @@ thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
     /// How many unsampled traced calls enclose the current point of this thread.
     static UNSAMPLED_DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Set while a root span that zen already decided to sample is built.
-    static ROOT_PRESAMPLED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn seed() -> u64 {
@@ -109,14 +107,6 @@ impl Drop for UnsampledScope {
     }
 }
 
-/// Runs `build` telling [`ZenSampler`] that this root was already sampled.
-pub(crate) fn with_presampled_root<T>(build: impl FnOnce() -> T) -> T {
-    let _ = ROOT_PRESAMPLED.try_with(|flag| flag.set(true));
-    let value = build();
-    let _ = ROOT_PRESAMPLED.try_with(|flag| flag.set(false));
-    value
-}
-
 /// Parent-based sampling with zen's root decision.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZenSampler;
@@ -136,9 +126,7 @@ impl ShouldSample for ZenSampler {
             .filter(|sc| sc.is_valid());
         let sampled = match &parent {
             Some(parent) => parent.is_sampled(),
-            None => {
-                ROOT_PRESAMPLED.try_with(|flag| flag.get()).unwrap_or(false) || (!in_unsampled_subtree() && roll_root())
-            }
+            None => !in_unsampled_subtree() && roll_root(),
         };
         SamplingResult {
             decision: if sampled {

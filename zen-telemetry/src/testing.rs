@@ -119,6 +119,12 @@ pub struct CapturedSpan {
     pub span_id: SpanId,
     /// Parent span id, `None` for a root.
     pub parent_span_id: Option<SpanId>,
+    /// When the span started.
+    pub start_time: std::time::SystemTime,
+    /// When the span ended.
+    pub end_time: std::time::SystemTime,
+    /// Attributes over the per-span limit (128), not kept.
+    pub dropped_attributes_count: u32,
 }
 
 /// One span event.
@@ -184,6 +190,9 @@ impl From<&SpanData> for CapturedSpan {
                 })
                 .collect(),
             trace_id: span.span_context.trace_id(),
+            start_time: span.start_time,
+            end_time: span.end_time,
+            dropped_attributes_count: span.dropped_attributes_count,
             span_id: span.span_context.span_id(),
             parent_span_id: (span.parent_span_id != SpanId::INVALID).then_some(span.parent_span_id),
         }

@@ -1,0 +1,198 @@
+//! The span `#[traced]` records: zen's own implementation of the
+//! `opentelemetry` `Span` trait.
+//!
+//! zen has already decided sampling and parenting before a span starts, so
+//! going through the SDK tracer would repeat that work (builder, sampler call,
+//! id generator, limits, tracer handle) on every recorded call. This span
+//! holds only what a finished `SpanData` needs and hands it straight to the
+//! pipeline's processors. It sits in the `Context` like any span, so code
+//! inside a traced call can still add events and attributes to it through the
+//! `opentelemetry` API, and its children (ours or theirs) parent to it. The
+//! SDK's default span limits apply, as they do to SDK spans.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+
+use crate::runtime::Pipeline;
+use crate::sampling;
+
+/// A recording span started by `#[traced]`.
+pub(crate) struct ZenSpan {
+    span_context: SpanContext,
+    pipeline: &'static Pipeline,
+    /// `None` once ended.
+    data: Option<Record>,
+}
+
+#[derive(Debug)]
+struct Record {
+    parent_span_id: SpanId,
+    parent_span_is_remote: bool,
+    kind: SpanKind,
+    name: Cow<'static, str>,
+    start_time: SystemTime,
+    attributes: Vec<KeyValue>,
+    dropped_attributes_count: u32,
+    events: SpanEvents,
+    links: SpanLinks,
+    status: Status,
+}
+
+const LIMITS: SpanLimits = SpanLimits {
+    max_events_per_span: 128,
+    max_attributes_per_span: 128,
+    max_links_per_span: 128,
+    max_attributes_per_event: 128,
+    max_attributes_per_link: 128,
+};
+
+impl ZenSpan {
+    /// Starts a sampled span, child of `parent`'s span when that is valid,
+    /// else the root of a new trace.
+    pub(crate) fn start(pipeline: &'static Pipeline, name: &'static str, kind: SpanKind, parent: &Context) -> Self {
+        let parent_span = parent.span();
+        let parent = parent_span.span_context();
+        let (trace_id, parent_span_id, parent_span_is_remote, flags, trace_state) = if parent.is_valid() {
+            (
+                parent.trace_id(),
+                parent.span_id(),
+                parent.is_remote(),
+                parent.trace_flags(),
+                parent.trace_state().clone(),
+            )
+        } else {
+            (
+                TraceId::from(sampling::random_u128()),
+                SpanId::INVALID,
+                false,
+                TraceFlags::default(),
+                TraceState::NONE,
+            )
+        };
+        let span_id = SpanId::from(sampling::random_u64());
+        ZenSpan {
+            span_context: SpanContext::new(trace_id, span_id, flags.with_sampled(true), false, trace_state),
+            pipeline,
+            data: Some(Record {
+                parent_span_id,
+                parent_span_is_remote,
+                kind,
+                name: Cow::Borrowed(name),
+                start_time: crate::clock::now(),
+                attributes: Vec::new(),
+                dropped_attributes_count: 0,
+                events: SpanEvents::default(),
+                links: SpanLinks::default(),
+                status: Status::Unset,
+            }),
+        }
+    }
+
+    fn end_at(&mut self, end_time: SystemTime) {
+        let Some(record) = self.data.take() else { return };
+        self.pipeline.dispatch(SpanData {
+            span_context: self.span_context.clone(),
+            parent_span_id: record.parent_span_id,
+            parent_span_is_remote: record.parent_span_is_remote,
+            span_kind: record.kind,
+            name: record.name,
+            start_time: record.start_time,
+            end_time: end_time.max(record.start_time),
+            attributes: record.attributes,
+            dropped_attributes_count: record.dropped_attributes_count,
+            events: record.events,
+            links: record.links,
+            status: record.status,
+            instrumentation_scope: self.pipeline.scope.clone(),
+        });
+    }
+}
+
+impl opentelemetry::trace::Span for ZenSpan {
+    fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, mut attributes: Vec<KeyValue>)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        let Some(record) = &mut self.data else { return };
+        if record.events.len() < LIMITS.max_events_per_span as usize {
+            let limit = LIMITS.max_attributes_per_event as usize;
+            let dropped = attributes.len().saturating_sub(limit);
+            attributes.truncate(limit);
+            record
+                .events
+                .events
+                .push(Event::new(name, timestamp, attributes, dropped as u32));
+        } else {
+            record.events.dropped_count += 1;
+        }
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.data.is_some()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        let Some(record) = &mut self.data else { return };
+        if record.attributes.len() < LIMITS.max_attributes_per_span as usize {
+            record.attributes.push(attribute);
+        } else {
+            record.dropped_attributes_count += 1;
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        let Some(record) = &mut self.data else { return };
+        // Ok > Error > Unset, as in the SDK: a status is only ever raised.
+        if status > record.status {
+            record.status = status;
+        }
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if let Some(record) = &mut self.data {
+            record.name = new_name.into();
+        }
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
+        let Some(record) = &mut self.data else { return };
+        if record.links.len() < LIMITS.max_links_per_span as usize {
+            let limit = LIMITS.max_attributes_per_link as usize;
+            let dropped = attributes.len().saturating_sub(limit);
+            attributes.truncate(limit);
+            record
+                .links
+                .links
+                .push(Link::new(span_context, attributes, dropped as u32));
+        } else {
+            record.links.dropped_count += 1;
+        }
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        self.end_at(timestamp);
+    }
+}
+
+impl Drop for ZenSpan {
+    // A span dropped without `end` (its context outlived the call and was
+    // dropped elsewhere) still ends, as SDK spans do.
+    fn drop(&mut self) {
+        if self.data.is_some() {
+            self.end_at(crate::clock::now());
+        }
+    }
+}
