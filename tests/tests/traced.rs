@@ -682,7 +682,10 @@ fn otel_api_annotations_reach_the_traced_span_within_limits() {
         assert_eq!(span.attribute("user.key"), Some(&Value::I64(7)));
         assert_eq!(span.event("user.event").map(|e| e.attributes.len()), Some(1));
         assert!(span.is_ok());
-        assert!(before <= span.start_time && span.start_time <= span.end_time && span.end_time <= after);
+        // Span clocks may read the CPU's counter, within microseconds of the wall clock.
+        let slack = std::time::Duration::from_millis(1);
+        assert!(before - slack <= span.start_time && span.start_time <= span.end_time);
+        assert!(span.end_time <= after + slack);
     }
     assert_eq!(annotated[0].attributes.len(), 1);
     assert_eq!(annotated[0].dropped_attributes_count, 0);

@@ -188,6 +188,7 @@ pub(crate) fn pipeline() -> Option<&'static Pipeline> {
 }
 
 fn build_pipeline() -> Option<Pipeline> {
+    crate::clock::enable_if_trusted();
     let config = config();
     let resource = resource(&config);
     let destination = config.resolved_exporter();
