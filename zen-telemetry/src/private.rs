@@ -151,7 +151,8 @@ impl SpanGuard {
             };
         }
         let parent_sampled = Context::map_current(|cx| {
-            let sc = cx.span().span_context().clone();
+            let span = cx.span();
+            let sc = span.span_context();
             sc.is_valid().then(|| sc.is_sampled())
         })
         .or_else(propagation::process_parent_sampled);
