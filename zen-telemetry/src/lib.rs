@@ -31,8 +31,8 @@
 
 #![warn(missing_docs)]
 
-pub mod config;
 mod clock;
+pub mod config;
 mod diag;
 pub mod exporter;
 pub mod gcp;
