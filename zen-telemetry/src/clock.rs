@@ -116,12 +116,7 @@ mod tsc {
         let seq = SEQ.load(Ordering::Relaxed);
         let anchor_wall_ns = ANCHOR_WALL_NS.load(Ordering::Relaxed);
         let rate = NS_PER_TICK_Q32.load(Ordering::Relaxed);
-        let due = if rate == 0 {
-            CALIBRATE_AFTER_NS
-        } else {
-            REANCHOR_AFTER_NS
-        };
-        if seq & 1 == 1 || wall_ns.saturating_sub(anchor_wall_ns) < due && anchor_wall_ns != 0 {
+        if seq & 1 == 1 || !renewal_due(anchor_wall_ns, rate, wall_ns) {
             return now;
         }
         if SEQ
@@ -140,6 +135,18 @@ mod tsc {
         ANCHOR_TICKS.store(read_ticks, Ordering::Relaxed);
         SEQ.store(seq + 2, Ordering::Release);
         now
+    }
+
+    /// True when the anchor taken at `anchor_wall_ns` should be renewed at
+    /// `wall_ns`: there is none yet, it is old enough to measure the rate
+    /// (or to be renewed), or the wall clock was stepped back past it.
+    fn renewal_due(anchor_wall_ns: u64, rate: u64, wall_ns: u64) -> bool {
+        let due = if rate == 0 {
+            CALIBRATE_AFTER_NS
+        } else {
+            REANCHOR_AFTER_NS
+        };
+        anchor_wall_ns == 0 || wall_ns < anchor_wall_ns || wall_ns - anchor_wall_ns >= due
     }
 
     /// Nanoseconds per tick (32.32) between two anchors; 0 when unknown.
@@ -196,6 +203,17 @@ mod tsc {
                 assert!(counter >= previous, "went back from {previous:?} to {counter:?}");
                 previous = counter;
             }
+        }
+
+        #[test]
+        fn anchors_are_renewed_when_due_or_when_the_wall_clock_steps_back() {
+            let anchor = 10_000_000_000;
+            assert!(renewal_due(0, 0, anchor));
+            assert!(!renewal_due(anchor, 0, anchor + CALIBRATE_AFTER_NS - 1));
+            assert!(renewal_due(anchor, 0, anchor + CALIBRATE_AFTER_NS));
+            assert!(!renewal_due(anchor, 1 << 32, anchor + CALIBRATE_AFTER_NS));
+            assert!(renewal_due(anchor, 1 << 32, anchor + REANCHOR_AFTER_NS));
+            assert!(renewal_due(anchor, 1 << 32, anchor - 1));
         }
 
         #[test]
