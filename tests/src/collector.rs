@@ -34,6 +34,8 @@ pub struct RequestHeaders {
     pub authorization: Option<String>,
     /// `x-goog-user-project`.
     pub user_project: Option<String>,
+    /// The name of every header, in order.
+    pub names: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,14 @@ impl TraceService for Receiver {
             .push(RequestHeaders {
                 authorization: header("authorization"),
                 user_project: header("x-goog-user-project"),
+                names: request
+                    .metadata()
+                    .keys()
+                    .map(|key| match key {
+                        tonic::metadata::KeyRef::Ascii(key) => key.as_str().to_owned(),
+                        tonic::metadata::KeyRef::Binary(key) => key.as_str().to_owned(),
+                    })
+                    .collect(),
             });
         let failure = match &mut *self.answer.lock().unwrap_or_else(|p| p.into_inner()) {
             Answer::Accept => None,

@@ -111,6 +111,33 @@ fn spans_reach_the_telemetry_api_with_token_project_and_resource() {
 }
 
 #[test]
+fn headers_meant_for_an_otlp_backend_never_reach_google() {
+    let creds = credentials(3600);
+    let api = FakeCollector::start();
+    for variable in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+        let headers = " X-Vendor-Key = vendor-secret ,authorization=Bearer vendor-token";
+        let (output, _) = run_gcp(&["spans", "2"], &api.endpoint(), &creds, &[(variable, headers)]);
+        assert_clean_exit(&output);
+    }
+    api.wait_for_spans(4, Duration::from_secs(5));
+    let headers = api.request_headers();
+    assert!(!headers.is_empty());
+    for request in headers {
+        assert!(
+            !request.names.iter().any(|n| n == "x-vendor-key"),
+            "{:?}",
+            request.names
+        );
+        assert!(request.names.iter().any(|n| n == "x-goog-user-project"));
+        let authorization = request.authorization.unwrap_or_default();
+        assert!(
+            authorization.starts_with("Bearer fake-access-token-"),
+            "{authorization}"
+        );
+    }
+}
+
+#[test]
 fn a_short_lived_token_is_renewed_in_the_background_not_per_batch() {
     let creds = credentials(2);
     let api = FakeCollector::start();

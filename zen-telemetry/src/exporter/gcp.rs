@@ -108,11 +108,18 @@ impl GcpExporter {
         let channel = endpoint.timeout(self.timeout).connect_lazy();
         let project_header = MetadataValue::try_from(project).map_err(|e| format!("project id as header: {e}"))?;
         let auth = self.auth.clone();
+        let otlp_headers = otlp_env_header_names();
         let mut client = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_channel(channel)
             .with_timeout(self.timeout)
             .with_interceptor(move |mut request: tonic::Request<()>| {
+                // opentelemetry-otlp adds the headers of the OTLP variables
+                // to every exporter; they are meant for the user's OTLP
+                // backend (often its API key) and must not reach Google.
+                for name in &otlp_headers {
+                    request.metadata_mut().remove(name.as_str());
+                }
                 if let Some(token) = auth.cached_header() {
                     request.metadata_mut().insert("authorization", token);
                 }
@@ -173,4 +180,19 @@ impl SpanExporter for GcpExporter {
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
     }
+}
+
+/// The header names opentelemetry-otlp takes from the environment for trace
+/// exporters: `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, else
+/// `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,key=value`).
+fn otlp_env_header_names() -> Vec<String> {
+    let headers = std::env::var("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+        .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_HEADERS"))
+        .unwrap_or_default();
+    headers
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, _)| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
 }
