@@ -661,8 +661,12 @@ fn annotates_itself_through_the_otel_api(extra: usize) {
     opentelemetry::trace::get_active_span(|span| {
         span.set_attribute(opentelemetry::KeyValue::new("user.key", 7));
         span.add_event("user.event", vec![opentelemetry::KeyValue::new("n", 1)]);
-        for i in 0..extra {
-            span.set_attribute(opentelemetry::KeyValue::new(format!("extra.{i}"), true));
+        let extras: Vec<_> = (0..extra)
+            .map(|i| opentelemetry::KeyValue::new(format!("extra.{i}"), true))
+            .collect();
+        span.add_event("user.extras", extras.clone());
+        for attribute in extras {
+            span.set_attribute(attribute);
         }
     });
 }
@@ -692,6 +696,9 @@ fn otel_api_annotations_reach_the_traced_span_within_limits() {
     // The SDK's default limit of 128 attributes per span applies.
     assert_eq!(annotated[1].attributes.len(), 128);
     assert_eq!(annotated[1].dropped_attributes_count, 201 - 128);
+    let event_size = |span: &CapturedSpan| span.event("user.extras").map(|e| e.attributes.len());
+    assert_eq!(event_size(annotated[0]), Some(0));
+    assert_eq!(event_size(annotated[1]), Some(128), "128 attributes per event");
 }
 
 #[test]

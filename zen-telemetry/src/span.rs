@@ -114,6 +114,14 @@ impl ZenSpan {
     }
 }
 
+/// Keeps the first `limit` attributes; returns how many were dropped.
+fn truncate(attributes: &mut Vec<KeyValue>, limit: u32) -> u32 {
+    let limit = limit as usize;
+    let dropped = attributes.len().saturating_sub(limit);
+    attributes.truncate(limit);
+    u32::try_from(dropped).unwrap_or(u32::MAX)
+}
+
 impl opentelemetry::trace::Span for ZenSpan {
     fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, mut attributes: Vec<KeyValue>)
     where
@@ -121,13 +129,11 @@ impl opentelemetry::trace::Span for ZenSpan {
     {
         let Some(record) = &mut self.data else { return };
         if record.events.len() < LIMITS.max_events_per_span as usize {
-            let limit = LIMITS.max_attributes_per_event as usize;
-            let dropped = attributes.len().saturating_sub(limit);
-            attributes.truncate(limit);
+            let dropped = truncate(&mut attributes, LIMITS.max_attributes_per_event);
             record
                 .events
                 .events
-                .push(Event::new(name, timestamp, attributes, dropped as u32));
+                .push(Event::new(name, timestamp, attributes, dropped));
         } else {
             record.events.dropped_count += 1;
         }
@@ -170,13 +176,8 @@ impl opentelemetry::trace::Span for ZenSpan {
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
         let Some(record) = &mut self.data else { return };
         if record.links.len() < LIMITS.max_links_per_span as usize {
-            let limit = LIMITS.max_attributes_per_link as usize;
-            let dropped = attributes.len().saturating_sub(limit);
-            attributes.truncate(limit);
-            record
-                .links
-                .links
-                .push(Link::new(span_context, attributes, dropped as u32));
+            let dropped = truncate(&mut attributes, LIMITS.max_attributes_per_link);
+            record.links.links.push(Link::new(span_context, attributes, dropped));
         } else {
             record.links.dropped_count += 1;
         }
