@@ -141,13 +141,10 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         };
     };
     let start = quote!(::zen_telemetry::__private::SpanGuard::start_if_enabled(&__ZEN_META));
+    let outcome = outcome_of(&quote!(&__zen_result));
     let finish = quote! {
         if __zen_span.is_recording() {
-            #[allow(unused_imports)]
-            use ::zen_telemetry::__private::outcome::{
-                ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
-            };
-            __zen_span.finish((&&&::zen_telemetry::__private::Wrap(&__zen_result)).__zen_outcome());
+            __zen_span.finish({ #outcome });
         }
     };
 
@@ -242,14 +239,9 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         // sets the attributes itself (only when recorded): the traced fn
         // is then one load, one compare and a call of its body, with no
         // frame of its own for the span.
-        let mut body_block = TokenStream::new();
-        block.brace_token.surround(&mut body_block, |tokens| {
-            fake_return_edge(ret_ty, sig.ident.span()).to_tokens(tokens);
-            set_attrs.to_tokens(tokens);
-            for stmt in &block.stmts {
-                stmt.to_tokens(tokens);
-            }
-        });
+        let edge = fake_return_edge(ret_ty, sig.ident.span());
+        let body_block = with_edge(&quote!(#edge #set_attrs), &block);
+        let outcome = outcome_of(&quote!(__zen_result));
         quote! {
             #meta
             let __zen_body = ::zen_telemetry::__private::body_fn_with_span(
@@ -258,13 +250,7 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
             if ::zen_telemetry::__private::telemetry_off() {
                 return __zen_body(&::zen_telemetry::__private::SpanGuard::OFF);
             }
-            ::zen_telemetry::__private::run_sync(&__ZEN_META, __zen_body, |__zen_result| {
-                #[allow(unused_imports)]
-                use ::zen_telemetry::__private::outcome::{
-                    ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
-                };
-                (&&&::zen_telemetry::__private::Wrap(__zen_result)).__zen_outcome()
-            })
+            ::zen_telemetry::__private::run_sync(&__ZEN_META, __zen_body, |__zen_result| { #outcome })
         }
     };
 
@@ -277,6 +263,18 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         body.to_tokens(tokens);
     });
     out
+}
+
+/// The `Outcome` of the value behind the reference `value`, by autoref
+/// specialisation (so any `Result`, aliases included, is recognised).
+fn outcome_of(value: &TokenStream) -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use ::zen_telemetry::__private::outcome::{
+            ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
+        };
+        (&&&::zen_telemetry::__private::Wrap(#value)).__zen_outcome()
+    }
 }
 
 /// The future that owns the already-started `__zen_span`, polls `inner` with
