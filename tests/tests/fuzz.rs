@@ -388,7 +388,7 @@ proptest! {
         ]),
     ) {
         let message = format!("{before}{secret}{after}");
-        let scrubbed = zen_telemetry::__private::scrub_message(&message);
+        let scrubbed = zen_telemetry::testing::scrubbed(&message);
         prop_assert!(scrubbed.chars().count() <= 512);
         let core = secret.trim();
         let needle = core.split_once(['=', ' ']).map_or(core, |(_, value)| value);

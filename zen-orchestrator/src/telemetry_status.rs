@@ -25,7 +25,7 @@ fn destination(config: &Config, otlp_endpoint: Option<&str>) -> Value {
         }),
         ExporterKind::File => json!({"kind": "file", "path": config.file_path.display().to_string()}),
         ExporterKind::Stdout => json!({"kind": "stdout"}),
-        ExporterKind::None | ExporterKind::Auto => json!({"kind": "none"}),
+        _ => json!({"kind": "none"}),
     }
 }
 
@@ -37,11 +37,7 @@ fn gcp_destination(gcp: &GcpSettings) -> Value {
             format!("asked of the metadata server ({}) at the first span", gcp.metadata_host),
         ),
     };
-    let credentials_kind = match &gcp.credentials {
-        CredentialsSource::File { .. } => "file",
-        CredentialsSource::MetadataServer => "metadata_server",
-        CredentialsSource::None => "none",
-    };
+    let credentials_kind = gcp.credentials.kind();
     json!({
         "kind": "gcp",
         "project_id": project_id,

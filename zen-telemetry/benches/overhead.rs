@@ -17,7 +17,7 @@ use opentelemetry::trace::{Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter};
 use tracing_subscriber::layer::SubscriberExt;
-use zen_telemetry::__private::bench_control;
+use zen_telemetry::bench as bench_control;
 use zen_telemetry::traced;
 
 #[inline(never)]
@@ -129,7 +129,7 @@ fn main() {
         .file_path("/dev/null")
         .sample_rate(0.1)
         .build();
-    let _ = zen_telemetry::__private::bench_control::init_with_exporter(config, Discard);
+    let _ = zen_telemetry::bench::init_with_exporter(config, Discard);
     let zen_provider = zen_telemetry::tracer_provider();
     let zen_drain = || {
         if let Some(provider) = &zen_provider {

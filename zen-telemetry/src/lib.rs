@@ -29,54 +29,49 @@
 //! and spans still queued are flushed when the program exits, within
 //! `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
 
-#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Layers, lowest first; each module imports only from the ones above it in
+// this list (docs/architecture.md draws the graph, and the test
+// `tests/tests/module_graph.rs` checks it):
+// leaves (state, diag, clock, stats, scrub) < config < exporter < sampling
+// < pipeline < propagation < span < attr_value < __private < testing, bench.
+mod state;
 
 mod clock;
-pub mod config;
 mod diag;
-pub mod exporter;
-pub mod gcp;
-pub mod propagation;
-mod runtime;
-mod sampling;
 mod scrub;
-mod span;
 mod stats;
+
+pub mod config;
+pub mod exporter;
+mod sampling;
+
+mod pipeline;
+
+pub mod propagation;
+mod span;
+
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;
+mod attr_value;
+
+#[doc(hidden)]
+pub mod bench;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
-
+pub use attr_value::AttrValue;
+pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
+pub use pipeline::InitError;
 pub use stats::{Stats, stats};
 pub use zen_telemetry_macros::traced;
 
-/// Why [`init_with`] refused a configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InitError {
-    /// A span was already recorded with the previous configuration.
-    AlreadyStarted,
-}
-
-impl std::fmt::Display for InitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InitError::AlreadyStarted => {
-                f.write_str("telemetry already started; configure it before the first traced call")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InitError {}
-
 /// Starts telemetry now rather than at the first recorded span. Idempotent.
 pub fn init() {
-    if runtime::is_on() {
-        runtime::pipeline();
-    }
+    pipeline::init();
 }
 
 /// Replaces the environment's configuration with `config` (code wins over
@@ -88,34 +83,32 @@ pub fn init() {
 /// assert!(!zen_telemetry::is_enabled());
 /// ```
 pub fn init_with(config: Config) -> Result<(), InitError> {
-    runtime::configure(config)?;
-    init();
-    Ok(())
+    pipeline::init_with(config)
 }
 
 /// True when traced calls may record spans (enabled and with a destination).
 pub fn is_enabled() -> bool {
-    runtime::is_on()
+    pipeline::is_on()
 }
 
 /// The configuration in force.
 pub fn config() -> Config {
-    runtime::config()
+    pipeline::config()
 }
 
 /// Flushes recorded spans and stops recording, waiting at most the shutdown
 /// timeout. Runs automatically at exit; calling it again does nothing.
 pub fn shutdown() {
-    runtime::shutdown();
+    pipeline::shutdown();
 }
 
 /// The tracer provider behind `#[traced]`, for spans made directly with the
 /// `opentelemetry` API. `None` while telemetry is off.
 pub fn tracer_provider() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
-    if !runtime::is_on() {
+    if !pipeline::is_on() {
         return None;
     }
-    runtime::pipeline().map(|p| p.provider.clone())
+    Some(pipeline::pipeline().provider.clone())
 }
 
 /// Adds attributes to the current span. Values are evaluated only when the

@@ -13,7 +13,7 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
-use crate::sampling;
+use crate::{diag, pipeline, sampling};
 
 /// Parses a W3C `traceparent` (and `tracestate`) into a context whose span is
 /// the remote parent. `None` when `traceparent` is malformed.
@@ -89,7 +89,7 @@ pub fn inject(cx: &Context) -> Option<(String, Option<String>)> {
 /// Inside a call that was not sampled, the child gets a `traceparent` with the
 /// sampled flag off, so it does not record either.
 pub fn child_env() -> Vec<(&'static str, String)> {
-    if !crate::__private::enabled() {
+    if !pipeline::is_on() {
         return Vec::new();
     }
     let current = Context::current();
@@ -130,7 +130,7 @@ pub(crate) fn process_parent() -> Option<&'static Context> {
             let tracestate = std::env::var("TRACESTATE").ok();
             let parsed = extract(traceparent.trim(), tracestate.as_deref());
             if parsed.is_none() {
-                crate::diag::debug_line(|| format!("ignoring malformed TRACEPARENT {traceparent:?}"));
+                diag::debug_line(|| format!("ignoring malformed TRACEPARENT {traceparent:?}"));
             }
             parsed
         })

@@ -15,13 +15,13 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 /// Longest message exported, in characters (the `…` marker included).
-pub const MAX_MESSAGE_CHARS: usize = 512;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 512;
 
 /// What replaces a secret value.
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// What replaces an e-mail address.
-pub const EMAIL: &str = "[EMAIL]";
+pub(crate) const EMAIL: &str = "[EMAIL]";
 
 /// Work is bounded for pathological messages: beyond this many bytes the
 /// text could never reach the exported 512 characters anyway.
@@ -75,12 +75,12 @@ const SECRET_KEYS: &[&str] = &[
 
 /// The message as it may be exported: secrets replaced, the home directory
 /// shown as `~`, at most [`MAX_MESSAGE_CHARS`] characters.
-pub fn scrub(message: &str) -> String {
+pub(crate) fn scrub(message: &str) -> String {
     scrub_with_home(message, home())
 }
 
 /// [`scrub`] with an explicit home directory, so tests need not touch `HOME`.
-pub fn scrub_with_home(message: &str, home: Option<&str>) -> String {
+pub(crate) fn scrub_with_home(message: &str, home: Option<&str>) -> String {
     let text = bounded(message);
     let text = match home {
         Some(home) => replace(text, &home_ranges(text, home), "~"),
@@ -97,7 +97,7 @@ pub fn scrub_with_home(message: &str, home: Option<&str>) -> String {
 }
 
 /// `text` cut to at most `max_chars` characters; a cut text ends in `…`.
-pub fn truncate(text: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         None => text.to_owned(),
         Some(_) if max_chars == 0 => String::new(),

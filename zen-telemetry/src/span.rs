@@ -19,8 +19,8 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 
-use crate::runtime::Pipeline;
-use crate::sampling;
+use crate::pipeline::Pipeline;
+use crate::{clock, sampling};
 
 /// A recording span started by `#[traced]`.
 pub(crate) struct ZenSpan {
@@ -84,7 +84,7 @@ impl ZenSpan {
                 parent_span_is_remote,
                 kind,
                 name: Cow::Borrowed(name),
-                start_time: crate::clock::now(),
+                start_time: clock::now(),
                 attributes: Vec::new(),
                 dropped_attributes_count: 0,
                 events: SpanEvents::default(),
@@ -193,7 +193,7 @@ impl Drop for ZenSpan {
     // dropped elsewhere) still ends, as SDK spans do.
     fn drop(&mut self) {
         if self.data.is_some() {
-            self.end_at(crate::clock::now());
+            self.end_at(clock::now());
         }
     }
 }

@@ -9,6 +9,7 @@ static FAILED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Spans started by `#[traced]` that were sampled and recorded.
     pub spans_recorded: u64,

@@ -32,12 +32,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry::{Context, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::SpanData;
 
-use crate::{runtime, sampling};
+use crate::{pipeline, sampling, state};
 
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 static CAPTURED: Mutex<Vec<SpanData>> = Mutex::new(Vec::new());
@@ -53,8 +52,9 @@ pub fn capture() -> Capture {
     captured().clear();
     CAPTURING.store(true, Ordering::SeqCst);
     sampling::set_rate(1.0);
-    runtime::keep_auto_local();
-    runtime::force_state(Some(true));
+    pipeline::set_observer(capture_finished);
+    pipeline::keep_auto_local();
+    pipeline::force_state(Some(true));
     Capture { _exclusive: exclusive }
 }
 
@@ -83,25 +83,26 @@ impl Capture {
     /// Exports error and panic texts (`true`) or only their type (`false`)
     /// during this capture, as `ZEN_TELEMETRY_ERROR_MESSAGES` would.
     pub fn set_error_messages(&self, on: bool) {
-        runtime::set_error_messages(on);
+        state::set_error_messages(on);
     }
 
     /// Turns recording off (`false`) or on (`true`) during this capture, to
     /// test the off path.
     pub fn set_enabled(&self, enabled: bool) {
-        runtime::force_state(Some(enabled));
+        pipeline::force_state(Some(enabled));
     }
 }
 
 impl Drop for Capture {
     fn drop(&mut self) {
         CAPTURING.store(false, Ordering::SeqCst);
-        runtime::force_state(None);
+        pipeline::force_state(None);
     }
 }
 
 /// One finished span.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CapturedSpan {
     /// Span name.
     pub name: String,
@@ -129,6 +130,7 @@ pub struct CapturedSpan {
 
 /// One span event.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CapturedEvent {
     /// Event name, e.g. `exception`.
     pub name: String,
@@ -199,24 +201,21 @@ impl From<&SpanData> for CapturedSpan {
     }
 }
 
-/// Collects ended spans while a capture is active.
-#[derive(Debug)]
-pub(crate) struct CaptureProcessor;
-
-impl SpanProcessor for CaptureProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        if CAPTURING.load(Ordering::SeqCst) {
-            captured().push(span);
-        }
+/// The pipeline's observer: keeps ended spans while a capture is active.
+fn capture_finished(span: &SpanData) {
+    if CAPTURING.load(Ordering::SeqCst) {
+        captured().push(span.clone());
     }
+}
 
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        Ok(())
-    }
+/// The text an error or panic message is exported as: cut to 512 characters
+/// and scrubbed of tokens, passwords, e-mail addresses and the home
+/// directory. For tests that check what a message of theirs would reveal.
+///
+/// ```
+/// let exported = zen_telemetry::testing::scrubbed("login failed: password=hunter2");
+/// assert!(!exported.contains("hunter2"));
+/// ```
+pub fn scrubbed(message: &str) -> String {
+    crate::scrub::scrub(message)
 }

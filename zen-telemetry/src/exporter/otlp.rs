@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{OnRuntime, tokio_runtime};
+use super::on_runtime::{OnRuntime, tokio_runtime};
 
 /// The OTLP exporter, running on the private runtime.
 pub(crate) fn exporter(timeout: Duration) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {

@@ -20,7 +20,7 @@ pub(crate) async fn project_id(host: &str) -> Result<String, String> {
     let body = get(host, "/computeMetadata/v1/project/project-id", PROJECT_LOOKUP_TIMEOUT).await?;
     let id = String::from_utf8(body.to_vec()).map_err(|_| "the project id is not UTF-8".to_owned())?;
     let id = id.trim().to_owned();
-    if super::valid_project_id(&id) {
+    if crate::config::gcp::valid_project_id(&id) {
         Ok(id)
     } else {
         Err(format!("the metadata server answered an invalid project id {id:?}"))

@@ -5,8 +5,10 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, ProjectSource};
-use crate::config::{ConfigWarning, parse_flag};
+use super::settings::{
+    CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, ProjectSource,
+};
+use crate::config::env::{ConfigWarning, parse_flag};
 
 /// Project variables, first hit wins (the order Google's client libraries use).
 const PROJECT_VARIABLES: [&str; 3] = ["GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT"];

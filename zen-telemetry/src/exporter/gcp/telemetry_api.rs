@@ -12,10 +12,12 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
-use super::{OnRuntime, limits, tokio_runtime};
-use crate::gcp::auth::Auth;
-use crate::gcp::{GcpSettings, metadata};
-use crate::{diag, runtime};
+use super::auth::Auth;
+use super::metadata;
+use crate::config::gcp::{self as settings_gcp, GcpSettings};
+use crate::exporter::limits;
+use crate::exporter::on_runtime::{OnRuntime, tokio_runtime};
+use crate::{diag, state};
 
 type ProjectCell = Arc<tokio::sync::OnceCell<Result<String, String>>>;
 
@@ -24,11 +26,11 @@ type ProjectCell = Arc<tokio::sync::OnceCell<Result<String, String>>>;
 /// the background right away.
 pub(crate) fn exporter(settings: &GcpSettings, timeout: Duration) -> Result<OnRuntime<GcpExporter>, String> {
     if let Some(project) = &settings.project
-        && !crate::gcp::valid_project_id(&project.id)
+        && !settings_gcp::valid_project_id(&project.id)
     {
         return Err(format!("{:?} is not a valid project id", project.id));
     }
-    if !crate::gcp::valid_endpoint(&settings.endpoint) {
+    if !settings_gcp::valid_endpoint(&settings.endpoint) {
         return Err(format!(
             "{:?} is not a valid endpoint (https://, or http:// to a loopback address)",
             settings.endpoint
@@ -73,7 +75,8 @@ async fn lookup_project(host: String) -> Result<String, String> {
         Ok(id) => diag::debug_line(|| format!("Google Cloud project {id} from the metadata server")),
         Err(reason) => {
             diag::debug_line(|| format!("no Google Cloud project: {reason}"));
-            runtime::no_destination("no Google Cloud project was found");
+            state::no_destination();
+            diag::debug_line(|| "no Google Cloud project was found; recording stopped".to_owned());
         }
     }
     result

@@ -12,8 +12,12 @@ use std::time::{Duration, Instant};
 
 use tonic::metadata::{Ascii, MetadataValue};
 
-use super::{CredentialsSource, TRACE_SCOPE, metadata};
+use super::metadata;
+use crate::config::gcp::CredentialsSource;
 use crate::diag;
+
+/// The OAuth scope the exporter asks for.
+pub(crate) const TRACE_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
 
 /// Pause after credentials could not be found or used.
 pub(crate) const NO_CREDENTIALS_COOLDOWN: Duration = Duration::from_secs(300);

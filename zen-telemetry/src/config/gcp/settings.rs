@@ -1,30 +1,18 @@
-//! Google Cloud: where the project and credentials come from, and the token
-//! and metadata-server work the exporter does on the background thread.
-//!
-//! Spans go to Google's Telemetry API over OTLP/gRPC
-//! (`https://telemetry.googleapis.com`), authenticated with Application
-//! Default Credentials. Everything here that touches the network runs on the
-//! exporter's own runtime, never on the program's start-up path or in traced
-//! code.
-
-pub(crate) mod auth;
-mod detect;
-pub(crate) mod metadata;
+//! Google Cloud settings: where the project and credentials come from.
+//! Detected while the program loads (see `detect`); the exporter's transport
+//! lives in `exporter::gcp`.
 
 use std::fmt;
 use std::path::PathBuf;
-
-pub(crate) use detect::{detect, valid_endpoint, valid_project_id};
 
 /// Default endpoint of Google's Telemetry API.
 pub const DEFAULT_ENDPOINT: &str = "https://telemetry.googleapis.com";
 /// Default metadata server host (`GCE_METADATA_HOST` overrides it).
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
-/// The OAuth scope the exporter asks for.
-pub const TRACE_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
 
 /// Google Cloud settings, read from the environment and files.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GcpSettings {
     /// The project, when a cheap source (variables, files) named one.
     pub project: Option<GcpProject>,
@@ -52,6 +40,7 @@ impl Default for GcpSettings {
 
 /// A Google Cloud project id and where it was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GcpProject {
     /// The project id.
     pub id: String,
@@ -61,6 +50,7 @@ pub struct GcpProject {
 
 /// Where a project id was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProjectSource {
     /// Set in code.
     Code,
@@ -88,6 +78,7 @@ impl fmt::Display for ProjectSource {
 
 /// Where access tokens would come from. Never holds a secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CredentialsSource {
     /// A JSON credentials file.
     File {
@@ -102,6 +93,17 @@ pub enum CredentialsSource {
     MetadataServer,
     /// None: no file, and the metadata server is not to be asked.
     None,
+}
+
+impl CredentialsSource {
+    /// A stable one-word name of the source: `file`, `metadata_server` or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CredentialsSource::File { .. } => "file",
+            CredentialsSource::MetadataServer => "metadata_server",
+            CredentialsSource::None => "none",
+        }
+    }
 }
 
 impl fmt::Display for CredentialsSource {

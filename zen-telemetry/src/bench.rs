@@ -1,0 +1,30 @@
+//! Switches the overhead benchmark uses to compare configurations in one
+//! process. Hidden, not for applications, and no semver promise: it lives
+//! apart from `__private` so generated code never depends on it.
+
+use crate::config::Config;
+use crate::pipeline::{self, InitError};
+use crate::{exporter, sampling};
+
+/// Turns recording on (`Some(true)`), off, or back to the configuration (`None`).
+pub fn set_enabled(on: Option<bool>) {
+    pipeline::force_state(on);
+}
+
+/// Sets the root sampling rate.
+pub fn set_sample_rate(rate: f64) {
+    sampling::set_rate(rate);
+}
+
+/// `init_with`, exporting through `exporter` (behind the usual batch
+/// processor and counters) instead of the configured one, so a benchmark
+/// can give zen and its anchors the same exporter.
+pub fn init_with_exporter<E>(config: Config, exporter: E) -> Result<(), InitError>
+where
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
+{
+    pipeline::override_processor(Box::new(move |config: &Config| {
+        exporter::CountingBatchProcessor::new(exporter::Counted(exporter), &config.batch)
+    }))?;
+    pipeline::init_with(config)
+}

@@ -1,0 +1,88 @@
+//! Reading variables: one warning per bad value, never an error.
+
+use std::fmt;
+
+/// One problem found in the environment. Printed once, never fatal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigWarning {
+    /// The variable.
+    pub variable: &'static str,
+    /// The value found.
+    pub value: String,
+    /// What would have been accepted, and what is used instead.
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "zen-telemetry: warning: {}={:?} is not valid: expected {}",
+            self.variable, self.value, self.expected
+        )
+    }
+}
+
+/// Reads variables through a lookup function and collects the warnings.
+pub(crate) struct EnvReader<'a> {
+    pub(crate) lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) warnings: Vec<ConfigWarning>,
+}
+
+impl EnvReader<'_> {
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
+    pub(crate) fn non_empty(&self, name: &str) -> Option<String> {
+        self.raw(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    pub(crate) fn warn(&mut self, variable: &'static str, value: String, expected: &str) {
+        self.warnings.push(ConfigWarning {
+            variable,
+            value,
+            expected: expected.to_owned(),
+        });
+    }
+
+    /// `Some(true)`/`Some(false)` for a recognised flag, `None` when unset,
+    /// empty or invalid (the caller keeps `default`, which the warning names).
+    pub(crate) fn flag(&mut self, name: &'static str, default: bool) -> Option<bool> {
+        let raw = self.non_empty(name)?;
+        match parse_flag(&raw) {
+            Some(value) => Some(value),
+            None => {
+                let using = if default { "on" } else { "off" };
+                self.warn(name, raw, &format!("1/true/yes/on or 0/false/no/off; using {using}"));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn number<T: std::str::FromStr + Copy>(
+        &mut self,
+        name: &'static str,
+        expected: &str,
+        valid: impl Fn(T) -> bool,
+    ) -> Option<T> {
+        let raw = self.non_empty(name)?;
+        match raw.parse::<T>() {
+            Ok(value) if valid(value) => Some(value),
+            _ => {
+                self.warn(name, raw, &format!("{expected}; using the default"));
+                None
+            }
+        }
+    }
+}
+
+/// `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case, empty is off).
+pub(crate) fn parse_flag(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,11 @@
+//! Google Cloud detection: variables and local files only, read while the
+//! program loads. The metadata server is asked later, on the export thread
+//! (`exporter::gcp`), never on the start-up path or in traced code.
+
+mod detect;
+mod settings;
+
+pub(crate) use detect::{detect, valid_endpoint, valid_project_id};
+pub use settings::{
+    CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, ProjectSource,
+};

@@ -1,0 +1,140 @@
+//! Loading the configuration from the environment (and Google Cloud's files).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::env::{ConfigWarning, EnvReader, parse_flag};
+use super::gcp;
+use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind};
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> (Config, Vec<ConfigWarning>) {
+        Config::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    /// Reads configuration through `lookup` (a variable name to its value),
+    /// so it can be tested without touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+        let mut reader = EnvReader {
+            lookup: &lookup,
+            warnings: Vec::new(),
+        };
+        let mut config = Config {
+            disabled_by: disabled_by(&mut reader),
+            ..Config::default()
+        };
+        if let Some(rate) = reader.number("ZEN_TELEMETRY_SAMPLE_RATE", "a number from 0.0 to 1.0", |v: f64| {
+            (0.0..=1.0).contains(&v)
+        }) {
+            config.sample_rate = rate;
+        }
+        if let Some(name) = reader
+            .non_empty("ZEN_SERVICE_NAME")
+            .or_else(|| reader.non_empty("OTEL_SERVICE_NAME"))
+        {
+            config.service_name = name;
+        }
+        if let Some(version) = reader.non_empty("ZEN_SERVICE_VERSION") {
+            config.service_version = version;
+        }
+        if let Some(raw) = reader.non_empty("ZEN_TELEMETRY_EXPORTER") {
+            match ExporterKind::parse(&raw) {
+                Some(kind) => config.exporter = kind,
+                None => reader.warn(
+                    "ZEN_TELEMETRY_EXPORTER",
+                    raw,
+                    "one of auto, gcp, otlp, stdout, file, none; using auto",
+                ),
+            }
+        }
+        if let Some(raw) = reader.raw("ZEN_TELEMETRY_FILE") {
+            let path = PathBuf::from(&raw);
+            let parent_missing = path
+                .parent()
+                .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
+            if raw.trim().is_empty() || raw.contains('\0') || parent_missing || path.is_dir() {
+                reader.warn(
+                    "ZEN_TELEMETRY_FILE",
+                    raw,
+                    &format!("a file path in an existing directory; using {DEFAULT_FILE}"),
+                );
+            } else {
+                config.file_path = PathBuf::from(raw);
+            }
+        }
+        let positive = |v: u64| v > 0;
+        if let Some(n) = reader.number("OTEL_BSP_MAX_QUEUE_SIZE", "a whole number above 0", positive) {
+            config.batch.max_queue_size = clamp_usize(n);
+        }
+        if let Some(n) = reader.number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "a whole number above 0", positive) {
+            config.batch.max_export_batch_size = clamp_usize(n);
+        }
+        if let Some(ms) = reader.number(
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "milliseconds, a whole number above 0",
+            positive,
+        ) {
+            config.batch.schedule_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = reader.number(
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "milliseconds, a whole number above 0",
+            positive,
+        ) {
+            config.batch.export_timeout = Duration::from_millis(ms);
+        }
+        // The OTel spec says the batch may not exceed the queue.
+        config.batch.max_export_batch_size = config.batch.max_export_batch_size.min(config.batch.max_queue_size);
+        if let Some(ms) = reader.number(
+            "ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS",
+            "milliseconds, a whole number from 0 to 600000",
+            |v: u64| v <= 600_000,
+        ) {
+            config.shutdown_timeout = Duration::from_millis(ms);
+        }
+        if let Some(debug) = reader.flag("ZEN_TELEMETRY_DEBUG", false) {
+            config.debug = debug;
+        }
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_ERROR_MESSAGES", true) {
+            config.error_messages = on;
+        }
+        config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+            || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+
+        config.gcp = gcp::detect(&lookup, &mut reader.warnings);
+
+        (config, reader.warnings)
+    }
+}
+
+fn clamp_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// `Some(switch)` when a variable disables telemetry.
+fn disabled_by(reader: &mut EnvReader<'_>) -> Option<DisabledBy> {
+    if let Some(raw) = reader.non_empty("ZEN_TELEMETRY_DISABLED") {
+        match parse_flag(&raw) {
+            Some(true) => return Some(DisabledBy::ZenTelemetryDisabled),
+            Some(false) => {}
+            None => {
+                // An opt-out must fail closed: an unclear value disables.
+                reader.warn(
+                    "ZEN_TELEMETRY_DISABLED",
+                    raw,
+                    "1/true/yes/on to disable or 0/false/no/off to keep telemetry on; telemetry is disabled",
+                );
+                return Some(DisabledBy::ZenTelemetryDisabled);
+            }
+        }
+    }
+    if let Some(raw) = reader.non_empty("OTEL_SDK_DISABLED") {
+        match parse_flag(&raw) {
+            Some(true) => return Some(DisabledBy::OtelSdkDisabled),
+            Some(false) => {}
+            None => reader.warn("OTEL_SDK_DISABLED", raw, "true or false; using false"),
+        }
+    }
+    None
+}

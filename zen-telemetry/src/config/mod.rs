@@ -1,0 +1,25 @@
+//! Configuration: read once when the program loads, overridable in code.
+//!
+//! Precedence, highest first: values set through [`ConfigBuilder`] in code,
+//! `ZEN_*` variables, `OTEL_*` variables, defaults. An invalid value is never
+//! fatal: it produces one warning naming the variable, the value and what was
+//! expected, and the default is used.
+//!
+//! - `settings`: the types and their defaults;
+//! - `env`: reading one variable, and the warnings;
+//! - `load`: the whole configuration from the environment;
+//! - `builder`: configuration in code;
+//! - [`gcp`]: Google Cloud project and credentials detection.
+
+mod builder;
+mod env;
+pub mod gcp;
+mod load;
+mod settings;
+
+pub use builder::ConfigBuilder;
+pub use env::ConfigWarning;
+pub use settings::{
+    BatchSettings, Config, DEFAULT_FILE, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT,
+    DisabledBy, ExporterKind,
+};

@@ -1,0 +1,197 @@
+//! The configuration's types and defaults.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::gcp::GcpSettings;
+
+/// Where finished spans go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExporterKind {
+    /// Google Cloud when a project is known from variables or files, else
+    /// OTLP when an OTLP endpoint is set, else Google Cloud if the metadata
+    /// server (asked at the first span) names a project, else nothing.
+    Auto,
+    /// OTLP to Google's Telemetry API.
+    Gcp,
+    /// OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    Otlp,
+    /// One readable line per span on standard output.
+    Stdout,
+    /// JSON lines, one finished span per line, to `ZEN_TELEMETRY_FILE`.
+    File,
+    /// Record nothing.
+    None,
+}
+
+impl ExporterKind {
+    /// The name used in `ZEN_TELEMETRY_EXPORTER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExporterKind::Auto => "auto",
+            ExporterKind::Gcp => "gcp",
+            ExporterKind::Otlp => "otlp",
+            ExporterKind::Stdout => "stdout",
+            ExporterKind::File => "file",
+            ExporterKind::None => "none",
+        }
+    }
+
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        Some(match value.trim().to_ascii_lowercase().as_str() {
+            "auto" => ExporterKind::Auto,
+            "gcp" | "google" => ExporterKind::Gcp,
+            "otlp" => ExporterKind::Otlp,
+            "stdout" => ExporterKind::Stdout,
+            "file" => ExporterKind::File,
+            "none" => ExporterKind::None,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ExporterKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which switch turned telemetry off, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisabledBy {
+    /// `disabled(true)` in code.
+    Code,
+    /// `ZEN_TELEMETRY_DISABLED` with a value that disables.
+    ZenTelemetryDisabled,
+    /// `OTEL_SDK_DISABLED=true`.
+    OtelSdkDisabled,
+}
+
+impl fmt::Display for DisabledBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DisabledBy::Code => "disabled in code",
+            DisabledBy::ZenTelemetryDisabled => "ZEN_TELEMETRY_DISABLED",
+            DisabledBy::OtelSdkDisabled => "OTEL_SDK_DISABLED",
+        })
+    }
+}
+
+/// Batch span processor settings (`OTEL_BSP_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchSettings {
+    /// Spans held while waiting for export; more are dropped, never blocked on.
+    pub max_queue_size: usize,
+    /// Spans sent in one export request.
+    pub max_export_batch_size: usize,
+    /// Time between two scheduled exports.
+    pub schedule_delay: Duration,
+    /// The longest one export may take.
+    pub export_timeout: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            schedule_delay: Duration::from_millis(5000),
+            export_timeout: Duration::from_millis(30000),
+        }
+    }
+}
+
+/// The resolved telemetry configuration.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `Some(switch)` when telemetry is off.
+    pub disabled_by: Option<DisabledBy>,
+    /// Fraction of root spans recorded, 0.0–1.0.
+    pub sample_rate: f64,
+    /// `service.name`.
+    pub service_name: String,
+    /// `service.version`.
+    pub service_version: String,
+    /// The exporter asked for (before `auto` is resolved).
+    pub exporter: ExporterKind,
+    /// Path of the `file` exporter.
+    pub file_path: PathBuf,
+    /// Batch processor settings.
+    pub batch: BatchSettings,
+    /// The most that flushing at exit may add to the program's exit.
+    pub shutdown_timeout: Duration,
+    /// Print the resolved configuration and export errors to stderr.
+    pub debug: bool,
+    /// Whether an OTLP endpoint variable is set (for `auto`).
+    pub(crate) otlp_endpoint_set: bool,
+    /// Google Cloud project, endpoint and credentials.
+    pub gcp: GcpSettings,
+    /// Export the (scrubbed) text of errors and panics; `false` keeps only
+    /// the type (`ZEN_TELEMETRY_ERROR_MESSAGES`).
+    pub error_messages: bool,
+}
+
+/// Default `service.name`.
+pub const DEFAULT_SERVICE_NAME: &str = "zen-library";
+/// Default fraction of root spans recorded.
+pub const DEFAULT_SAMPLE_RATE: f64 = 0.1;
+/// Default `ZEN_TELEMETRY_FILE`.
+pub const DEFAULT_FILE: &str = "zen-traces.jsonl";
+/// Default `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(3000);
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            disabled_by: None,
+            sample_rate: DEFAULT_SAMPLE_RATE,
+            service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            service_version: env!("CARGO_PKG_VERSION").to_owned(),
+            exporter: ExporterKind::Auto,
+            file_path: PathBuf::from(DEFAULT_FILE),
+            batch: BatchSettings::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            debug: false,
+            otlp_endpoint_set: false,
+            gcp: GcpSettings::default(),
+            error_messages: true,
+        }
+    }
+}
+
+impl Config {
+    /// True when no switch turned telemetry off.
+    pub fn is_enabled(&self) -> bool {
+        self.disabled_by.is_none()
+    }
+
+    /// The exporter that will actually be used, `auto` resolved.
+    pub fn resolved_exporter(&self) -> ExporterKind {
+        match self.exporter {
+            ExporterKind::Auto => {
+                if self.gcp.project.is_some() {
+                    ExporterKind::Gcp
+                } else if self.otlp_endpoint_set {
+                    ExporterKind::Otlp
+                } else if self.gcp.metadata_check {
+                    // The metadata server is asked at the first span, off the
+                    // start-up path; with no project there, recording stops.
+                    ExporterKind::Gcp
+                } else {
+                    ExporterKind::None
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// True when spans will be recorded: enabled and with a destination.
+    pub fn will_record(&self) -> bool {
+        self.is_enabled() && self.resolved_exporter() != ExporterKind::None
+    }
+}

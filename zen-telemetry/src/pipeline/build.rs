@@ -1,0 +1,175 @@
+//! Building the pipeline: the exporter's processor, the provider for spans
+//! made through the `opentelemetry` API, and the fan-out both end into.
+//!
+//! ```text
+//!  #[traced] span ──┐
+//!                   ├──> Fanout ──> exporter's CountingBatchProcessor ──> export thread
+//!  OTel-API span ───┘      │        (or a bench's processor, see override_processor)
+//!  (SdkTracerProvider)     └──────> observer (the testing API's capture), when set
+//! ```
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
+
+use super::manager::{self, InitError};
+use crate::config::Config;
+use crate::{diag, exporter, sampling, state};
+
+/// Builds the span processor in place of the configured exporter (benchmarks
+/// compare pipelines with the same exporter on every side).
+pub(crate) type ProcessorFactory = Box<dyn FnOnce(&Config) -> Result<exporter::CountingBatchProcessor, String> + Send>;
+static PROCESSOR_OVERRIDE: Mutex<Option<ProcessorFactory>> = Mutex::new(None);
+
+/// Sees every finished span besides the exporter. A hook rather than a
+/// processor built in, so the testing API plugs in from above without the
+/// pipeline knowing it, whether it registers before or after the build.
+pub(crate) type Observer = fn(&SpanData);
+static OBSERVER: OnceLock<Observer> = OnceLock::new();
+
+/// Registers the observer; the first registration wins.
+pub(crate) fn set_observer(observer: Observer) {
+    let _ = OBSERVER.set(observer);
+}
+
+/// Replaces the configured exporter before the pipeline starts.
+pub(crate) fn override_processor(factory: ProcessorFactory) -> Result<(), InitError> {
+    if manager::has_started() {
+        return Err(InitError::AlreadyStarted);
+    }
+    *PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()) = Some(factory);
+    Ok(())
+}
+
+/// The running pipeline.
+pub(crate) struct Pipeline {
+    /// For spans made directly through the `opentelemetry` API, and shutdown.
+    pub(crate) provider: SdkTracerProvider,
+    /// What `#[traced]` spans end into directly, skipping the provider.
+    fanout: Arc<Fanout>,
+    /// The scope of `#[traced]` spans.
+    pub(crate) scope: InstrumentationScope,
+}
+
+impl Pipeline {
+    /// Hands a finished `#[traced]` span to the observer and the processors.
+    #[inline]
+    pub(crate) fn dispatch(&self, span: SpanData) {
+        self.fanout.on_end(span);
+    }
+}
+
+/// Builds the pipeline for `config`. Never fails: an exporter that cannot
+/// start is reported once and turns recording off.
+pub(crate) fn build(config: &Config) -> Pipeline {
+    let resource = resource(config);
+    let destination = config.resolved_exporter();
+    let factory = PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let processor = match factory {
+        Some(make) => make(config).map(Some),
+        None => exporter::batch_processor(config, destination),
+    };
+    let mut processors: Vec<Arc<dyn SpanProcessor>> = Vec::new();
+    match processor {
+        Ok(Some(mut processor)) => {
+            // Set before the processor is shared.
+            processor.set_resource(&resource);
+            processors.push(Arc::new(processor));
+        }
+        Ok(None) => {}
+        Err(error) => {
+            diag::stderr_line(&format!(
+                "zen-telemetry: warning: cannot start the {destination} exporter: {error}; spans are not exported"
+            ));
+            state::no_destination();
+            diag::debug_line(|| "no exporter; recording stopped".to_owned());
+        }
+    }
+    let fanout = Arc::new(Fanout { processors });
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sampling::ZenSampler)
+        .with_resource(resource)
+        .with_span_processor(SharedFanout(fanout.clone()))
+        .build();
+    Pipeline {
+        provider,
+        fanout,
+        scope: InstrumentationScope::builder("zen-telemetry").build(),
+    }
+}
+
+/// The resource: service and SDK identity, nothing about the host or user.
+pub(crate) fn resource(config: &Config) -> Resource {
+    Resource::builder_empty()
+        .with_detector(Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector))
+        .with_service_name(config.service_name.clone())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            config.service_version.clone(),
+        ))
+        .build()
+}
+
+/// The observer and the processors, in that order. One processor for the
+/// provider too, so a span is cloned only when more than one party needs it.
+#[derive(Debug)]
+struct Fanout {
+    processors: Vec<Arc<dyn SpanProcessor>>,
+}
+
+impl Fanout {
+    fn on_end(&self, span: SpanData) {
+        if let Some(observe) = OBSERVER.get() {
+            observe(&span);
+        }
+        match self.processors.as_slice() {
+            [] => {}
+            [only] => only.on_end(span),
+            [rest @ .., last] => {
+                for processor in rest {
+                    processor.on_end(span.clone());
+                }
+                last.on_end(span);
+            }
+        }
+    }
+
+    /// Runs `each` on every processor, returning the first error after all ran.
+    fn for_all(&self, each: impl Fn(&dyn SpanProcessor) -> OTelSdkResult) -> OTelSdkResult {
+        let mut first_error: Option<OTelSdkError> = None;
+        for processor in &self.processors {
+            if let Err(error) = each(processor.as_ref()) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// The fan-out as the provider's one processor.
+#[derive(Debug)]
+struct SharedFanout(Arc<Fanout>);
+
+impl SpanProcessor for SharedFanout {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        for processor in &self.0.processors {
+            processor.on_start(span, cx);
+        }
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.for_all(|processor| processor.force_flush())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.for_all(|processor| processor.shutdown_with_timeout(timeout))
+    }
+}

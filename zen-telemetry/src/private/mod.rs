@@ -1,0 +1,69 @@
+//! Helpers called by code that `#[traced]` generates. Not a public API.
+//!
+//! The contract with the macro:
+//! - A sync fn checks `telemetry_off()` (one relaxed load) and calls its body
+//!   directly; otherwise it hands the body to the out-of-line `run_sync`, so
+//!   the traced fn itself needs no stack frame for the span.
+//! - `SpanGuard::start_if_enabled(&META)` costs one relaxed atomic load when
+//!   telemetry is off and allocates nothing when the call is not sampled.
+//! - Attribute expressions are evaluated only inside `if guard.is_recording()`.
+//! - `guard.run(body)` runs a sync body with the span current; panics are
+//!   recorded and resumed unchanged.
+//! - `guard.instrument(fut)` does the same for every poll of a future.
+//! - `guard.finish(outcome)` sets status and events and ends the span; a guard
+//!   dropped unfinished ends its span as cancelled (or panicked).
+
+mod guard;
+pub mod outcome;
+
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, Key, KeyValue};
+
+use crate::{pipeline, state};
+
+pub use opentelemetry::trace::SpanKind;
+
+pub use crate::attr_value::AttrValue;
+pub use guard::{Instrumented, SpanGuard, SpanMeta, run_sync};
+pub use outcome::{Outcome, Wrap};
+
+/// True when telemetry is on (one relaxed atomic load).
+#[inline(always)]
+pub fn enabled() -> bool {
+    pipeline::is_on()
+}
+
+/// True once telemetry is known to be off (one relaxed atomic load). False
+/// before the configuration is loaded: `run_sync` then loads it.
+#[inline(always)]
+pub fn telemetry_off() -> bool {
+    state::is_known_off()
+}
+
+/// Makes a closure that takes the call's span `FnOnce` at its definition, as
+/// [`body_fn`] does.
+#[inline(always)]
+pub fn body_fn_with_span<R, F: FnOnce(&SpanGuard) -> R>(body: F) -> F {
+    body
+}
+
+/// Makes a closure `FnOnce` at its definition, so a body that returns a
+/// reborrow of a `&mut` argument compiles as it does without `#[traced]`.
+#[inline(always)]
+pub fn body_fn<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
+/// True when the current span is recorded (for `span_attributes!`).
+#[inline]
+pub fn current_span_is_recording() -> bool {
+    enabled() && Context::map_current(|cx| cx.span().is_recording())
+}
+
+/// Sets an attribute on the current span (for `span_attributes!`).
+pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
+    Context::map_current(|cx| {
+        cx.span()
+            .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
+    });
+}
