@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::budget::{self, Mode};
 use crate::config::{self, FileConfig, InstanceConfig};
 use crate::error::ZenError;
-use crate::{RunArgs, claude, privacy};
+use crate::options::RunOptions;
+use crate::{claude, privacy};
 
 /// Default concurrency cap.
 pub const DEFAULT_MAX_PARALLEL: usize = 4;
@@ -87,8 +88,8 @@ pub struct Plan {
     pub claude_missing: bool,
 }
 
-/// Builds the plan from the command line (and its configuration file).
-pub fn build(args: &RunArgs) -> Result<Plan, ZenError> {
+/// Builds the plan from the run options (and their configuration file).
+pub fn build(args: &RunOptions) -> Result<Plan, ZenError> {
     let file = match (&args.config, &args.prompt) {
         (Some(_), Some(_)) => {
             return Err(ZenError::Usage(
@@ -187,7 +188,7 @@ fn direct_name(prompt: &str) -> String {
     }
 }
 
-fn budget_settings(args: &RunArgs, file: &config::BudgetConfig) -> Result<budget::Settings, ZenError> {
+fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<budget::Settings, ZenError> {
     let mode = match (args.budget_mode, file.enforcement_mode.as_deref()) {
         (Some(mode), _) => mode,
         (None, Some("block")) => Mode::Block,
