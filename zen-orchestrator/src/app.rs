@@ -190,15 +190,15 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
     if !cancelled {
         listener.abort();
     }
-    let (budget_warnings, tokens, cost) = runner.budget_summary();
+    let budget_used = runner.budget_summary();
     let rows = board.snapshot();
     let succeeded = rows.iter().filter(|r| r.status == InstanceStatus::Succeeded).count();
     zen_telemetry::span_attributes!(
         zen.run.succeeded = succeeded,
         zen.run.failed = rows.len() - succeeded,
         zen.run.cancelled = cancelled,
-        zen.tokens.total = tokens,
-        zen.cost.usd = cost,
+        zen.tokens.total = budget_used.tokens,
+        zen.cost.usd = budget_used.cost_usd,
         zen.run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
     Ok(Some(RunSummary {
@@ -207,6 +207,6 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         started_at,
         duration: started.elapsed(),
         budget: plan.budget.clone(),
-        budget_warnings,
+        budget_warnings: budget_used.warnings,
     }))
 }

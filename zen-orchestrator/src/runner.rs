@@ -37,6 +37,17 @@ pub struct Runner<'a> {
     quiet: bool,
 }
 
+/// What the budgets saw over a run, for the `zen.run` span and the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BudgetSummary {
+    /// Every budget warning (or block) printed, in order.
+    pub warnings: Vec<String>,
+    /// Tokens used by every instance (input + output + cache read + cache write).
+    pub tokens: u64,
+    /// USD used by every instance.
+    pub cost_usd: f64,
+}
+
 /// How an instance ended, when not successfully (a span's error message: no paths, no text).
 #[derive(Debug)]
 pub struct InstanceFailure(InstanceStatus);
@@ -86,10 +97,14 @@ impl<'a> Runner<'a> {
     }
 
     /// Budget warnings so far, and tokens and USD used.
-    pub fn budget_summary(&self) -> (Vec<String>, u64, f64) {
+    pub fn budget_summary(&self) -> BudgetSummary {
         let tracker = self.budget();
-        let (tokens, cost) = tracker.used();
-        (tracker.warnings.clone(), tokens, cost)
+        let (tokens, cost_usd) = tracker.used();
+        BudgetSummary {
+            warnings: tracker.warnings.clone(),
+            tokens,
+            cost_usd,
+        }
     }
 
     /// Runs every instance; returns true when the run was cancelled by a signal.
