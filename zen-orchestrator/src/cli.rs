@@ -163,3 +163,120 @@ impl From<RunArgs> for RunOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn action(args: &[&str]) -> Action {
+        Cli::try_parse_from(std::iter::once("zen").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .into_action()
+    }
+
+    fn run_options(args: &[&str]) -> RunOptions {
+        match action(args) {
+            Action::Run(options) => *options,
+            other => panic!("{args:?}: expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bare_prompt_is_a_run_with_the_defaults() {
+        assert_eq!(
+            run_options(&["/review src"]),
+            RunOptions {
+                prompt: Some("/review src".to_owned()),
+                ..RunOptions::default()
+            }
+        );
+        assert_eq!(run_options(&["run"]), RunOptions::default());
+    }
+
+    #[test]
+    fn every_run_flag_reaches_the_options() {
+        let options = run_options(&[
+            "run",
+            "--config",
+            "zen.json",
+            "-w",
+            "/srv",
+            "-j",
+            "3",
+            "--timeout",
+            "60",
+            "--startup-delay",
+            "0",
+            "--status-interval",
+            "1.5",
+            "-q",
+            "--dry-run",
+            "--report",
+            "report.json",
+            "--overall-token-budget",
+            "1000",
+            "--overall-cost-budget",
+            "2.5",
+            "--command-budget",
+            "/a=1",
+            "--command-budget",
+            "/b=2",
+            "--budget-mode",
+            "block",
+            "--trace-file",
+            "trace.jsonl",
+        ]);
+        assert_eq!(
+            options,
+            RunOptions {
+                prompt: None,
+                config: Some(PathBuf::from("zen.json")),
+                workspace: Some(PathBuf::from("/srv")),
+                max_parallel: Some(3),
+                timeout: Some(60.0),
+                startup_delay: 0.0,
+                status_interval: 1.5,
+                quiet: true,
+                dry_run: true,
+                report: Some(PathBuf::from("report.json")),
+                overall_token_budget: Some(1000),
+                overall_cost_budget: Some(2.5),
+                command_budget: vec!["/a=1".to_owned(), "/b=2".to_owned()],
+                budget_mode: Some(budget::Mode::Block),
+                trace_file: Some(PathBuf::from("trace.jsonl")),
+                no_telemetry: false,
+            }
+        );
+        assert_eq!(
+            run_options(&["--budget-mode", "warn", "x"]).budget_mode,
+            Some(budget::Mode::Warn)
+        );
+        assert!(run_options(&["--no-telemetry", "x"]).no_telemetry);
+    }
+
+    #[test]
+    fn the_other_commands() {
+        assert_eq!(action(&["traces", "t.jsonl"]), Action::Traces(PathBuf::from("t.jsonl")));
+        assert_eq!(
+            action(&["telemetry", "status"]),
+            Action::TelemetryStatus { json: false }
+        );
+        assert_eq!(
+            action(&["telemetry", "status", "--json"]),
+            Action::TelemetryStatus { json: true }
+        );
+    }
+
+    #[test]
+    fn a_trace_file_and_no_telemetry_conflict() {
+        let error = Cli::try_parse_from(["zen", "run", "--trace-file", "t", "--no-telemetry"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}
