@@ -85,7 +85,7 @@ mod tests {
 
     use super::*;
     use crate::budget::{Mode, Settings};
-    use crate::plan::{InstanceSpec, Kind};
+    use crate::plan::InstanceSpec;
 
     fn plan_with(spec: InstanceSpec, budget: Settings) -> Plan {
         Plan {
@@ -100,17 +100,11 @@ mod tests {
 
     fn build_spec() -> InstanceSpec {
         InstanceSpec {
-            name: "build".to_owned(),
-            kind: Kind::Program,
-            program: PathBuf::from("sh"),
-            args: vec!["-c".to_owned(), "echo 'hi' there".to_owned()],
             env: vec![("API_TOKEN".to_owned(), "s3cret".to_owned())],
             timeout: Some(Duration::from_secs(2)),
-            command_name: None,
             token_limit: Some(100),
-            stream_json: false,
-            session_hash: None,
             description: Some("compiles".to_owned()),
+            ..InstanceSpec::test_program("build", "sh", &["-c", "echo 'hi' there"])
         }
     }
 

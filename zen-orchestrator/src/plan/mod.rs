@@ -75,6 +75,24 @@ impl InstanceSpec {
             token_limit: self.token_limit,
         }
     }
+
+    /// A `program` instance running `program args`, nothing else set (unit tests' plans).
+    #[cfg(test)]
+    pub(crate) fn test_program(name: &str, program: &str, args: &[&str]) -> InstanceSpec {
+        InstanceSpec {
+            name: name.to_owned(),
+            kind: Kind::Program,
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: Vec::new(),
+            timeout: None,
+            command_name: None,
+            token_limit: None,
+            stream_json: false,
+            session_hash: None,
+            description: None,
+        }
+    }
 }
 
 /// Everything a run needs.

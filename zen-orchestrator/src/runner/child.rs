@@ -139,13 +139,10 @@ pub(super) async fn echo_lines(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use std::collections::BTreeMap;
     use std::ffi::OsStr;
     use std::os::unix::process::ExitStatusExt;
-    use std::path::PathBuf;
-
-    use super::*;
-    use crate::plan::Kind;
 
     /// A wait status as the kernel reports it: `exit(code)`, or death by `signal`.
     fn exited(code: i32) -> Option<ExitStatus> {
@@ -186,17 +183,8 @@ mod tests {
     #[test]
     fn the_command_runs_the_program_in_the_workspace_with_its_environment() {
         let spec = InstanceSpec {
-            name: "lint".to_owned(),
-            kind: Kind::Program,
-            program: PathBuf::from("cargo"),
-            args: vec!["clippy".to_owned(), "--all-targets".to_owned()],
             env: vec![("RUST_LOG".to_owned(), "debug".to_owned())],
-            timeout: None,
-            command_name: None,
-            token_limit: None,
-            stream_json: false,
-            session_hash: None,
-            description: None,
+            ..InstanceSpec::test_program("lint", "cargo", &["clippy", "--all-targets"])
         };
         let command = command(&spec, Path::new("/srv/project"));
         let command = command.as_std();

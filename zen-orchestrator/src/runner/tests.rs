@@ -1,7 +1,6 @@
 //! The launch loop in process: budget decisions, cancellation, spawn failures
 //! and accounting, with a [`Runner`] over a hand-made plan.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,28 +8,12 @@ use tokio::sync::watch;
 
 use super::{BudgetSummary, Runner};
 use crate::budget::{Mode, Settings};
-use crate::plan::{InstanceSpec, Kind, Plan};
+use crate::plan::{InstanceSpec, Plan};
 use crate::signals::Groups;
 use crate::status::{Board, Console, InstanceStatus, Row};
 
 /// A path no program lives at: launching it fails without starting anything.
 const MISSING_PROGRAM: &str = "/nonexistent/zen-runner-test-program";
-
-fn spec(name: &str, program: &str, args: &[&str]) -> InstanceSpec {
-    InstanceSpec {
-        name: name.to_owned(),
-        kind: Kind::Program,
-        program: PathBuf::from(program),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-        env: Vec::new(),
-        timeout: None,
-        command_name: None,
-        token_limit: None,
-        stream_json: false,
-        session_hash: None,
-        description: None,
-    }
-}
 
 fn plan(instances: Vec<InstanceSpec>, budget: Settings) -> Plan {
     Plan {
@@ -82,7 +65,10 @@ async fn block_mode_with_a_spent_budget_starts_nothing() {
         ..Settings::default()
     };
     let plan = plan(
-        vec![spec("a", MISSING_PROGRAM, &[]), spec("b", MISSING_PROGRAM, &[])],
+        vec![
+            InstanceSpec::test_program("a", MISSING_PROGRAM, &[]),
+            InstanceSpec::test_program("b", MISSING_PROGRAM, &[]),
+        ],
         budget,
     );
     let outcome = run(&plan, false).await;
@@ -112,7 +98,7 @@ async fn warn_mode_warns_and_still_launches() {
         overall_tokens: Some(0),
         ..Settings::default()
     };
-    let plan = plan(vec![spec("a", MISSING_PROGRAM, &[])], budget);
+    let plan = plan(vec![InstanceSpec::test_program("a", MISSING_PROGRAM, &[])], budget);
     let outcome = run(&plan, false).await;
     assert_eq!(statuses(&outcome.rows), [InstanceStatus::SpawnFailed]);
     let message = outcome.rows[0].message.as_deref().unwrap_or_default();
@@ -126,7 +112,10 @@ async fn warn_mode_warns_and_still_launches() {
 #[tokio::test]
 async fn a_run_cancelled_before_it_starts_marks_every_instance_not_started() {
     let plan = plan(
-        vec![spec("a", MISSING_PROGRAM, &[]), spec("b", MISSING_PROGRAM, &[])],
+        vec![
+            InstanceSpec::test_program("a", MISSING_PROGRAM, &[]),
+            InstanceSpec::test_program("b", MISSING_PROGRAM, &[]),
+        ],
         Settings::default(),
     );
     let outcome = run(&plan, true).await;
@@ -143,9 +132,12 @@ async fn a_run_cancelled_before_it_starts_marks_every_instance_not_started() {
 async fn stream_json_output_is_accounted_into_the_budget_summary() {
     let assistant = r#"{"type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":1800,"output_tokens":240,"cache_read_input_tokens":12000,"cache_creation_input_tokens":900}}}"#;
     let result = r#"{"type":"result","subtype":"success","is_error":false,"total_cost_usd":0.0128}"#;
-    let mut agent = spec("agent", "printf", &["%s\\n", assistant, result]);
+    let mut agent = InstanceSpec::test_program("agent", "printf", &["%s\\n", assistant, result]);
     agent.stream_json = true;
-    let plan = plan(vec![agent, spec("fails", "sh", &["-c", "exit 3"])], Settings::default());
+    let plan = plan(
+        vec![agent, InstanceSpec::test_program("fails", "sh", &["-c", "exit 3"])],
+        Settings::default(),
+    );
     let outcome = run(&plan, false).await;
     assert_eq!(
         statuses(&outcome.rows),
