@@ -83,7 +83,7 @@ pub fn resolve_binary() -> Result<PathBuf, NotFound> {
 }
 
 /// The first executable file named `name` in `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
+fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))

@@ -16,9 +16,11 @@ use crate::status::{Console, Stream};
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Sends `signal` to process group `pgid`; a group that is already gone is fine.
-pub fn signal_group(pgid: i32, signal: i32) {
+pub(crate) fn signal_group(pgid: i32, signal: i32) {
     if pgid > 1 {
-        // SAFETY: killpg has no memory-safety preconditions.
+        // SAFETY: killpg takes two integers and only sends a signal: no memory of
+        // ours is read or written, and any error (a group already gone) is only
+        // returned. `pgid > 1` because POSIX leaves killpg undefined for 0 and 1.
         unsafe {
             libc::killpg(pgid, signal);
         }
@@ -37,7 +39,7 @@ impl Groups {
     }
 
     /// Registers a group; the guard SIGKILLs it if dropped while still armed.
-    pub fn register(&self, pgid: i32) -> GroupGuard {
+    pub(crate) fn register(&self, pgid: i32) -> GroupGuard {
         self.lock().insert(pgid);
         GroupGuard {
             groups: self.clone(),
@@ -47,7 +49,7 @@ impl Groups {
     }
 
     /// Sends `signal` to every registered group.
-    pub fn signal_all(&self, signal: i32) {
+    pub(crate) fn signal_all(&self, signal: i32) {
         for pgid in self.lock().iter() {
             signal_group(*pgid, signal);
         }
@@ -56,7 +58,7 @@ impl Groups {
 
 /// Keeps a process group registered; kills it if the instance is abandoned.
 #[derive(Debug)]
-pub struct GroupGuard {
+pub(crate) struct GroupGuard {
     groups: Groups,
     pgid: i32,
     armed: bool,
@@ -64,7 +66,7 @@ pub struct GroupGuard {
 
 impl GroupGuard {
     /// The group has been cleaned up: unregister without killing.
-    pub fn disarm(mut self) {
+    pub(crate) fn disarm(mut self) {
         self.armed = false;
     }
 }

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const ZEN: &str = env!("CARGO_BIN_EXE_zen");
-pub const FAKE_AGENT: &str = env!("CARGO_BIN_EXE_zen-fake-agent");
+pub(crate) const ZEN: &str = env!("CARGO_BIN_EXE_zen");
+pub(crate) const FAKE_AGENT: &str = env!("CARGO_BIN_EXE_zen-fake-agent");
 
 /// A fresh directory, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("zen-test-{tag}-{}-{n}", std::process::id()));
@@ -24,12 +24,12 @@ impl TempDir {
         TempDir(dir)
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 
     /// Writes `config` as `zen.json` and returns its path.
-    pub fn config(&self, config: &Value) -> PathBuf {
+    pub(crate) fn config(&self, config: &Value) -> PathBuf {
         let path = self.path("zen.json");
         std::fs::write(&path, serde_json::to_string_pretty(config).expect("json")).expect("write config");
         path
@@ -42,7 +42,7 @@ impl Drop for TempDir {
     }
 }
 
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
@@ -51,7 +51,7 @@ pub fn fixture(name: &str) -> String {
 }
 
 /// `zen` with telemetry off, the fake agent as `claude`, no live table and no stagger.
-pub fn zen() -> Command {
+pub(crate) fn zen() -> Command {
     let mut command = Command::new(ZEN);
     command
         .env("ZEN_CLAUDE_BIN", FAKE_AGENT)
@@ -64,7 +64,7 @@ pub fn zen() -> Command {
 
 /// The command `zen run --config CONFIG` with quick defaults (no live
 /// table, no launch delay), for callers that add env or spawn it themselves.
-pub fn run_command(config: &Path) -> Command {
+pub(crate) fn run_command(config: &Path) -> Command {
     let mut command = zen();
     command
         .args(["run", "--config"])
@@ -74,21 +74,21 @@ pub fn run_command(config: &Path) -> Command {
 }
 
 /// `zen run --config CONFIG` with quick defaults and extra `args`.
-pub fn run_config(config: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_config(config: &Path, args: &[&str]) -> Output {
     run_command(config).args(args).output().expect("run zen")
 }
 
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-pub fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
 }
 
 /// True when `pid` no longer runs (absent, or a zombie waiting for its parent).
-pub fn is_gone(pid: u32) -> bool {
+pub(crate) fn is_gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -99,7 +99,7 @@ pub fn is_gone(pid: u32) -> bool {
 }
 
 /// Waits until every pid is gone, at most `limit`.
-pub fn wait_gone(pids: &[u32], limit: Duration) -> bool {
+pub(crate) fn wait_gone(pids: &[u32], limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if pids.iter().all(|p| is_gone(*p)) {
@@ -111,7 +111,7 @@ pub fn wait_gone(pids: &[u32], limit: Duration) -> bool {
 }
 
 /// Reads "PID GRANDCHILD_PID" written by the fake agent, waiting for it at most `limit`.
-pub fn wait_pids(path: &Path, limit: Duration) -> Option<(u32, u32)> {
+pub(crate) fn wait_pids(path: &Path, limit: Duration) -> Option<(u32, u32)> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if let Ok(text) = std::fs::read_to_string(path) {
@@ -126,7 +126,7 @@ pub fn wait_pids(path: &Path, limit: Duration) -> Option<(u32, u32)> {
 }
 
 /// The report's instance named `name`.
-pub fn instance<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn instance<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["instances"]
         .as_array()
         .and_then(|list| list.iter().find(|i| i["name"] == name))

@@ -1,6 +1,10 @@
 //! The run plan: the configuration file and the command line, resolved into
 //! the exact processes to start.
 
+mod describe;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +12,10 @@ use std::time::Duration;
 use crate::budget::{self, Mode};
 use crate::config::{self, FileConfig, InstanceConfig};
 use crate::error::ZenError;
-use crate::{RunArgs, claude, privacy};
+use crate::options::RunOptions;
+use crate::{claude, privacy};
+
+pub use describe::describe;
 
 /// Default concurrency cap.
 pub const DEFAULT_MAX_PARALLEL: usize = 4;
@@ -68,6 +75,24 @@ impl InstanceSpec {
             token_limit: self.token_limit,
         }
     }
+
+    /// A `program` instance running `program args`, nothing else set (unit tests' plans).
+    #[cfg(test)]
+    pub(crate) fn test_program(name: &str, program: &str, args: &[&str]) -> InstanceSpec {
+        InstanceSpec {
+            name: name.to_owned(),
+            kind: Kind::Program,
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: Vec::new(),
+            timeout: None,
+            command_name: None,
+            token_limit: None,
+            stream_json: false,
+            session_hash: None,
+            description: None,
+        }
+    }
 }
 
 /// Everything a run needs.
@@ -87,8 +112,8 @@ pub struct Plan {
     pub claude_missing: bool,
 }
 
-/// Builds the plan from the command line (and its configuration file).
-pub fn build(args: &RunArgs) -> Result<Plan, ZenError> {
+/// Builds the plan from the run options (and their configuration file).
+pub fn build(args: &RunOptions) -> Result<Plan, ZenError> {
     let file = match (&args.config, &args.prompt) {
         (Some(_), Some(_)) => {
             return Err(ZenError::Usage(
@@ -187,7 +212,7 @@ fn direct_name(prompt: &str) -> String {
     }
 }
 
-fn budget_settings(args: &RunArgs, file: &config::BudgetConfig) -> Result<budget::Settings, ZenError> {
+fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<budget::Settings, ZenError> {
     let mode = match (args.budget_mode, file.enforcement_mode.as_deref()) {
         (Some(mode), _) => mode,
         (None, Some("block")) => Mode::Block,
@@ -296,77 +321,4 @@ fn prepare_instance(
         zen.instance.kind = spec.kind.as_str()
     );
     spec
-}
-
-/// The plan as text, for `--dry-run`. Environment values are not shown.
-pub fn describe(plan: &Plan) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "zen: dry run: {} instance(s), at most {} at a time, {}s between launches, in {}\n",
-        plan.instances.len(),
-        plan.max_parallel,
-        plan.startup_delay.as_secs_f64(),
-        plan.workspace.display()
-    ));
-    if plan.claude_missing {
-        out.push_str(&format!("zen: warning: {}\n", claude::NotFound));
-    }
-    let b = &plan.budget;
-    if b.any() {
-        out.push_str(&format!("budget ({}):", b.mode.as_str()));
-        if let Some(tokens) = b.overall_tokens {
-            out.push_str(&format!(" overall {tokens} tokens;"));
-        }
-        if let Some(cost) = b.overall_cost {
-            out.push_str(&format!(" overall ${cost:.2};"));
-        }
-        for (command, tokens) in &b.command_tokens {
-            out.push_str(&format!(" {command} {tokens} tokens;"));
-        }
-        for (command, cost) in &b.command_cost {
-            out.push_str(&format!(" {command} ${cost:.2};"));
-        }
-        out.push('\n');
-    }
-    for (index, spec) in plan.instances.iter().enumerate() {
-        out.push_str(&format!("{}. {} ({})", index + 1, spec.name, spec.kind.as_str()));
-        if let Some(description) = &spec.description {
-            out.push_str(&format!(" - {description}"));
-        }
-        out.push('\n');
-        let mut line = shell_quote(&spec.program.to_string_lossy());
-        for arg in &spec.args {
-            line.push(' ');
-            line.push_str(&shell_quote(arg));
-        }
-        out.push_str(&format!("   $ {line}\n"));
-        let mut facts = Vec::new();
-        if let Some(timeout) = spec.timeout {
-            facts.push(format!("timeout {:.1}s", timeout.as_secs_f64()));
-        }
-        if let Some(limit) = spec.token_limit {
-            facts.push(format!("max {limit} tokens"));
-        }
-        if !spec.env.is_empty() {
-            let keys: Vec<&str> = spec.env.iter().map(|(k, _)| k.as_str()).collect();
-            facts.push(format!("env {}", keys.join(", ")));
-        }
-        if !facts.is_empty() {
-            out.push_str(&format!("   {}\n", facts.join("; ")));
-        }
-    }
-    out.push_str("zen: dry run: nothing was started\n");
-    out
-}
-
-fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ',' | ':' | '=' | '+'));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', "'\\''"))
-    }
 }

@@ -5,24 +5,25 @@
 //! Every instance future is polled inside the `zen.run` future (not spawned),
 //! so its `zen.instance` span is a child of `zen.run`.
 
+mod child;
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
-use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Child;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+use child::{Ended, echo_lines, exit_details, finished, terminate};
 
 use crate::budget::{Decision, Tracker};
 use crate::plan::{InstanceSpec, Plan};
 use crate::signals::{Groups, signal_group};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 
-/// Time between SIGTERM and SIGKILL.
-pub const TERMINATE_GRACE: Duration = Duration::from_secs(2);
 /// How long output may still be read once a child has ended.
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
@@ -35,6 +36,17 @@ pub struct Runner<'a> {
     cancel: watch::Receiver<bool>,
     groups: Groups,
     quiet: bool,
+}
+
+/// What the budgets saw over a run, for the `zen.run` span and the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BudgetSummary {
+    /// Every budget warning (or block) printed, in order.
+    pub warnings: Vec<String>,
+    /// Tokens used by every instance (input + output + cache read + cache write).
+    pub tokens: u64,
+    /// USD used by every instance.
+    pub cost_usd: f64,
 }
 
 /// How an instance ended, when not successfully (a span's error message: no paths, no text).
@@ -51,13 +63,6 @@ enum Stop {
     TimedOut(Duration),
     OverBudget(String),
     Cancelled,
-}
-
-struct Ended {
-    status: InstanceStatus,
-    exit_code: Option<i32>,
-    signal: Option<i32>,
-    message: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -86,10 +91,14 @@ impl<'a> Runner<'a> {
     }
 
     /// Budget warnings so far, and tokens and USD used.
-    pub fn budget_summary(&self) -> (Vec<String>, u64, f64) {
+    pub fn budget_summary(&self) -> BudgetSummary {
         let tracker = self.budget();
-        let (tokens, cost) = tracker.used();
-        (tracker.warnings.clone(), tokens, cost)
+        let (tokens, cost_usd) = tracker.used();
+        BudgetSummary {
+            warnings: tracker.warnings.clone(),
+            tokens,
+            cost_usd,
+        }
     }
 
     /// Runs every instance; returns true when the run was cancelled by a signal.
@@ -244,24 +253,7 @@ impl<'a> Runner<'a> {
     }
 
     async fn drive(&self, index: usize, spec: &InstanceSpec) -> Ended {
-        let mut command = tokio::process::Command::new(&spec.program);
-        command
-            .args(&spec.args)
-            .current_dir(&self.plan.workspace)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .env_remove("TRACEPARENT")
-            .env_remove("TRACESTATE");
-        for (key, value) in &spec.env {
-            command.env(key, value);
-        }
-        // Inside the zen.instance span: the child continues this trace.
-        for (key, value) in zen_telemetry::propagation::child_env() {
-            command.env(key, value);
-        }
-        let mut child = match command.spawn() {
+        let mut child = match child::command(spec, &self.plan.workspace).spawn() {
             Ok(child) => child,
             Err(e) => {
                 return Ended {
@@ -378,94 +370,6 @@ impl<'a> Runner<'a> {
                     .get(index)
                     .and_then(|r| r.accounting.result_is_error);
                 finished(exit, reported_error)
-            }
-        }
-    }
-}
-
-fn exit_details(exit: Option<ExitStatus>) -> Ended {
-    use std::os::unix::process::ExitStatusExt;
-    Ended {
-        status: InstanceStatus::Failed,
-        exit_code: exit.and_then(|s| s.code()),
-        signal: exit.and_then(|s| s.signal()),
-        message: None,
-    }
-}
-
-fn finished(exit: Option<ExitStatus>, reported_error: Option<bool>) -> Ended {
-    let details = exit_details(exit);
-    match exit {
-        Some(status) if status.success() && reported_error != Some(true) => Ended {
-            status: InstanceStatus::Succeeded,
-            ..details
-        },
-        Some(status) if status.success() => Ended {
-            message: Some("the agent reported an error".to_owned()),
-            ..details
-        },
-        Some(_) => {
-            let message = match (details.exit_code, details.signal) {
-                (Some(code), _) => format!("exit code {code}"),
-                (None, Some(signal)) => format!("killed by signal {signal}"),
-                _ => "failed".to_owned(),
-            };
-            Ended {
-                message: Some(message),
-                ..details
-            }
-        }
-        None => Ended {
-            message: Some("could not wait for the process".to_owned()),
-            ..details
-        },
-    }
-}
-
-/// SIGTERM to the whole group, SIGKILL after the grace period.
-async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus> {
-    signal_group(pgid, libc::SIGTERM);
-    match tokio::time::timeout(TERMINATE_GRACE, child.wait()).await {
-        Ok(Ok(status)) => Some(status),
-        _ => {
-            signal_group(pgid, libc::SIGKILL);
-            child.wait().await.ok()
-        }
-    }
-}
-
-/// Echoes a child's lines as they come, prefixed, and forwards them for accounting.
-async fn echo_lines(
-    stream: impl AsyncRead + Unpin,
-    prefix: String,
-    to: Stream,
-    console: Arc<Console>,
-    quiet: bool,
-    accounting: Option<mpsc::UnboundedSender<String>>,
-) {
-    let mut reader = BufReader::new(stream);
-    let mut buffer = Vec::new();
-    loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buffer);
-                let line = text.trim_end_matches(['\n', '\r']);
-                if !quiet {
-                    // stream-json is shown as short readable lines, the rest as it is.
-                    let shown = if accounting.is_some() {
-                        crate::accounting::describe_line(line)
-                    } else {
-                        Some(line.to_owned())
-                    };
-                    if let Some(shown) = shown {
-                        console.line(to, &format!("{prefix} {shown}"));
-                    }
-                }
-                if let Some(tx) = &accounting {
-                    let _ = tx.send(line.to_owned());
-                }
             }
         }
     }

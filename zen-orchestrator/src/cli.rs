@@ -1,0 +1,282 @@
+//! The `zen` command line (clap), and its translation into plain [`Action`]
+//! and [`RunOptions`] values: nothing past this module depends on clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::budget;
+use crate::options::{Action, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, RunOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  zen run --config zen-orchestrator/examples/demo.json --trace-file trace.jsonl
+  zen traces trace.jsonl
+  zen \"/review src/\" --workspace ~/project --timeout 600
+  zen run --config claude.json --max-parallel 3 --overall-cost-budget 5 --budget-mode block --report report.json
+  zen run --config claude.json --dry-run
+
+Exit codes: 0 every instance succeeded, 1 one or more did not, 2 usage or configuration error,
+130 interrupted (Ctrl-C / SIGTERM).";
+
+/// Run many agent-CLI instances in parallel, with budgets, live status and a final report.
+#[derive(Debug, Parser)]
+#[command(name = "zen", version, args_conflicts_with_subcommands = true, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl Cli {
+    /// What was asked for; no subcommand means `run`.
+    pub fn into_action(self) -> Action {
+        match self.command {
+            None => Action::Run(Box::new(self.run.into())),
+            Some(Command::Run(args)) => Action::Run(Box::new((*args).into())),
+            Some(Command::Traces { file }) => Action::Traces(file),
+            Some(Command::Telemetry {
+                command: TelemetryCommand::Status { json },
+            }) => Action::TelemetryStatus { json },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the instances of a configuration file, or one prompt (the default command).
+    #[command(after_help = EXAMPLES)]
+    Run(Box<RunArgs>),
+    /// Draw a JSONL trace file (zen-telemetry's `file` exporter) as a waterfall per trace.
+    Traces {
+        /// The JSONL file, e.g. written by `zen run --trace-file FILE`.
+        file: PathBuf,
+    },
+    /// Inspect zen's own telemetry.
+    Telemetry {
+        #[command(subcommand)]
+        command: TelemetryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TelemetryCommand {
+    /// Show whether telemetry is on, why not, and where spans go.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `zen run`.
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    /// A prompt or slash command to run as a single Claude Code instance (instead of --config).
+    #[arg(value_name = "PROMPT")]
+    prompt: Option<String>,
+    /// JSON configuration file (Python-Zen compatible; keys starting with `//` are comments).
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Working directory of every instance (default: the current directory).
+    #[arg(short, long, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+    /// Most instances running at once (default: the file's max_parallel, else 4).
+    #[arg(short = 'j', long, value_name = "N")]
+    max_parallel: Option<usize>,
+    /// Kill an instance's whole process group after SECS (an instance's timeout_secs wins).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Seconds between two launches.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STARTUP_DELAY_SECS)]
+    startup_delay: f64,
+    /// Seconds between two live status tables (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATUS_INTERVAL_SECS)]
+    status_interval: f64,
+    /// Do not echo the instances' output.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print the plan and start nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the final table as JSON (schema: docs/orchestrator-report.md).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Overall token budget (input + output + cache read + cache write).
+    #[arg(long, value_name = "TOKENS")]
+    overall_token_budget: Option<u64>,
+    /// Overall budget in USD.
+    #[arg(long, value_name = "USD")]
+    overall_cost_budget: Option<f64>,
+    /// Token budget of one slash command, as /command=TOKENS (repeatable).
+    #[arg(long, value_name = "/CMD=TOKENS")]
+    command_budget: Vec<String>,
+    /// What an exceeded budget does: warn, or block (refuse launches, terminate overrunning instances).
+    #[arg(long, value_enum, value_name = "MODE")]
+    budget_mode: Option<BudgetMode>,
+    /// Record this run's trace to FILE as JSON lines (every span; draw it with `zen traces FILE`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_telemetry")]
+    trace_file: Option<PathBuf>,
+    /// Record no telemetry at all for this run.
+    #[arg(long)]
+    no_telemetry: bool,
+}
+
+/// `--budget-mode`'s values: [`budget::Mode`] as clap shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BudgetMode {
+    /// Print a warning and go on.
+    Warn,
+    /// Refuse launches and terminate instances that overrun.
+    Block,
+}
+
+impl From<BudgetMode> for budget::Mode {
+    fn from(mode: BudgetMode) -> budget::Mode {
+        match mode {
+            BudgetMode::Warn => budget::Mode::Warn,
+            BudgetMode::Block => budget::Mode::Block,
+        }
+    }
+}
+
+impl From<RunArgs> for RunOptions {
+    fn from(args: RunArgs) -> RunOptions {
+        RunOptions {
+            prompt: args.prompt,
+            config: args.config,
+            workspace: args.workspace,
+            max_parallel: args.max_parallel,
+            timeout: args.timeout,
+            startup_delay: args.startup_delay,
+            status_interval: args.status_interval,
+            quiet: args.quiet,
+            dry_run: args.dry_run,
+            report: args.report,
+            overall_token_budget: args.overall_token_budget,
+            overall_cost_budget: args.overall_cost_budget,
+            command_budget: args.command_budget,
+            budget_mode: args.budget_mode.map(budget::Mode::from),
+            trace_file: args.trace_file,
+            no_telemetry: args.no_telemetry,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn action(args: &[&str]) -> Action {
+        Cli::try_parse_from(std::iter::once("zen").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .into_action()
+    }
+
+    fn run_options(args: &[&str]) -> RunOptions {
+        match action(args) {
+            Action::Run(options) => *options,
+            other => panic!("{args:?}: expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bare_prompt_is_a_run_with_the_defaults() {
+        assert_eq!(
+            run_options(&["/review src"]),
+            RunOptions {
+                prompt: Some("/review src".to_owned()),
+                ..RunOptions::default()
+            }
+        );
+        assert_eq!(run_options(&["run"]), RunOptions::default());
+    }
+
+    #[test]
+    fn every_run_flag_reaches_the_options() {
+        let options = run_options(&[
+            "run",
+            "--config",
+            "zen.json",
+            "-w",
+            "/srv",
+            "-j",
+            "3",
+            "--timeout",
+            "60",
+            "--startup-delay",
+            "0",
+            "--status-interval",
+            "1.5",
+            "-q",
+            "--dry-run",
+            "--report",
+            "report.json",
+            "--overall-token-budget",
+            "1000",
+            "--overall-cost-budget",
+            "2.5",
+            "--command-budget",
+            "/a=1",
+            "--command-budget",
+            "/b=2",
+            "--budget-mode",
+            "block",
+            "--trace-file",
+            "trace.jsonl",
+        ]);
+        assert_eq!(
+            options,
+            RunOptions {
+                prompt: None,
+                config: Some(PathBuf::from("zen.json")),
+                workspace: Some(PathBuf::from("/srv")),
+                max_parallel: Some(3),
+                timeout: Some(60.0),
+                startup_delay: 0.0,
+                status_interval: 1.5,
+                quiet: true,
+                dry_run: true,
+                report: Some(PathBuf::from("report.json")),
+                overall_token_budget: Some(1000),
+                overall_cost_budget: Some(2.5),
+                command_budget: vec!["/a=1".to_owned(), "/b=2".to_owned()],
+                budget_mode: Some(budget::Mode::Block),
+                trace_file: Some(PathBuf::from("trace.jsonl")),
+                no_telemetry: false,
+            }
+        );
+        assert_eq!(
+            run_options(&["--budget-mode", "warn", "x"]).budget_mode,
+            Some(budget::Mode::Warn)
+        );
+        assert!(run_options(&["--no-telemetry", "x"]).no_telemetry);
+    }
+
+    #[test]
+    fn the_other_commands() {
+        assert_eq!(action(&["traces", "t.jsonl"]), Action::Traces(PathBuf::from("t.jsonl")));
+        assert_eq!(
+            action(&["telemetry", "status"]),
+            Action::TelemetryStatus { json: false }
+        );
+        assert_eq!(
+            action(&["telemetry", "status", "--json"]),
+            Action::TelemetryStatus { json: true }
+        );
+    }
+
+    #[test]
+    fn a_trace_file_and_no_telemetry_conflict() {
+        let error = Cli::try_parse_from(["zen", "run", "--trace-file", "t", "--no-telemetry"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}

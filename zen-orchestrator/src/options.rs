@@ -1,0 +1,85 @@
+//! What the command line asks for, as plain values: the domain never sees clap.
+
+use std::path::PathBuf;
+
+use crate::budget;
+
+/// Default of `--startup-delay`, in seconds.
+pub const DEFAULT_STARTUP_DELAY_SECS: f64 = 0.25;
+/// Default of `--status-interval`, in seconds.
+pub const DEFAULT_STATUS_INTERVAL_SECS: f64 = 5.0;
+
+/// One `zen` invocation: which command, with which options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `zen run` (or the default command): run a configuration or one prompt.
+    Run(Box<RunOptions>),
+    /// `zen traces FILE`: draw a JSONL trace file.
+    Traces(PathBuf),
+    /// `zen telemetry status`: show what zen's own telemetry does.
+    TelemetryStatus {
+        /// Print JSON instead of text.
+        json: bool,
+    },
+}
+
+/// The options of `zen run` (see `zen run --help` for each flag).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// A prompt or slash command to run as a single Claude Code instance.
+    pub prompt: Option<String>,
+    /// The JSON configuration file.
+    pub config: Option<PathBuf>,
+    /// Working directory of every instance (`None`: the current directory).
+    pub workspace: Option<PathBuf>,
+    /// Concurrency cap; overrides the file's `max_parallel`.
+    pub max_parallel: Option<usize>,
+    /// Default per-instance timeout in seconds (an instance's `timeout_secs` wins).
+    pub timeout: Option<f64>,
+    /// Seconds between two launches.
+    pub startup_delay: f64,
+    /// Seconds between two live status tables (0: none).
+    pub status_interval: f64,
+    /// Do not echo the instances' output.
+    pub quiet: bool,
+    /// Print the plan and start nothing.
+    pub dry_run: bool,
+    /// Where to write the JSON report.
+    pub report: Option<PathBuf>,
+    /// Overall token budget; overrides the file's.
+    pub overall_token_budget: Option<u64>,
+    /// Overall USD budget; overrides the file's.
+    pub overall_cost_budget: Option<f64>,
+    /// Per-command token budgets as written, `/command=TOKENS` (parsed by the plan).
+    pub command_budget: Vec<String>,
+    /// What an exceeded budget does; overrides the file's `enforcement_mode`.
+    pub budget_mode: Option<budget::Mode>,
+    /// Record this run's trace to this JSONL file.
+    pub trace_file: Option<PathBuf>,
+    /// Record no telemetry at all.
+    pub no_telemetry: bool,
+}
+
+impl Default for RunOptions {
+    /// The command line's defaults (nothing to run yet).
+    fn default() -> RunOptions {
+        RunOptions {
+            prompt: None,
+            config: None,
+            workspace: None,
+            max_parallel: None,
+            timeout: None,
+            startup_delay: DEFAULT_STARTUP_DELAY_SECS,
+            status_interval: DEFAULT_STATUS_INTERVAL_SECS,
+            quiet: false,
+            dry_run: false,
+            report: None,
+            overall_token_budget: None,
+            overall_cost_budget: None,
+            command_budget: Vec::new(),
+            budget_mode: None,
+            trace_file: None,
+            no_telemetry: false,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! One child process: the command that starts it, how its end is told, how it
+//! is terminated, and how its output is echoed and forwarded for accounting.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Child;
+use tokio::sync::mpsc;
+
+use crate::plan::InstanceSpec;
+use crate::signals::signal_group;
+use crate::status::{Console, InstanceStatus, Stream};
+
+/// Time between SIGTERM and SIGKILL.
+pub(super) const TERMINATE_GRACE: Duration = Duration::from_secs(2);
+
+/// How a child ended, for its status row.
+#[derive(Debug, PartialEq)]
+pub(super) struct Ended {
+    pub(super) status: InstanceStatus,
+    pub(super) exit_code: Option<i32>,
+    pub(super) signal: Option<i32>,
+    pub(super) message: Option<String>,
+}
+
+/// The command for `spec`, in `workspace` and a process group of its own, with
+/// piped output. zen's own `TRACEPARENT`/`TRACESTATE` are replaced by the
+/// current span's, so the child continues this trace (inside `zen.instance`).
+pub(super) fn command(spec: &InstanceSpec, workspace: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(workspace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .env_remove("TRACEPARENT")
+        .env_remove("TRACESTATE");
+    for (key, value) in &spec.env {
+        command.env(key, value);
+    }
+    for (key, value) in zen_telemetry::propagation::child_env() {
+        command.env(key, value);
+    }
+    command
+}
+
+pub(super) fn exit_details(exit: Option<ExitStatus>) -> Ended {
+    use std::os::unix::process::ExitStatusExt;
+    Ended {
+        status: InstanceStatus::Failed,
+        exit_code: exit.and_then(|s| s.code()),
+        signal: exit.and_then(|s| s.signal()),
+        message: None,
+    }
+}
+
+pub(super) fn finished(exit: Option<ExitStatus>, reported_error: Option<bool>) -> Ended {
+    let details = exit_details(exit);
+    match exit {
+        Some(status) if status.success() && reported_error != Some(true) => Ended {
+            status: InstanceStatus::Succeeded,
+            ..details
+        },
+        Some(status) if status.success() => Ended {
+            message: Some("the agent reported an error".to_owned()),
+            ..details
+        },
+        Some(_) => {
+            let message = match (details.exit_code, details.signal) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}"),
+                _ => "failed".to_owned(),
+            };
+            Ended {
+                message: Some(message),
+                ..details
+            }
+        }
+        None => Ended {
+            message: Some("could not wait for the process".to_owned()),
+            ..details
+        },
+    }
+}
+
+/// SIGTERM to the whole group, SIGKILL after the grace period.
+pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus> {
+    signal_group(pgid, libc::SIGTERM);
+    match tokio::time::timeout(TERMINATE_GRACE, child.wait()).await {
+        Ok(Ok(status)) => Some(status),
+        _ => {
+            signal_group(pgid, libc::SIGKILL);
+            child.wait().await.ok()
+        }
+    }
+}
+
+/// Echoes a child's lines as they come, prefixed, and forwards them for accounting.
+pub(super) async fn echo_lines(
+    stream: impl AsyncRead + Unpin,
+    prefix: String,
+    to: Stream,
+    console: Arc<Console>,
+    quiet: bool,
+    accounting: Option<mpsc::UnboundedSender<String>>,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buffer);
+                let line = text.trim_end_matches(['\n', '\r']);
+                if !quiet {
+                    // stream-json is shown as short readable lines, the rest as it is.
+                    let shown = if accounting.is_some() {
+                        crate::accounting::describe_line(line)
+                    } else {
+                        Some(line.to_owned())
+                    };
+                    if let Some(shown) = shown {
+                        console.line(to, &format!("{prefix} {shown}"));
+                    }
+                }
+                if let Some(tx) = &accounting {
+                    let _ = tx.send(line.to_owned());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::ffi::OsStr;
+    use std::os::unix::process::ExitStatusExt;
+
+    /// A wait status as the kernel reports it: `exit(code)`, or death by `signal`.
+    fn exited(code: i32) -> Option<ExitStatus> {
+        Some(ExitStatus::from_raw(code << 8))
+    }
+
+    fn killed(signal: i32) -> Option<ExitStatus> {
+        Some(ExitStatus::from_raw(signal))
+    }
+
+    #[test]
+    fn exit_zero_succeeds_unless_the_agent_reported_an_error() {
+        let ok = finished(exited(0), None);
+        assert_eq!(
+            (ok.status, ok.exit_code, ok.message),
+            (InstanceStatus::Succeeded, Some(0), None)
+        );
+        assert_eq!(finished(exited(0), Some(false)).status, InstanceStatus::Succeeded);
+        let reported = finished(exited(0), Some(true));
+        assert_eq!(reported.status, InstanceStatus::Failed);
+        assert_eq!(reported.message.as_deref(), Some("the agent reported an error"));
+    }
+
+    #[test]
+    fn failures_say_the_exit_code_or_the_signal() {
+        let code = finished(exited(3), None);
+        assert_eq!(code.status, InstanceStatus::Failed);
+        assert_eq!((code.exit_code, code.signal), (Some(3), None));
+        assert_eq!(code.message.as_deref(), Some("exit code 3"));
+        let signal = finished(killed(libc::SIGKILL), Some(false));
+        assert_eq!((signal.exit_code, signal.signal), (None, Some(libc::SIGKILL)));
+        assert_eq!(signal.message.as_deref(), Some("killed by signal 9"));
+        let lost = finished(None, None);
+        assert_eq!(lost.status, InstanceStatus::Failed);
+        assert_eq!(lost.message.as_deref(), Some("could not wait for the process"));
+    }
+
+    #[test]
+    fn the_command_runs_the_program_in_the_workspace_with_its_environment() {
+        let spec = InstanceSpec {
+            env: vec![("RUST_LOG".to_owned(), "debug".to_owned())],
+            ..InstanceSpec::test_program("lint", "cargo", &["clippy", "--all-targets"])
+        };
+        let command = command(&spec, Path::new("/srv/project"));
+        let command = command.as_std();
+        assert_eq!(command.get_program(), "cargo");
+        let args: Vec<&OsStr> = command.get_args().collect();
+        assert_eq!(args, ["clippy", "--all-targets"]);
+        assert_eq!(command.get_current_dir(), Some(Path::new("/srv/project")));
+        let env: BTreeMap<&OsStr, Option<&OsStr>> = command.get_envs().collect();
+        assert_eq!(env.get(OsStr::new("RUST_LOG")), Some(&Some(OsStr::new("debug"))));
+        // zen's own trace context is never inherited as it is: removed, or replaced by the current span's.
+        assert!(env.contains_key(OsStr::new("TRACEPARENT")), "{env:?}");
+        assert!(env.contains_key(OsStr::new("TRACESTATE")), "{env:?}");
+    }
+}
