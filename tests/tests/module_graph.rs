@@ -67,7 +67,9 @@ fn collect_files(file: &Path, module: ModPath, files: &mut BTreeMap<ModPath, Pat
         }
         let name = declared.ident.to_string();
         let explicit = declared.attrs.iter().find_map(|attr| {
-            let syn::Meta::NameValue(pair) = &attr.meta else { return None };
+            let syn::Meta::NameValue(pair) = &attr.meta else {
+                return None;
+            };
             if !pair.path.is_ident("path") {
                 return None;
             }
@@ -82,7 +84,11 @@ fn collect_files(file: &Path, module: ModPath, files: &mut BTreeMap<ModPath, Pat
         });
         let child = explicit.unwrap_or_else(|| {
             let flat = dir.join(format!("{name}.rs"));
-            if flat.exists() { flat } else { dir.join(&name).join("mod.rs") }
+            if flat.exists() {
+                flat
+            } else {
+                dir.join(&name).join("mod.rs")
+            }
         });
         let mut child_module = module.clone();
         child_module.push(name);
@@ -200,7 +206,11 @@ fn use_paths(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<Vec<String>
 }
 
 fn name(module: &ModPath) -> String {
-    if module.is_empty() { "crate".to_owned() } else { module.join("::") }
+    if module.is_empty() {
+        "crate".to_owned()
+    } else {
+        module.join("::")
+    }
 }
 
 /// One import circle, if the graph has any.
@@ -230,7 +240,9 @@ fn find_cycle(edges: &BTreeMap<ModPath, BTreeSet<ModPath>>) -> Option<Vec<ModPat
         None
     }
     let mut done = BTreeSet::new();
-    edges.keys().find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
 }
 
 /// Every crate root in the workspace (libraries, binaries, the macro crate).
@@ -253,7 +265,11 @@ fn crate_roots() -> Vec<PathBuf> {
 fn no_crate_has_an_import_circle() {
     for root in crate_roots() {
         let krate = read_crate(&root);
-        assert!(krate.files.len() > 1 || root.ends_with("main.rs"), "{}: no modules found", root.display());
+        assert!(
+            krate.files.len() > 1 || root.ends_with("main.rs"),
+            "{}: no modules found",
+            root.display()
+        );
         if let Some(cycle) = find_cycle(&krate.edges) {
             let names: Vec<String> = cycle.iter().map(name).collect();
             panic!("{}: import circle {}", root.display(), names.join(" -> "));
@@ -279,7 +295,9 @@ fn layer_of(module: &ModPath) -> usize {
     TELEMETRY_LAYERS
         .iter()
         .position(|layer| layer.contains(&top))
-        .unwrap_or_else(|| panic!("zen-telemetry module `{top}` is in no layer: add it to TELEMETRY_LAYERS and docs/architecture.md"))
+        .unwrap_or_else(|| {
+            panic!("zen-telemetry module `{top}` is in no layer: add it to TELEMETRY_LAYERS and docs/architecture.md")
+        })
 }
 
 #[test]
@@ -297,7 +315,10 @@ fn telemetry_layers_import_only_downward() {
             }
         }
     }
-    assert!(upward.is_empty(), "imports that do not go to a lower layer: {upward:#?}");
+    assert!(
+        upward.is_empty(),
+        "imports that do not go to a lower layer: {upward:#?}"
+    );
 }
 
 #[test]
@@ -313,7 +334,10 @@ fn the_checker_sees_circles_and_upward_imports() {
     // The real crate has edges at all: the resolver is not silently empty.
     let krate = read_crate(&workspace().join("zen-telemetry/src/lib.rs"));
     let pipeline_imports = &krate.edges[&path("pipeline::build")];
-    assert!(pipeline_imports.contains(&path("pipeline::manager")), "{pipeline_imports:?}");
+    assert!(
+        pipeline_imports.contains(&path("pipeline::manager")),
+        "{pipeline_imports:?}"
+    );
     assert!(pipeline_imports.contains(&path("exporter")), "{pipeline_imports:?}");
     assert!(layer_of(&path("pipeline")) > layer_of(&path("exporter")));
 }

@@ -3,7 +3,7 @@
 //! and what data is collected.
 
 use serde_json::{Value, json};
-use zen_telemetry::gcp::{CredentialsSource, GcpSettings};
+use zen_telemetry::gcp::GcpSettings;
 use zen_telemetry::{Config, ExporterKind};
 
 /// What zen's spans can carry; the full list with reasons is docs/telemetry-data.md.

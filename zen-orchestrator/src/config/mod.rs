@@ -9,63 +9,15 @@ mod fuzz;
 mod locate;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::error::ZenError;
+pub use crate::error::{ConfigError, ErrorKind};
 use locate::{Segment, locate, render_path};
-
-/// A configuration problem, located in its file when possible.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError {
-    /// The configuration file.
-    pub file: PathBuf,
-    /// 1-based line and column, when known.
-    pub location: Option<(usize, usize)>,
-    /// What kind of problem (safe to record in telemetry).
-    pub kind: ErrorKind,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.location {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// Kinds of configuration problems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The file cannot be read.
-    Unreadable,
-    /// The file is not valid JSON.
-    InvalidJson,
-    /// A key that is neither known nor a `//` comment.
-    UnknownKey,
-    /// A value of the wrong type or out of range, or a missing required key.
-    InvalidValue,
-}
-
-impl ErrorKind {
-    /// `unreadable`, `invalid_json`, `unknown_key` or `invalid_value`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Unreadable => "unreadable",
-            ErrorKind::InvalidJson => "invalid_json",
-            ErrorKind::UnknownKey => "unknown_key",
-            ErrorKind::InvalidValue => "invalid_value",
-        }
-    }
-}
 
 /// One instance as written in the file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -144,7 +96,7 @@ pub struct FileConfig {
 
 /// Reads, parses and validates a configuration file.
 #[zen_telemetry::traced("zen.config.load")]
-pub fn load(path: &Path) -> Result<FileConfig, crate::error::ZenError> {
+pub fn load(path: &Path) -> Result<FileConfig, ZenError> {
     let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_owned(),
         location: None,

@@ -1,7 +1,7 @@
 //! The plan as `--dry-run` prints it: every command line, shell-quoted, and
 //! the budgets; environment variable names but never their values.
 
-use super::Plan;
+use super::model::Plan;
 use crate::claude;
 
 /// The plan as text, for `--dry-run`. Environment values are not shown.
@@ -85,7 +85,7 @@ mod tests {
 
     use super::*;
     use crate::budget::{Mode, Settings};
-    use crate::plan::InstanceSpec;
+    use crate::plan::model::InstanceSpec;
 
     fn plan_with(spec: InstanceSpec, budget: Settings) -> Plan {
         Plan {
