@@ -49,6 +49,11 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The `opentelemetry` crate this version is built on, for spans made directly
+/// with its API (`zen_telemetry::opentelemetry::trace::Tracer`) without a
+/// dependency of your own that has to match its version.
+pub use opentelemetry;
+
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
 pub use stats::{Stats, stats};
 pub use zen_telemetry_macros::traced;
