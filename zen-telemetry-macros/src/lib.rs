@@ -3,8 +3,12 @@
 //! Use it through `zen_telemetry::traced`; this crate is an implementation
 //! detail and its generated code calls `zen_telemetry::__private`.
 
+#![forbid(unsafe_code)]
+
 mod args;
+mod captures;
 mod expand;
+mod impl_block;
 
 use proc_macro::TokenStream;
 

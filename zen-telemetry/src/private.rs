@@ -599,3 +599,13 @@ pub mod bench_control {
         crate::init_with(config)
     }
 }
+
+// ---- Added for #13 (`#[traced]` on every edition); owned by the macro crate. ----
+
+/// Implemented by every type. `#[traced]` turns `async fn f(..) -> R` into
+/// `fn f(..) -> impl Future<Output = R> + Captures<(&'a (), ..)> + Captures<Self>`
+/// so that, on editions before 2024, the return captures every lifetime of
+/// the arguments (and of `Self`) as the `async fn` did.
+pub trait Captures<T: ?Sized> {}
+
+impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
