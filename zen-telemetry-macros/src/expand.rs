@@ -192,8 +192,9 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
         };
         if !captures.is_empty() {
             // In a trait impl (which the attribute of a method cannot tell
-            // from an inherent impl), the bound refines the trait's return.
-            outer.push(syn::parse_quote!(#[allow(refining_impl_trait)]));
+            // from an inherent impl), the bound refines the trait's return;
+            // the lifetimes named for it could be elided in the arguments.
+            outer.push(syn::parse_quote!(#[allow(refining_impl_trait, clippy::needless_lifetimes)]));
         }
         async_prologue = desugar_async_fn(&mut out_sig, &captures);
     }
