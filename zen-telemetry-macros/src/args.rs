@@ -4,36 +4,46 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Error, Expr, Ident, Lit, LitStr, Token};
+use syn::{Error, Expr, Ident, Lit, LitStr, Path, Token};
 
 /// The parsed arguments of one `#[traced(...)]`.
 #[derive(Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// The span name given by the user.
-    pub name: Option<LitStr>,
+    pub(crate) name: Option<LitStr>,
     /// The span kind; `Internal` when absent.
-    pub kind: Option<Kind>,
+    pub(crate) kind: Option<Kind>,
     /// The attributes to record, in order.
-    pub attrs: Vec<Attr>,
+    pub(crate) attrs: Vec<Attr>,
+    /// `crate = path`: where `zen_telemetry` is, for renamed or re-exported
+    /// dependencies. `::zen_telemetry` when absent.
+    pub(crate) crate_path: Option<Path>,
+    /// `prefix = "..."` (impl blocks only): default names are the prefix
+    /// followed by the method name.
+    pub(crate) prefix: Option<LitStr>,
+    /// `skip` (methods of a traced impl block only): leave the method untraced.
+    pub(crate) skip: Option<Ident>,
 }
 
 /// A span kind: the `SpanKind` variant to name.
-pub struct Kind {
+#[derive(Clone)]
+pub(crate) struct Kind {
     /// `Internal`, `Server`, ...
-    pub variant: &'static str,
+    pub(crate) variant: &'static str,
     /// The user's token, for spans.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// One `key = value` of `attrs(...)`.
-pub struct Attr {
+#[derive(Clone)]
+pub(crate) struct Attr {
     /// The key, dots included, as a string literal spanned on the user's key.
-    pub key: LitStr,
+    pub(crate) key: LitStr,
     /// The value expression.
-    pub value: Expr,
+    pub(crate) value: Expr,
 }
 
-const VALID_OPTIONS: &str = "valid options are `\"span name\"`, `name = \"...\"`, `attrs(key = value, ...)` and `kind = internal | server | client | producer | consumer`";
+const VALID_OPTIONS: &str = "valid options are `\"span name\"`, `name = \"...\"`, `attrs(key = value, ...)`, `kind = internal | server | client | producer | consumer`, `crate = path::to::zen_telemetry`, and on an impl block or its methods `prefix = \"...\"` and `skip`";
 
 const KINDS: [(&str, &str); 5] = [
     ("internal", "Internal"),
@@ -84,6 +94,45 @@ impl Parse for Args {
                         args.attrs = parse_attrs(&content)?;
                         attrs_seen = Some(option);
                     }
+                    "crate" => {
+                        expect_eq(input, &option)?;
+                        let path = input.call(Path::parse_mod_style).map_err(|err| {
+                            Error::new(
+                                err.span(),
+                                "expected a path after `crate =`, e.g. `crate = ::my_facade::telemetry`",
+                            )
+                        })?;
+                        if args.crate_path.is_some() {
+                            return Err(Error::new_spanned(&option, "`crate` given twice"));
+                        }
+                        args.crate_path = Some(path);
+                    }
+                    "prefix" => {
+                        expect_eq(input, &option)?;
+                        let prefix: Expr = input.parse()?;
+                        let prefix = match prefix {
+                            Expr::Lit(syn::ExprLit {
+                                lit: Lit::Str(s),
+                                attrs,
+                            }) if attrs.is_empty() => s,
+                            other => {
+                                return Err(Error::new_spanned(
+                                    other,
+                                    "the name prefix must be a string literal, e.g. `prefix = \"billing.\"`",
+                                ));
+                            }
+                        };
+                        if args.prefix.is_some() {
+                            return Err(Error::new_spanned(&option, "`prefix` given twice"));
+                        }
+                        args.prefix = Some(prefix);
+                    }
+                    "skip" => {
+                        if args.skip.is_some() {
+                            return Err(Error::new_spanned(&option, "`skip` given twice"));
+                        }
+                        args.skip = Some(option);
+                    }
                     other => {
                         return Err(Error::new_spanned(
                             &option,
@@ -107,11 +156,57 @@ impl Parse for Args {
             }
             input.parse::<Token![,]>()?;
         }
+        if let Some(skip) = &args.skip
+            && args.has_span_options()
+        {
+            return Err(Error::new_spanned(
+                skip,
+                "`skip` takes no other option: the method is left untraced, so its options would do nothing",
+            ));
+        }
         Ok(args)
     }
 }
 
 impl Args {
+    /// True when an option that shapes the span is given (all but `skip`).
+    pub(crate) fn has_span_options(&self) -> bool {
+        self.name.is_some()
+            || self.kind.is_some()
+            || !self.attrs.is_empty()
+            || self.crate_path.is_some()
+            || self.prefix.is_some()
+    }
+
+    /// The path of the `zen_telemetry` crate in the generated code.
+    pub(crate) fn krate(&self) -> TokenStream {
+        match &self.crate_path {
+            Some(path) => path.to_token_stream(),
+            None => quote::quote!(::zen_telemetry),
+        }
+    }
+
+    /// This method's options over the block's: each option given on the
+    /// method replaces the block's; `attrs` are merged, the method's value
+    /// winning for a key given on both.
+    pub(crate) fn over(self, block: &Args) -> Args {
+        let mut attrs: Vec<Attr> = block
+            .attrs
+            .iter()
+            .filter(|a| !self.attrs.iter().any(|own| own.key.value() == a.key.value()))
+            .cloned()
+            .collect();
+        attrs.extend(self.attrs);
+        Args {
+            name: self.name,
+            kind: self.kind.or_else(|| block.kind.clone()),
+            attrs,
+            crate_path: self.crate_path.or_else(|| block.crate_path.clone()),
+            prefix: self.prefix.or_else(|| block.prefix.clone()),
+            skip: self.skip,
+        }
+    }
+
     fn set_name(&mut self, name: LitStr) -> syn::Result<()> {
         if self.name.is_some() {
             return Err(Error::new_spanned(&name, "the span name (`name`) is given twice"));

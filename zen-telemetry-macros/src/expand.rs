@@ -12,8 +12,21 @@ use syn::{
 
 use crate::args::Args;
 
+/// Where a traced fn is, when `#[traced]` is on its `impl` block.
+#[derive(Default)]
+pub(crate) struct Target {
+    /// The type of the `impl` block, for default span names.
+    pub(crate) self_ty: Option<String>,
+    /// In `impl Trait for Type`: an `impl Future` return there captures every
+    /// lifetime on every edition, and a bound more would refine the trait's.
+    pub(crate) trait_impl: bool,
+}
+
 /// Expands `#[traced(args)] item`.
-pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Ok(Item::Impl(block)) = syn::parse2::<Item>(item.clone()) {
+        return crate::impl_block::expand(args, block, item);
+    }
     let func = match parse_fn(item.clone()) {
         Ok(func) => func,
         Err(err) => {
@@ -44,11 +57,21 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(err) => return with_item(err, item),
     };
-    expand_fn(&args, func)
+    if let Some(skip) = &args.skip {
+        return with_item(
+            Error::new_spanned(
+                skip,
+                "`#[traced(skip)]` only applies to a method of an impl block that has `#[traced]`: \
+                 remove the attribute to leave this fn untraced",
+            ),
+            item,
+        );
+    }
+    expand_fn(&args, func, &Target::default())
 }
 
 /// The error, plus the item unchanged so that its uses don't fail too.
-fn with_item(err: Error, item: TokenStream) -> TokenStream {
+pub(crate) fn with_item(err: Error, item: TokenStream) -> TokenStream {
     let err = err.to_compile_error();
     quote!(#err #item)
 }
@@ -60,12 +83,6 @@ fn parse_fn(item: TokenStream) -> syn::Result<ItemFn> {
         Item::Struct(s) => (s.struct_token.span, "a struct"),
         Item::Enum(e) => (e.enum_token.span, "an enum"),
         Item::Union(u) => (u.union_token.span, "a union"),
-        Item::Impl(i) => {
-            return Err(Error::new(
-                i.impl_token.span,
-                "#[traced] cannot be applied to an impl block: put it on each method to trace",
-            ));
-        }
         Item::Trait(t) => {
             return Err(Error::new(
                 t.trait_token.span,
@@ -103,21 +120,31 @@ fn parse_fn(item: TokenStream) -> syn::Result<ItemFn> {
     ))
 }
 
-fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
+/// Expands one traced fn.
+pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStream {
     let ItemFn { attrs, vis, sig, block } = func;
-    let (outer, inner): (Vec<Attribute>, Vec<Attribute>) =
+    let (mut outer, inner): (Vec<Attribute>, Vec<Attribute>) =
         attrs.into_iter().partition(|a| matches!(a.style, AttrStyle::Outer));
+    let krate = args.krate();
 
-    let name = match &args.name {
-        Some(name) => name.to_token_stream(),
-        None => {
+    let name = match (&args.name, &args.prefix, &target.self_ty) {
+        (Some(name), _, _) => name.to_token_stream(),
+        (None, Some(prefix), _) => {
+            let name = format!("{}{}", prefix.value(), sig.ident.unraw());
+            syn::LitStr::new(&name, prefix.span()).into_token_stream()
+        }
+        (None, None, Some(ty)) => {
+            let tail = format!("::{ty}::{}", sig.ident.unraw());
+            quote!(::core::concat!(::core::module_path!(), #tail))
+        }
+        (None, None, None) => {
             let fn_name = sig.ident.unraw().to_string();
             quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
         }
     };
     let kind = syn::Ident::new(args.kind.as_ref().map_or("Internal", |k| k.variant), Span::call_site());
     let kind_span = args.kind.as_ref().map_or_else(Span::call_site, |k| k.span);
-    let kind = quote_spanned!(kind_span=> ::zen_telemetry::__private::SpanKind::#kind);
+    let kind = quote_spanned!(kind_span=> #krate::__private::SpanKind::#kind);
 
     let sets: Vec<TokenStream> = args
         .attrs
@@ -135,13 +162,13 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
     };
 
     let meta = quote! {
-        static __ZEN_META: ::zen_telemetry::__private::SpanMeta = ::zen_telemetry::__private::SpanMeta {
+        static __ZEN_META: #krate::__private::SpanMeta = #krate::__private::SpanMeta {
             name: #name,
             kind: #kind,
         };
     };
-    let start = quote!(::zen_telemetry::__private::SpanGuard::start_if_enabled(&__ZEN_META));
-    let outcome = outcome_of(&quote!(&__zen_result));
+    let start = quote!(#krate::__private::SpanGuard::start_if_enabled(&__ZEN_META));
+    let outcome = outcome_of(&krate, &quote!(&__zen_result));
     let finish = quote! {
         if __zen_span.is_recording() {
             __zen_span.finish({ #outcome });
@@ -158,7 +185,18 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
     let mut async_prologue = TokenStream::new();
     let call_time_async = sig.asyncness.is_some() && !never && !has_async_entry_attr(&outer);
     if call_time_async {
-        async_prologue = desugar_async_fn(&mut out_sig);
+        let captures = if target.trait_impl {
+            TokenStream::new()
+        } else {
+            crate::captures::name_and_capture(&mut out_sig, &krate)
+        };
+        if !captures.is_empty() {
+            // In a trait impl (which the attribute of a method cannot tell
+            // from an inherent impl), the bound refines the trait's return;
+            // the lifetimes named for it could be elided in the arguments.
+            outer.push(syn::parse_quote!(#[allow(refining_impl_trait, clippy::needless_lifetimes)]));
+        }
+        async_prologue = desugar_async_fn(&mut out_sig, &captures);
     }
 
     let body = if call_time_async {
@@ -232,7 +270,7 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
             #meta
             let mut __zen_span = #start;
             #set_attrs
-            __zen_span.run(::zen_telemetry::__private::body_fn(move || -> ! #block))
+            __zen_span.run(#krate::__private::body_fn(move || -> ! #block))
         }
     } else {
         // The span lives in the out-of-line `run_sync`, and the body
@@ -241,16 +279,16 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
         // frame of its own for the span.
         let edge = fake_return_edge(ret_ty, sig.ident.span());
         let body_block = with_edge(&quote!(#edge #set_attrs), &block);
-        let outcome = outcome_of(&quote!(__zen_result));
+        let outcome = outcome_of(&krate, &quote!(__zen_result));
         quote! {
             #meta
-            let __zen_body = ::zen_telemetry::__private::body_fn_with_span(
-                move |__zen_span: &::zen_telemetry::__private::SpanGuard| #body_block
+            let __zen_body = #krate::__private::body_fn_with_span(
+                move |__zen_span: &#krate::__private::SpanGuard| #body_block
             );
-            if ::zen_telemetry::__private::telemetry_off() {
-                return __zen_body(&::zen_telemetry::__private::SpanGuard::OFF);
+            if #krate::__private::telemetry_off() {
+                return __zen_body(&#krate::__private::SpanGuard::OFF);
             }
-            ::zen_telemetry::__private::run_sync(&__ZEN_META, __zen_body, |__zen_result| { #outcome })
+            #krate::__private::run_sync(&__ZEN_META, __zen_body, |__zen_result| { #outcome })
         }
     };
 
@@ -267,13 +305,13 @@ fn expand_fn(args: &Args, func: ItemFn) -> TokenStream {
 
 /// The `Outcome` of the value behind the reference `value`, by autoref
 /// specialisation (so any `Result`, aliases included, is recognised).
-fn outcome_of(value: &TokenStream) -> TokenStream {
+fn outcome_of(krate: &TokenStream, value: &TokenStream) -> TokenStream {
     quote! {
         #[allow(unused_imports)]
-        use ::zen_telemetry::__private::outcome::{
+        use #krate::__private::outcome::{
             ErrDebug as _, ErrDisplay as _, ErrOpaque as _, NotResult as _,
         };
-        (&&&::zen_telemetry::__private::Wrap(#value)).__zen_outcome()
+        (&&&#krate::__private::Wrap(#value)).__zen_outcome()
     }
 }
 
@@ -294,7 +332,7 @@ fn traced_future(inner: &TokenStream, finish: &TokenStream) -> TokenStream {
 /// Arguments with patterns other than a plain name are renamed and
 /// destructured inside the future, exactly as `async fn` does; the returned
 /// statements (for the future's body) move every argument into the future.
-fn desugar_async_fn(sig: &mut syn::Signature) -> TokenStream {
+fn desugar_async_fn(sig: &mut syn::Signature, captures: &TokenStream) -> TokenStream {
     let mut prologue = TokenStream::new();
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         match input {
@@ -336,7 +374,7 @@ fn desugar_async_fn(sig: &mut syn::Signature) -> TokenStream {
     };
     let async_span = sig.asyncness.map_or_else(Span::call_site, |a| a.span);
     sig.asyncness = None;
-    sig.output = syn::parse_quote_spanned!(async_span=> -> impl ::core::future::Future<Output = #output>);
+    sig.output = syn::parse_quote_spanned!(async_span=> -> impl ::core::future::Future<Output = #output> #captures);
     prologue
 }
 

@@ -3,8 +3,12 @@
 //! Use it through `zen_telemetry::traced`; this crate is an implementation
 //! detail and its generated code calls `zen_telemetry::__private`.
 
+#![forbid(unsafe_code)]
+
 mod args;
+mod captures;
 mod expand;
+mod impl_block;
 
 use proc_macro::TokenStream;
 
@@ -58,11 +62,12 @@ use proc_macro::TokenStream;
 /// assert_eq!(capture.spans()[0].name, concat!(module_path!(), "::checkout"));
 /// ```
 ///
-/// For a method the default name is `module::method`, **without the type**:
-/// an attribute on a method cannot see the type of its `impl` block, and
-/// `std::any::type_name::<Self>()` is not usable at compile time on stable
-/// Rust, so including it would cost a computation per call. Name the span to
-/// include the type:
+/// For a method traced with its own attribute the default name is
+/// `module::method`, **without the type**: an attribute on a method cannot
+/// see the type of its `impl` block, and `std::any::type_name::<Self>()` is
+/// not usable at compile time on stable Rust, so including it would cost a
+/// computation per call. Put `#[traced]` on the `impl` block instead (see
+/// [below](#on-an-impl-block)) for `module::Type::method`, or name the span:
 ///
 /// ```
 /// use zen_telemetry::traced;
@@ -233,14 +238,205 @@ use proc_macro::TokenStream;
 /// A `-> impl Future` function whose body ends with anything else is traced
 /// like a plain function: the span covers building the future only.
 ///
+/// # On an impl block
+///
+/// `#[traced]` on an `impl` block, inherent or of a trait, traces every method
+/// that has a body, and since the type is then visible, default names include
+/// it: `module::Type::method` (the last segment of the type's path, without
+/// generics, for `impl<T> Cart<T>` and `impl Display for Cart` alike).
+/// Options on the block (`kind`, `attrs`, `crate`, and `prefix = "..."`,
+/// which names spans `prefix` followed by the method name) apply to every
+/// method. A method's own `#[traced(...)]` overrides them for that method:
+/// each option it gives replaces the block's, except `attrs`, which are
+/// merged (the method's value wins for a key given on both).
+/// `#[traced(skip)]` leaves a method untraced; `skip` takes no other option.
+/// A `const fn` in the block is left as written.
+///
+/// ```
+/// use opentelemetry::trace::SpanKind;
+/// use opentelemetry::Value;
+/// use zen_telemetry::traced;
+///
+/// struct Cart(Vec<u32>);
+///
+/// #[traced(kind = server, attrs(component = "cart"))]
+/// impl Cart {
+///     fn total(&self) -> u32 {
+///         self.0.iter().sum()
+///     }
+///
+///     async fn add(&mut self, item: u32) -> usize {
+///         self.0.push(item);
+///         self.0.len()
+///     }
+///
+///     #[traced("cart.clear", kind = client)]
+///     fn clear(&mut self) {
+///         self.0.clear();
+///     }
+///
+///     #[traced(skip)]
+///     fn len(&self) -> usize {
+///         self.0.len()
+///     }
+/// }
+///
+/// let capture = zen_telemetry::testing::capture();
+/// let mut cart = Cart(vec![1]);
+/// assert_eq!(futures::executor::block_on(cart.add(2)), 2);
+/// assert_eq!(cart.total(), 3);
+/// assert_eq!(cart.len(), 2);
+/// cart.clear();
+/// let spans = capture.spans();
+/// let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+/// assert_eq!(names, [
+///     concat!(module_path!(), "::Cart::add"),
+///     concat!(module_path!(), "::Cart::total"),
+///     "cart.clear",
+/// ]);
+/// assert_eq!(spans[0].kind, SpanKind::Server);
+/// assert_eq!(spans[2].kind, SpanKind::Client);
+/// assert_eq!(spans[2].attribute("component"), Some(&Value::from("cart")));
+/// ```
+///
+/// Trait impls work the same way, `async fn` methods included, and so do
+/// `#[async_trait]` impls, whichever of the two attributes comes first:
+///
+/// ```
+/// use std::fmt;
+/// use zen_telemetry::traced;
+///
+/// struct Flat;
+///
+/// #[traced(prefix = "pricing.")]
+/// impl fmt::Display for Flat {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("flat")
+///     }
+/// }
+///
+/// let capture = zen_telemetry::testing::capture();
+/// assert_eq!(Flat.to_string(), "flat");
+/// assert_eq!(capture.spans()[0].name, "pricing.fmt");
+/// ```
+///
+/// # Renamed and re-exported dependencies: `crate = path`
+///
+/// The generated code calls `::zen_telemetry::__private`. When the crate has
+/// another name where the attribute is used (a renamed dependency,
+/// `telemetry = { package = "zen-telemetry", .. }`, or a facade crate that
+/// re-exports it), say where it is with `crate = path`, as you would with
+/// serde's `#[serde(crate = "...")]`:
+///
+/// ```
+/// // As `telemetry = { package = "zen-telemetry" }` in Cargo.toml would:
+/// extern crate zen_telemetry as telemetry;
+///
+/// #[telemetry::traced(crate = telemetry, "renamed.load")]
+/// fn load() -> u32 {
+///     telemetry::span_attributes!(cache.hit = true);
+///     7
+/// }
+///
+/// // A facade crate: `pub use zen_telemetry as telemetry; pub use zen_telemetry::traced;`,
+/// // used as `#[my_facade::traced(crate = my_facade::telemetry)]`.
+///
+/// let capture = telemetry::testing::capture();
+/// assert_eq!(load(), 7);
+/// assert_eq!(capture.spans()[0].name, "renamed.load");
+/// ```
+///
+/// # Editions
+///
+/// `#[traced]` works the same on edition 2015, 2018, 2021 and 2024 crates
+/// (`async` shapes from 2018 on, as the language has them). On editions before
+/// 2024 an `impl Future` return captures only the lifetimes its bounds name,
+/// where an `async fn` captures them all; so when it turns an `async fn` into
+/// `fn -> impl Future` to start the span at the call, the attribute names the
+/// elided lifetimes of the arguments and bounds the return with
+/// `zen_telemetry::__private::Captures<..>` (implemented by every type, so it
+/// promises nothing) over every lifetime of the arguments, and over `Self`
+/// when the arguments mention it (which covers a lifetime of the `impl`
+/// block's type, `impl<'a> Parser<'a>`). This holds for `&self` and
+/// `&mut self`, several elided references, explicit lifetimes, `'_` in
+/// paths, `impl Trait` arguments, generic methods, trait impls of native
+/// `async fn` trait methods (where the bound is allowed with
+/// `refining_impl_trait`; a trait impl traced through its block needs none),
+/// default methods, and `#[async_trait]` and `-> impl Future` bodies (left
+/// with their own signatures). No shape falls back to first-poll start
+/// because of the edition.
+///
+/// One thing cannot be seen by an attribute: a lifetime hidden in a path,
+/// `fn f(&self, r: Ref<u8>)` for `Ref<'_, u8>`. On editions before 2024 write
+/// it as `'_` (the `elided_lifetimes_in_paths` lint of `rust_2018_idioms` asks
+/// for that anyway); otherwise that `async fn` fails with E0700.
+///
+/// ```edition2021
+/// use std::cell::Cell;
+/// use zen_telemetry::traced;
+///
+/// struct Parser<'a> {
+///     input: Cell<&'a str>,
+/// }
+///
+/// impl<'a> Parser<'a> {
+///     #[traced]
+///     async fn rest(&self, skip: &str) -> &'a str {
+///         self.input.get().trim_start_matches(skip)
+///     }
+///
+///     #[traced]
+///     async fn longest<'s>(&'s self, other: &'s str) -> &'s str {
+///         let own = self.input.get();
+///         if own.len() >= other.len() { own } else { other }
+///     }
+/// }
+///
+/// let capture = zen_telemetry::testing::capture();
+/// let parser = Parser { input: Cell::new("--abc") };
+/// let future = parser.rest("-"); // the span starts here, on edition 2021 too
+/// assert_eq!(futures::executor::block_on(future), "abc");
+/// assert_eq!(futures::executor::block_on(parser.longest("ab")), "--abc");
+/// assert_eq!(capture.spans().len(), 2);
+/// ```
+///
+/// ```edition2015
+/// extern crate zen_telemetry;
+///
+/// use zen_telemetry::traced;
+///
+/// struct Counter(u32);
+///
+/// #[traced]
+/// impl Counter {
+///     fn get(&self) -> u32 {
+///         self.0
+///     }
+/// }
+///
+/// #[traced(attrs(n = n))]
+/// fn double(n: u32) -> Result<u32, String> {
+///     n.checked_mul(2).ok_or_else(|| "overflow".to_owned())
+/// }
+///
+/// fn main() {
+///     let capture = zen_telemetry::testing::capture();
+///     assert_eq!(Counter(3).get(), 3);
+///     assert!(double(u32::MAX).is_err());
+///     assert_eq!(capture.spans()[1].error(), Some("overflow"));
+/// }
+/// ```
+///
 /// # Where it applies
 ///
 /// Any `fn` with a body: free functions, methods with any receiver
 /// (`self`, `&self`, `&mut self`, `self: Box<Self>`, `self: Pin<&mut Self>`),
 /// trait default methods, generic functions, `unsafe fn`, `extern "C" fn`,
-/// `async fn`. Attributes, doc comments, visibility and the signature are kept
-/// as written. Not on a `const fn` (a span cannot be recorded at compile
-/// time), nor on anything that is not a function.
+/// `async fn`, and `impl` blocks (inherent or of a trait). Attributes, doc
+/// comments, visibility and the signature are kept as written, but for an
+/// `async fn`'s lifetimes, named as [above](#editions). Not on a `const fn` (a
+/// span cannot be recorded at compile time), nor on a trait, a module, a
+/// struct, a closure or anything else: each gives one precise error.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::traced(args.into(), item.into()).into()

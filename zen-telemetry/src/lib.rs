@@ -62,6 +62,11 @@ pub mod bench;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The `opentelemetry` crate this version is built on, for spans made directly
+/// with its API (`zen_telemetry::opentelemetry::trace::Tracer`) without a
+/// dependency of your own that has to match its version.
+pub use opentelemetry;
+
 pub use attr_value::AttrValue;
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};

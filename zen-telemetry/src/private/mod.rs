@@ -67,3 +67,11 @@ pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
             .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
     });
 }
+
+/// Implemented by every type. `#[traced]` turns `async fn f(..) -> R` into
+/// `fn f(..) -> impl Future<Output = R> + Captures<(&'a (), ..)> + Captures<Self>`
+/// so that, on editions before 2024, the return captures every lifetime of
+/// the arguments (and of `Self`) as the `async fn` did.
+pub trait Captures<T: ?Sized> {}
+
+impl<T: ?Sized, U: ?Sized> Captures<T> for U {}

@@ -2,7 +2,7 @@ use zen_telemetry::traced;
 
 struct Service;
 
-#[traced]
+#[traced(level = "info")]
 impl Service {
     fn call(&self) {}
 }

@@ -1,0 +1,8 @@
+use zen_telemetry::traced;
+
+#[traced(skip)]
+fn helper() {}
+
+fn main() {
+    helper();
+}
