@@ -1,6 +1,10 @@
 //! Every shape of fn the attribute accepts behaves the same: methods with any
 //! receiver, generics and unusual signatures, early returns, recursion and
 //! nested fns.
+//!
+//! Most fixtures here are shared with the compile-pass cases in `ui/pass/`
+//! through `include!` (see `fixtures/methods.rs`); this file adds what only the
+//! behaviour tests need.
 
 use std::pin::Pin;
 
@@ -10,43 +14,12 @@ use zen_telemetry::traced;
 
 use crate::{assert_child_of, find};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Counter {
-    n: u32,
-}
+include!("../../fixtures/methods.rs");
 
 impl Counter {
-    #[traced("Counter::new")]
-    fn new() -> Self {
-        Self { n: 0 }
-    }
-
-    #[traced]
-    fn by_value(self) -> u32 {
-        self.n
-    }
-
-    #[traced]
-    fn by_ref(&self) -> &u32 {
-        &self.n
-    }
-
-    #[traced]
-    fn by_mut(&mut self) -> &mut u32 {
-        self.n += 1;
-        &mut self.n
-    }
-
     #[traced]
     fn boxed(self: Box<Self>) -> Self {
         Self { n: self.n + 10 }
-    }
-
-    #[traced]
-    fn pinned(self: Pin<&mut Self>) -> u32 {
-        let this = self.get_mut();
-        this.n += 1;
-        this.n
     }
 
     #[traced(attrs(counter.n = self.n))]
@@ -86,82 +59,18 @@ fn methods_with_every_receiver() {
     assert_eq!(incremented.attribute("counter.n"), Some(&Value::I64(13)));
 }
 
-#[traced]
-fn generic<T: Clone + std::fmt::Debug>(value: &T) -> T {
-    value.clone()
-}
-
-#[traced]
-fn with_where<T, U>(a: T, b: &U) -> String
-where
-    T: std::fmt::Display,
-    U: std::fmt::Display + ?Sized,
-{
-    format!("{a}{b}")
-}
-
-#[traced]
-fn longest<'a, 'b: 'a>(a: &'a str, b: &'b str) -> &'a str {
-    if a.len() >= b.len() { a } else { b }
-}
-
-#[traced]
-fn const_generic<const N: usize>(values: [u32; N]) -> u32 {
-    values.iter().sum::<u32>() + N as u32
-}
-
-#[traced]
-fn impl_arg(items: impl IntoIterator<Item = u32>) -> u32 {
-    items.into_iter().sum()
-}
-
-#[traced]
-fn impl_return(n: u32) -> impl Iterator<Item = u32> {
-    (0..n).map(|i| i * 2)
-}
+include!("../../fixtures/generics.rs");
 
 #[traced]
 fn impl_result(fail: bool) -> Result<impl std::fmt::Display, impl std::fmt::Display> {
     if fail { Err("impl failed") } else { Ok(1) }
 }
 
-#[traced]
-#[allow(clippy::ptr_arg)] // the shape under test: a reborrow of a `&mut` argument
-fn first(v: &mut Vec<i32>) -> &mut i32 {
-    &mut v[0]
-}
-
-#[traced]
-fn first_shared(v: &[i32]) -> &i32 {
-    &v[0]
-}
-
-struct Point {
-    x: i32,
-    y: i32,
-}
+include!("../../fixtures/arguments.rs");
 
 #[traced]
 fn destructured((a, b): (i32, i32), Point { x, y }: Point, [head, ..]: [i32; 2]) -> i32 {
     a + b + x + y + head
-}
-
-#[traced]
-fn mutable(mut n: u32, mut v: Vec<u32>) -> u32 {
-    n += 1;
-    v.push(n);
-    v.iter().sum()
-}
-
-#[traced]
-unsafe fn read_raw(ptr: *const u32) -> u32 {
-    // SAFETY: the caller passes a valid pointer.
-    unsafe { *ptr }
-}
-
-#[traced]
-extern "C" fn c_add(a: i32, b: i32) -> i32 {
-    a + b
 }
 
 #[test]
@@ -231,22 +140,7 @@ fn question_mark(s: &str) -> Result<i32, std::num::ParseIntError> {
     Ok(n)
 }
 
-#[traced]
-fn factorial(n: u64) -> u64 {
-    if n == 0 { 1 } else { n * factorial(n - 1) }
-}
-
-#[traced]
-fn with_nested_fns(n: u32) -> u32 {
-    fn plain_helper(n: u32) -> u32 {
-        n + 1
-    }
-    #[traced]
-    fn traced_helper(n: u32) -> u32 {
-        n * 2
-    }
-    traced_helper(plain_helper(n))
-}
+include!("../../fixtures/control_flow.rs");
 
 #[test]
 fn control_flow_recursion_and_nested_fns() {
