@@ -129,7 +129,8 @@ pub struct FakeCollector {
     addr: SocketAddr,
     requests: Requests,
     headers: Arc<Mutex<Vec<RequestHeaders>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the collector, which stops the server.
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl FakeCollector {
@@ -140,8 +141,7 @@ impl FakeCollector {
 
     /// Starts listening on 127.0.0.1 on a free port, answering as told.
     pub fn answering(answer: Answer) -> FakeCollector {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let (listener, addr) = crate::bind_loopback();
         let requests: Requests = Arc::default();
         let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
         let receiver = Receiver {
@@ -154,7 +154,7 @@ impl FakeCollector {
             addr,
             requests,
             headers,
-            stop: Some(stop),
+            _stop: stop,
         }
     }
 
@@ -208,16 +208,9 @@ impl FakeCollector {
     }
 }
 
-impl Drop for FakeCollector {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 /// Serves `service` as the OTLP TraceService on `listener` from a thread of
-/// its own, until the returned sender fires or is dropped.
+/// its own, until the returned sender fires or is dropped (the fakes keep it
+/// in a field, so dropping the fake stops its server).
 pub fn serve_trace_service<S: TraceService>(listener: TcpListener, service: S) -> tokio::sync::oneshot::Sender<()> {
     listener.set_nonblocking(true).expect("nonblocking");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -248,14 +241,8 @@ pub struct Blackhole {
 impl Blackhole {
     /// Starts listening on 127.0.0.1 on a free port.
     pub fn start() -> Blackhole {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
-        thread::spawn(move || {
-            let mut held: Vec<TcpStream> = Vec::new();
-            for stream in listener.incoming().flatten() {
-                held.push(stream);
-            }
-        });
+        let (listener, addr) = crate::bind_loopback();
+        hold_connections(listener, || {});
         Blackhole { addr }
     }
 
@@ -263,4 +250,16 @@ impl Blackhole {
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// Accepts connections on `listener` from a thread of its own and holds each
+/// open without reading or answering, calling `on_accept` for each.
+pub(crate) fn hold_connections(listener: TcpListener, on_accept: impl Fn() + Send + 'static) {
+    thread::spawn(move || {
+        let mut held: Vec<TcpStream> = Vec::new();
+        for stream in listener.incoming().flatten() {
+            on_accept();
+            held.push(stream);
+        }
+    });
 }

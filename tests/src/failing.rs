@@ -2,7 +2,7 @@
 //! networks do, for tests of what telemetry costs a program when export fails.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -116,14 +116,14 @@ pub struct FailingReceiver {
     mode: Mode,
     addr: SocketAddr,
     counters: Arc<Counters>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped with the receiver, which stops a gRPC server.
+    _stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl FailingReceiver {
     /// Starts a receiver on a free port.
     pub fn start(mode: Mode) -> FailingReceiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let (listener, addr) = crate::bind_loopback();
         let counters = Arc::new(Counters::default());
         let mut stop = None;
         match mode {
@@ -131,12 +131,8 @@ impl FailingReceiver {
             Mode::ConnectionRefused => drop(listener),
             Mode::Blackhole => {
                 let counters = counters.clone();
-                thread::spawn(move || {
-                    let mut held: Vec<TcpStream> = Vec::new();
-                    for stream in listener.incoming().flatten() {
-                        counters.contacts.fetch_add(1, Ordering::Relaxed);
-                        held.push(stream);
-                    }
+                crate::collector::hold_connections(listener, move || {
+                    counters.contacts.fetch_add(1, Ordering::Relaxed);
                 });
             }
             Mode::ClosedMidRequest => {
@@ -167,7 +163,7 @@ impl FailingReceiver {
             mode,
             addr,
             counters,
-            stop,
+            _stop: stop,
         }
     }
 
@@ -190,13 +186,5 @@ impl FailingReceiver {
     /// Spans in requests answered with success.
     pub fn spans_accepted(&self) -> u64 {
         self.counters.spans_accepted.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for FailingReceiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -68,8 +68,7 @@ struct HttpServer {
 
 impl HttpServer {
     fn start(handler: Handler) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let (listener, addr) = crate::bind_loopback();
         let requests: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let seen = requests.clone();
         thread::spawn(move || {

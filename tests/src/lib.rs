@@ -6,6 +6,14 @@ pub mod failing;
 pub mod gcp_fakes;
 pub mod probe;
 
+/// A listener on 127.0.0.1 on a free port, and its address: where every fake
+/// server here listens.
+fn bind_loopback() -> (std::net::TcpListener, std::net::SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    (listener, addr)
+}
+
 /// A directory under the system temp dir, removed when dropped.
 pub struct TempDir(std::path::PathBuf);
 

@@ -5,15 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use zen_tests::collector::{Blackhole, FakeCollector};
-use zen_tests::probe;
+use zen_tests::{TempDir, probe};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
-
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("zen-tests-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    dir
-}
 
 #[test]
 fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
@@ -28,7 +22,8 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
     ];
     for (label, switch) in switches {
         for exporter in ["file", "otlp"] {
-            let file = temp_path(&format!("optout-{exporter}.jsonl"));
+            let dir = TempDir::new(&format!("optout-{exporter}"));
+            let file = dir.path().join("traces.jsonl");
             let file_str = file.display().to_string();
             let mut env: Vec<(&str, &str)> = vec![
                 ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
@@ -71,7 +66,10 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
 
 #[test]
 fn invalid_values_warn_once_each_and_never_panic() {
-    let (output, _) = probe::run(
+    // The invalid file falls back to the default `zen-traces.jsonl`, relative
+    // to the working directory: run in a temp dir, not the package dir.
+    let cwd = TempDir::new("invalid-values");
+    let output = probe::command(
         PROBE,
         &["calls", "1000"],
         &[
@@ -81,7 +79,10 @@ fn invalid_values_warn_once_each_and_never_panic() {
             ("ZEN_TELEMETRY_FILE", "/nonexistent-dir/x.jsonl"),
             ("ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS", "500"),
         ],
-    );
+    )
+    .current_dir(cwd.path())
+    .output()
+    .expect("run the probe");
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for var in [
@@ -104,7 +105,8 @@ fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
-    let file = temp_path("file-exporter.jsonl");
+    let dir = TempDir::new("file-exporter");
+    let file = dir.path().join("traces.jsonl");
     let file_str = file.display().to_string();
     let (output, _) = probe::run(
         PROBE,
@@ -117,7 +119,6 @@ fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
     );
     assert!(output.status.success(), "{output:?}");
     let spans = read_jsonl(&file);
-    let _ = std::fs::remove_file(&file);
     assert_eq!(spans.len(), 10, "5 roots + 5 children: {spans:#?}");
     let roots: Vec<_> = spans.iter().filter(|s| s["name"] == "probe.root").collect();
     let children: Vec<_> = spans.iter().filter(|s| s["name"] == "probe.child").collect();
@@ -178,7 +179,8 @@ fn file_exporter_writes_one_json_line_per_span_with_consistent_ids() {
 
 /// The `probe.fail` spans of a `zen-probe fail 2` run with `env` added.
 fn failed_spans(tag: &str, env: &[(&str, &str)]) -> (Vec<serde_json::Value>, String) {
-    let file = temp_path(&format!("{tag}.jsonl"));
+    let dir = TempDir::new(tag);
+    let file = dir.path().join("traces.jsonl");
     let file_str = file.display().to_string();
     let mut all_env = vec![
         ("ZEN_TELEMETRY_EXPORTER", "file"),
@@ -189,7 +191,6 @@ fn failed_spans(tag: &str, env: &[(&str, &str)]) -> (Vec<serde_json::Value>, Str
     let (output, _) = probe::run(PROBE, &["fail", "2"], &all_env);
     assert!(output.status.success(), "{output:?}");
     let raw = std::fs::read_to_string(&file).unwrap_or_default();
-    let _ = std::fs::remove_file(&file);
     let spans: Vec<_> = read_jsonl_text(&raw)
         .into_iter()
         .filter(|s| s["name"] == "probe.fail")

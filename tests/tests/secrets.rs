@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use zen_tests::TempDir;
+
 /// What was found, and where.
 #[derive(Debug, PartialEq)]
 struct Finding {
@@ -88,13 +90,6 @@ fn scan_repository(root: &Path) -> Result<Vec<Finding>, String> {
     Ok(findings)
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zen-secrets-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn no_tracked_file_holds_a_private_key_or_refresh_token() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -114,7 +109,8 @@ fn no_tracked_file_holds_a_private_key_or_refresh_token() {
 
 #[test]
 fn the_scanner_finds_each_kind_of_secret() {
-    let dir = temp_dir("scanner");
+    let temp = TempDir::new("secrets-scanner");
+    let dir = temp.path();
     let pem = dir.join("id_rsa");
     let dashes = "-----";
     let text = format!(
@@ -156,13 +152,13 @@ fn the_scanner_finds_each_kind_of_secret() {
     );
     std::fs::write(&clean, mentions).unwrap();
     assert_eq!(scan_file(&clean).unwrap(), []);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_committed_key_fails_the_repository_scan() {
-    let dir = temp_dir("repo");
-    let git = |args: &[&str]| Command::new("git").args(args).current_dir(&dir).output();
+    let temp = TempDir::new("secrets-repo");
+    let dir = temp.path();
+    let git = |args: &[&str]| Command::new("git").args(args).current_dir(dir).output();
     match git(&["init", "-q"]) {
         Ok(output) if output.status.success() => {}
         other => {
@@ -188,8 +184,7 @@ fn a_committed_key_fails_the_repository_scan() {
             .success()
     );
 
-    let findings = scan_repository(&dir).unwrap();
+    let findings = scan_repository(dir).unwrap();
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(findings[0].path.ends_with("config/creds.json"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,10 +2,9 @@
 
 use zen_telemetry::traced;
 
-struct Point {
-    x: i32,
-    y: i32,
-}
+// `Point`, `mutable`, `read_raw`, `c_add`: shared with the behaviour test
+// `tests/traced/shapes.rs`.
+include!("../../fixtures/arguments.rs");
 
 #[traced]
 fn destructured((a, b): (i32, i32), Point { x, y }: Point, [first, ..]: [u8; 3]) -> i32 {
@@ -13,24 +12,7 @@ fn destructured((a, b): (i32, i32), Point { x, y }: Point, [first, ..]: [u8; 3])
 }
 
 #[traced]
-fn mutable(mut n: u32, mut v: Vec<u32>) -> u32 {
-    n += 1;
-    v.push(n);
-    v.iter().sum()
-}
-
-#[traced]
 fn ignored(_: u32, _unused: &str) {}
-
-#[traced]
-unsafe fn read(ptr: *const u32) -> u32 {
-    unsafe { *ptr }
-}
-
-#[traced]
-extern "C" fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
 
 #[traced]
 unsafe extern "C" fn unsafe_c(ptr: *const i32) -> i32 {
@@ -42,9 +24,9 @@ fn main() {
     assert_eq!(mutable(1, vec![1]), 3);
     ignored(1, "x");
     let n = 4;
-    assert_eq!(unsafe { read(&n) }, 4);
-    assert_eq!(add(1, 2), 3);
-    let f: extern "C" fn(i32, i32) -> i32 = add;
+    assert_eq!(unsafe { read_raw(&n) }, 4);
+    assert_eq!(c_add(1, 2), 3);
+    let f: extern "C" fn(i32, i32) -> i32 = c_add;
     assert_eq!(f(2, 2), 4);
     assert_eq!(unsafe { unsafe_c(&7) }, 7);
 }

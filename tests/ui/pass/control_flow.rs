@@ -37,22 +37,9 @@ fn option(v: &[i32]) -> Option<i32> {
     Some(*first)
 }
 
-#[traced]
-fn factorial(n: u64) -> u64 {
-    if n == 0 { 1 } else { n * factorial(n - 1) }
-}
-
-#[traced]
-fn outer(n: u32) -> u32 {
-    fn helper(n: u32) -> u32 {
-        n + 1
-    }
-    #[traced]
-    fn traced_helper(n: u32) -> u32 {
-        n * 2
-    }
-    traced_helper(helper(n))
-}
+// `factorial` and `with_nested_fns`: shared with the behaviour test
+// `tests/traced/shapes.rs`.
+include!("../../fixtures/control_flow.rs");
 
 #[traced]
 fn diverges(message: &str) -> ! {
@@ -92,7 +79,7 @@ fn main() {
     assert_eq!(option(&[3]), Some(3));
     assert_eq!(option(&[]), None);
     assert_eq!(factorial(5), 120);
-    assert_eq!(outer(1), 4);
+    assert_eq!(with_nested_fns(1), 4);
     assert!(std::panic::catch_unwind(|| diverges("boom")).is_err());
     assert!(std::panic::catch_unwind(|| futures::executor::block_on(async_diverges("boom"))).is_err());
     unit_return();

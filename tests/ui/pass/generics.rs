@@ -3,39 +3,10 @@
 use std::fmt::Display;
 use zen_telemetry::traced;
 
-#[traced]
-fn generic<T: Clone>(value: &T) -> T {
-    value.clone()
-}
-
-#[traced]
-fn with_where<T, U>(a: T, b: &U) -> String
-where
-    T: Display,
-    U: Display + ?Sized,
-{
-    format!("{a}{b}")
-}
-
-#[traced]
-fn longest<'a, 'b: 'a>(a: &'a str, b: &'b str) -> &'a str {
-    if a.len() >= b.len() { a } else { b }
-}
-
-#[traced]
-fn sum<const N: usize>(values: [u32; N]) -> u32 {
-    values.iter().sum::<u32>() + N as u32
-}
-
-#[traced]
-fn impl_arg(items: impl IntoIterator<Item = u32>) -> u32 {
-    items.into_iter().sum()
-}
-
-#[traced]
-fn impl_return(n: u32) -> impl Iterator<Item = u32> {
-    (0..n).map(|i| i * 2)
-}
+// `generic`, `with_where`, `longest`, `const_generic`, `impl_arg`,
+// `impl_return`, `first`, `first_shared`: shared with the behaviour test
+// `tests/traced/shapes.rs`.
+include!("../../fixtures/generics.rs");
 
 #[traced]
 fn impl_return_borrowing<'a>(v: &'a [u32]) -> impl Iterator<Item = &'a u32> + 'a {
@@ -50,16 +21,6 @@ fn nested_impl(n: u32) -> Box<impl Fn(u32) -> u32> {
 #[traced]
 fn impl_result(ok: bool) -> Result<impl Display, impl std::fmt::Debug> {
     if ok { Ok(1) } else { Err("no") }
-}
-
-#[traced]
-fn first(v: &mut Vec<i32>) -> &mut i32 {
-    &mut v[0]
-}
-
-#[traced]
-fn first_shared(v: &Vec<i32>) -> &i32 {
-    &v[0]
 }
 
 #[traced]
@@ -93,7 +54,7 @@ fn main() {
     assert_eq!(generic(&5), 5);
     assert_eq!(with_where(1, "a"), "1a");
     assert_eq!(longest("ab", "c"), "ab");
-    assert_eq!(sum([1, 2, 3]), 9);
+    assert_eq!(const_generic([1, 2, 3]), 9);
     assert_eq!(impl_arg(vec![1, 2]), 3);
     assert_eq!(impl_return(3).collect::<Vec<_>>(), vec![0, 2, 4]);
     assert_eq!(impl_return_borrowing(&[1, 2, 3]).count(), 2);

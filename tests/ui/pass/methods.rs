@@ -3,43 +3,14 @@
 use std::pin::Pin;
 use zen_telemetry::traced;
 
-#[derive(Debug, Clone, PartialEq)]
-struct Counter {
-    n: u32,
-}
+// `Counter` with `new`, `by_value`, `by_ref`, `by_mut` and `pinned`: shared
+// with the behaviour test `tests/traced/shapes.rs`.
+include!("../../fixtures/methods.rs");
 
 impl Counter {
-    #[traced("Counter::new")]
-    fn new() -> Self {
-        Self { n: 0 }
-    }
-
-    #[traced]
-    fn by_value(self) -> u32 {
-        self.n
-    }
-
-    #[traced]
-    fn by_ref(&self) -> &u32 {
-        &self.n
-    }
-
-    #[traced]
-    fn by_mut(&mut self) -> &mut u32 {
-        self.n += 1;
-        &mut self.n
-    }
-
     #[traced]
     fn boxed(self: Box<Self>) -> Self {
         *self
-    }
-
-    #[traced]
-    fn pinned(self: Pin<&mut Self>) -> u32 {
-        let this = self.get_mut();
-        this.n += 1;
-        this.n
     }
 
     #[traced]
