@@ -35,7 +35,7 @@ fn read_invalid(var: &'static str, value: &str) -> Config {
 #[test]
 fn defaults_with_an_empty_environment() {
     let config = read_clean(&[]);
-    assert!(config.is_enabled());
+    assert!(!config.is_disabled());
     assert_eq!(config.sample_rate, DEFAULT_SAMPLE_RATE);
     assert_eq!(config.service_name, DEFAULT_SERVICE_NAME);
     assert_eq!(config.service_version, env!("CARGO_PKG_VERSION"));
@@ -45,7 +45,7 @@ fn defaults_with_an_empty_environment() {
     assert!(config.gcp.project.is_none());
     let offline = read_clean(&[("NO_GCE_CHECK", "true")]);
     assert_eq!(offline.resolved_exporter(), ExporterKind::None);
-    assert!(!offline.will_record(), "no destination means nothing is recorded");
+    assert!(!offline.turns_on(), "no destination means nothing is recorded");
     assert_eq!(config.file_path.to_str(), Some("zen-traces.jsonl"));
     assert_eq!(config.batch.max_queue_size, 2048);
     assert_eq!(config.batch.max_export_batch_size, 512);
@@ -71,7 +71,7 @@ fn zen_telemetry_disabled_values_that_disable() {
 fn zen_telemetry_disabled_values_that_keep_it_on() {
     for value in ["false", "0", "no", "off", "", "  ", "FALSE", " Off "] {
         let config = read_clean(&[("ZEN_TELEMETRY_DISABLED", value)]);
-        assert!(config.is_enabled(), "value {value:?}");
+        assert!(!config.is_disabled(), "value {value:?}");
     }
 }
 
@@ -93,10 +93,10 @@ fn otel_sdk_disabled() {
         read_clean(&[("OTEL_SDK_DISABLED", "true")]).disabled_by,
         Some(DisabledBy::OtelSdkDisabled)
     );
-    assert!(read_clean(&[("OTEL_SDK_DISABLED", "false")]).is_enabled());
+    assert!(!read_clean(&[("OTEL_SDK_DISABLED", "false")]).is_disabled());
     let config = read_invalid("OTEL_SDK_DISABLED", "sometimes");
     assert!(
-        config.is_enabled(),
+        !config.is_disabled(),
         "OTEL_SDK_DISABLED only disables on true, per the OTel spec"
     );
     // Either switch disables; ZEN_ is reported first.
@@ -165,7 +165,7 @@ fn auto_picks_otlp_when_an_endpoint_is_set() {
     for var in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
         let config = read_clean(&[(var, "http://127.0.0.1:4317")]);
         assert_eq!(config.resolved_exporter(), ExporterKind::Otlp, "{var}");
-        assert!(config.will_record());
+        assert!(config.turns_on());
     }
     let config = read_clean(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
@@ -180,7 +180,7 @@ fn auto_picks_otlp_when_an_endpoint_is_set() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
         ("ZEN_TELEMETRY_DISABLED", "1"),
     ]);
-    assert!(!config.will_record(), "disabled wins over any exporter");
+    assert!(!config.turns_on(), "disabled wins over any exporter");
 }
 
 #[test]
@@ -321,7 +321,7 @@ fn code_wins_over_zen_and_otel() {
     assert_eq!(config.service_name, "code-svc");
     assert_eq!(config.sample_rate, 0.9);
     assert_eq!(config.exporter, ExporterKind::Stdout);
-    assert!(config.is_enabled());
+    assert!(!config.is_disabled());
     assert_eq!(config.shutdown_timeout, Duration::from_millis(42));
 
     let disabled = Config::default().to_builder().disabled(true).build();

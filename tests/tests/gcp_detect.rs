@@ -332,6 +332,6 @@ fn auto_resolution() {
             ("ZEN_TELEMETRY_DISABLED", "1")
         ])
         .0
-        .will_record()
+        .turns_on()
     );
 }

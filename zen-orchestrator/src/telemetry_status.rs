@@ -52,9 +52,9 @@ fn gcp_destination(gcp: &GcpSettings) -> Value {
 /// The status as JSON.
 pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present: bool) -> Value {
     json!({
-        "enabled": config.is_enabled(),
+        "enabled": !config.is_disabled(),
         "disabled_by": config.disabled_by.as_ref().map(ToString::to_string),
-        "will_record": config.will_record(),
+        "will_record": config.turns_on(),
         "sample_rate": config.sample_rate,
         "service_name": config.service_name,
         "service_version": config.service_version,
@@ -77,7 +77,7 @@ pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
     };
     match &config.disabled_by {
         Some(by) => line(format!("telemetry: disabled by {by}")),
-        None if !config.will_record() => line("telemetry: enabled, but records nothing (no destination found)".into()),
+        None if !config.turns_on() => line("telemetry: enabled, but records nothing (no destination found)".into()),
         None => line("telemetry: enabled".into()),
     }
     line(format!("sample rate: {}", config.sample_rate));

@@ -11,62 +11,21 @@ use serde_json::Value;
 pub const BAR_WIDTH: usize = 40;
 const MAX_NAME_WIDTH: usize = 56;
 
-/// One span read from the file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpanRecord {
-    /// Span name.
-    pub name: String,
-    /// Trace id (hex).
-    pub trace_id: String,
-    /// Span id (hex).
-    pub span_id: String,
-    /// Parent span id; `None` for roots.
-    pub parent_span_id: Option<String>,
-    /// Start, Unix nanoseconds.
-    pub start: u64,
-    /// End, Unix nanoseconds.
-    pub end: u64,
-    /// `ok`, `error` or `unset`.
-    pub status: String,
-    /// The error description.
-    pub status_message: Option<String>,
-    /// Attributes.
-    pub attributes: serde_json::Map<String, Value>,
+/// One span read from the file: the line format zen-telemetry's `file`
+/// exporter writes.
+pub use zen_telemetry::exporter::JsonSpan as SpanRecord;
+
+/// Reads one line; `None` when it is not a span object. An end before the
+/// start is read as the start, and an empty status message as none.
+fn read_span(line: &str) -> Option<SpanRecord> {
+    let mut span: SpanRecord = serde_json::from_str(line).ok()?;
+    span.end_unix_nano = span.end_unix_nano.max(span.start_unix_nano);
+    span.status_message = span.status_message.filter(|m| !m.is_empty());
+    Some(span)
 }
 
-impl SpanRecord {
-    fn from_json(value: &Value) -> Option<SpanRecord> {
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        let start = value.get("start_unix_nano")?.as_u64()?;
-        let end = value.get("end_unix_nano")?.as_u64()?;
-        Some(SpanRecord {
-            name: text("name")?,
-            trace_id: text("trace_id")?,
-            span_id: text("span_id")?,
-            parent_span_id: match value.get("parent_span_id") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(parent)) => Some(parent.clone()),
-                Some(_) => return None,
-            },
-            start,
-            end: end.max(start),
-            status: text("status").unwrap_or_else(|| "unset".to_owned()),
-            status_message: text("status_message").filter(|m| !m.is_empty()),
-            attributes: value
-                .get("attributes")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        })
-    }
-
-    fn duration(&self) -> u64 {
-        self.end - self.start
-    }
-
-    fn is_error(&self) -> bool {
-        self.status == "error"
-    }
+fn duration(span: &SpanRecord) -> u64 {
+    span.end_unix_nano - span.start_unix_nano
 }
 
 /// The spans of a file and how many lines could not be read.
@@ -82,11 +41,7 @@ pub struct TraceFile {
 pub fn parse(text: &str) -> TraceFile {
     let mut file = TraceFile::default();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        match serde_json::from_str::<Value>(line)
-            .ok()
-            .as_ref()
-            .and_then(SpanRecord::from_json)
-        {
+        match read_span(line) {
             Some(span) => file.spans.push(span),
             None => file.malformed += 1,
         }
@@ -135,7 +90,7 @@ pub fn render(file: &TraceFile, colour: bool) -> String {
         traces.entry(span.trace_id.as_str()).or_default().push(span);
     }
     let mut ordered: Vec<(&str, Vec<&SpanRecord>)> = traces.into_iter().collect();
-    ordered.sort_by_key(|(id, spans)| (spans.iter().map(|s| s.start).min().unwrap_or(0), *id));
+    ordered.sort_by_key(|(id, spans)| (spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0), *id));
 
     let mut out = String::new();
     for (trace_id, spans) in &ordered {
@@ -164,8 +119,8 @@ fn label(span: &SpanRecord) -> String {
 }
 
 fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: &Style) {
-    let t0 = spans.iter().map(|s| s.start).min().unwrap_or(0);
-    let t1 = spans.iter().map(|s| s.end).max().unwrap_or(t0);
+    let t0 = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
+    let t1 = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(t0);
     let total = (t1 - t0).max(1);
     let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
     let mut children: HashMap<&str, Vec<&SpanRecord>> = HashMap::new();
@@ -178,7 +133,11 @@ fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: 
             _ => roots.push(*span),
         }
     }
-    let by_start = |a: &&SpanRecord, b: &&SpanRecord| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name));
+    let by_start = |a: &&SpanRecord, b: &&SpanRecord| {
+        a.start_unix_nano
+            .cmp(&b.start_unix_nano)
+            .then_with(|| a.name.cmp(&b.name))
+    };
     roots.sort_by(by_start);
     for list in children.values_mut() {
         list.sort_by(by_start);
@@ -215,10 +174,10 @@ fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: 
         .collect();
     let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     for ((_, span), name) in rows.iter().zip(&names) {
-        let offset = (((span.start - t0) as f64 / total as f64) * BAR_WIDTH as f64).floor() as usize;
+        let offset = (((span.start_unix_nano - t0) as f64 / total as f64) * BAR_WIDTH as f64).floor() as usize;
         let offset = offset.min(BAR_WIDTH - 1);
-        let length = (((span.duration() as f64 / total as f64) * BAR_WIDTH as f64).round() as usize)
-            .clamp(1, BAR_WIDTH - offset);
+        let length =
+            (((duration(span) as f64 / total as f64) * BAR_WIDTH as f64).round() as usize).clamp(1, BAR_WIDTH - offset);
         let glyph = if span.is_error() { "▓" } else { "█" };
         let bar = format!(
             "{}{}{}",
@@ -232,7 +191,7 @@ fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: 
         } else {
             padded_name
         };
-        let mut line = format!("  {name_cell}  {:>8}  |{bar}|", format_nanos(span.duration()));
+        let mut line = format!("  {name_cell}  {:>8}  |{bar}|", format_nanos(duration(span)));
         if span.is_error() {
             let message = span.status_message.as_deref().unwrap_or("error");
             line.push_str(&style.paint("31", &format!("  ✗ {message}")));

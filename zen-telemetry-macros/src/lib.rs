@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod async_fn;
 mod captures;
 mod expand;
 mod impl_block;

@@ -147,13 +147,13 @@ fn main() {
     criterion.bench_function("baseline", |b| b.iter_custom(|n| timed(n, work, || {})));
     criterion.bench_function("atomic_floor", |b| b.iter_custom(|n| timed(n, atomic_floor, || {})));
 
-    bench_control::set_enabled(Some(false));
+    bench_control::set_on(Some(false));
     criterion.bench_function("zen_disabled", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
     // "Enabled with no exporter" takes exactly the disabled path: with no
     // destination the runtime state is off. Measured as its own entry anyway.
     criterion.bench_function("zen_no_exporter", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
 
-    bench_control::set_enabled(Some(true));
+    bench_control::set_on(Some(true));
     let before = zen_telemetry::stats();
     bench_control::set_sample_rate(0.1);
     criterion.bench_function("zen_sampled_10pct", |b| {
@@ -171,7 +171,7 @@ fn main() {
     });
     zen_drain();
     let after = zen_telemetry::stats();
-    bench_control::set_enabled(Some(false));
+    bench_control::set_on(Some(false));
 
     let always_on = raw_provider(Sampler::AlwaysOn);
     let always_on_tracer = always_on.tracer("bench");

@@ -7,7 +7,7 @@ use crate::pipeline::{self, InitError};
 use crate::{exporter, sampling};
 
 /// Turns recording on (`Some(true)`), off, or back to the configuration (`None`).
-pub fn set_enabled(on: Option<bool>) {
+pub fn set_on(on: Option<bool>) {
     pipeline::force_state(on);
 }
 

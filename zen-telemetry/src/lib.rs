@@ -85,14 +85,15 @@ pub fn init() {
 /// ```
 /// let config = zen_telemetry::Config::builder().disabled(true).build();
 /// zen_telemetry::init_with(config).unwrap();
-/// assert!(!zen_telemetry::is_enabled());
+/// assert!(!zen_telemetry::is_on());
 /// ```
 pub fn init_with(config: Config) -> Result<(), InitError> {
     pipeline::init_with(config)
 }
 
-/// True when traced calls may record spans (enabled and with a destination).
-pub fn is_enabled() -> bool {
+/// True when telemetry is on: traced calls record spans (subject to
+/// sampling). Off when disabled, with no destination, or after shutdown.
+pub fn is_on() -> bool {
     pipeline::is_on()
 }
 

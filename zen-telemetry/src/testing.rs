@@ -88,8 +88,8 @@ impl Capture {
 
     /// Turns recording off (`false`) or on (`true`) during this capture, to
     /// test the off path.
-    pub fn set_enabled(&self, enabled: bool) {
-        pipeline::force_state(Some(enabled));
+    pub fn set_on(&self, on: bool) {
+        pipeline::force_state(Some(on));
     }
 }
 

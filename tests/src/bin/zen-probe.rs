@@ -90,7 +90,7 @@ fn main() {
     let report = serde_json::json!({
         "mode": mode,
         "sum": sum,
-        "enabled": zen_telemetry::is_enabled(),
+        "enabled": zen_telemetry::is_on(),
         "threads_before": threads_before,
         "threads_after": threads_after,
         // read_dir itself holds one fd while listing; both lists include it.

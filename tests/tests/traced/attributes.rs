@@ -78,13 +78,13 @@ fn attrs_are_not_evaluated_when_off_or_unsampled() {
     let capture = capture();
     ATTR_EVALUATIONS.store(0, Ordering::SeqCst);
 
-    capture.set_enabled(false);
+    capture.set_on(false);
     assert_eq!(with_counted_attr(1), 1);
     assert_eq!(futures::executor::block_on(async_with_counted_attr(2)), 2);
     assert_eq!(ATTR_EVALUATIONS.load(Ordering::SeqCst), 0);
     assert!(capture.spans().is_empty());
 
-    capture.set_enabled(true);
+    capture.set_on(true);
     capture.set_sample_rate(0.0);
     assert_eq!(with_counted_attr(3), 3);
     assert_eq!(futures::executor::block_on(async_with_counted_attr(4)), 4);
@@ -132,9 +132,9 @@ fn span_attributes_macro() {
     assert_eq!(SPAN_ATTRIBUTE_EVALUATIONS.load(Ordering::SeqCst), 1);
 
     capture.reset();
-    capture.set_enabled(false);
+    capture.set_on(false);
     assert_eq!(uses_span_attributes(&[1]), 1);
-    capture.set_enabled(true);
+    capture.set_on(true);
     capture.set_sample_rate(0.0);
     assert_eq!(uses_span_attributes(&[1]), 1);
     // Outside any span: nothing recorded, nothing evaluated.

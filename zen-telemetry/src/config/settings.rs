@@ -165,9 +165,10 @@ impl Default for Config {
 }
 
 impl Config {
-    /// True when no switch turned telemetry off.
-    pub fn is_enabled(&self) -> bool {
-        self.disabled_by.is_none()
+    /// True when a switch (`ZEN_TELEMETRY_DISABLED`, `OTEL_SDK_DISABLED`,
+    /// code) disabled telemetry; [`disabled_by`](Self::disabled_by) says which.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_by.is_some()
     }
 
     /// The exporter that will actually be used, `auto` resolved.
@@ -190,8 +191,10 @@ impl Config {
         }
     }
 
-    /// True when spans will be recorded: enabled and with a destination.
-    pub fn will_record(&self) -> bool {
-        self.is_enabled() && self.resolved_exporter() != ExporterKind::None
+    /// True when this configuration turns telemetry on: not disabled, and
+    /// with a destination. [`crate::is_on`] also knows whether it has since
+    /// shut down or found no destination.
+    pub fn turns_on(&self) -> bool {
+        !self.is_disabled() && self.resolved_exporter() != ExporterKind::None
     }
 }

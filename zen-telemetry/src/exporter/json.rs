@@ -1,11 +1,82 @@
-//! One finished span as a JSON object (the `file` exporter's line format).
+//! One finished span as a JSON object: the `file` exporter's line format,
+//! and what `zen traces` reads back. One definition for both sides; the
+//! format is described in `docs/jsonl-format.md`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
+
+/// One line of the `file` exporter's output: a finished span.
+///
+/// Readers are lenient where writers of older versions may differ: a missing
+/// `kind`, `status`, `attributes` or `events` takes its default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonSpan {
+    /// The span name.
+    pub name: String,
+    /// Trace id, 32 lowercase hex digits.
+    pub trace_id: String,
+    /// Span id, 16 lowercase hex digits.
+    pub span_id: String,
+    /// The parent's span id; `null` for a root.
+    #[serde(default)]
+    pub parent_span_id: Option<String>,
+    /// `internal`, `server`, `client`, `producer` or `consumer`.
+    #[serde(default = "internal")]
+    pub kind: String,
+    /// Start, nanoseconds since the Unix epoch.
+    pub start_unix_nano: u64,
+    /// End, nanoseconds since the Unix epoch.
+    pub end_unix_nano: u64,
+    /// `end_unix_nano - start_unix_nano`.
+    #[serde(default)]
+    pub duration_ns: u64,
+    /// `ok`, `error` or `unset`.
+    #[serde(default = "unset")]
+    pub status: String,
+    /// The error description, for `error` (scrubbed, as exported).
+    #[serde(default)]
+    pub status_message: Option<String>,
+    /// Attributes by key.
+    #[serde(default)]
+    pub attributes: Map<String, serde_json::Value>,
+    /// Events, in the order they were added.
+    #[serde(default)]
+    pub events: Vec<JsonEvent>,
+}
+
+/// One span event of a [`JsonSpan`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonEvent {
+    /// The event name, e.g. `exception`.
+    pub name: String,
+    /// When it happened, nanoseconds since the Unix epoch.
+    pub time_unix_nano: u64,
+    /// Attributes by key.
+    #[serde(default)]
+    pub attributes: Map<String, serde_json::Value>,
+}
+
+fn internal() -> String {
+    "internal".to_owned()
+}
+
+fn unset() -> String {
+    "unset".to_owned()
+}
+
+impl JsonSpan {
+    /// True when the span's status is `error`.
+    pub fn is_error(&self) -> bool {
+        self.status == "error"
+    }
+}
 
 fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
@@ -48,8 +119,8 @@ pub(crate) fn attributes_to_json<'a>(attributes: impl IntoIterator<Item = &'a Ke
     serde_json::Value::Object(map)
 }
 
-/// The JSON object for one span.
-pub(crate) fn span_to_json(span: &SpanData) -> serde_json::Value {
+/// The line for one span.
+pub(crate) fn span_to_json(span: &SpanData) -> JsonSpan {
     let start = unix_nanos(span.start_time);
     let end = unix_nanos(span.end_time);
     let (status, status_message) = match &span.status {
@@ -57,30 +128,30 @@ pub(crate) fn span_to_json(span: &SpanData) -> serde_json::Value {
         Status::Ok => ("ok", None),
         Status::Error { description } => ("error", Some(description.to_string())),
     };
-    let parent = (span.parent_span_id != SpanId::INVALID).then(|| span.parent_span_id.to_string());
-    let events: Vec<_> = span
-        .events
-        .iter()
-        .map(|event| {
-            json!({
-                "name": event.name.as_ref(),
-                "time_unix_nano": unix_nanos(event.timestamp),
-                "attributes": attributes_to_json(&event.attributes),
+    let object = |value: serde_json::Value| match value {
+        serde_json::Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    JsonSpan {
+        name: span.name.to_string(),
+        trace_id: span.span_context.trace_id().to_string(),
+        span_id: span.span_context.span_id().to_string(),
+        parent_span_id: (span.parent_span_id != SpanId::INVALID).then(|| span.parent_span_id.to_string()),
+        kind: kind_name(&span.span_kind).to_owned(),
+        start_unix_nano: start,
+        end_unix_nano: end,
+        duration_ns: end.saturating_sub(start),
+        status: status.to_owned(),
+        status_message,
+        attributes: object(attributes_to_json(&span.attributes)),
+        events: span
+            .events
+            .iter()
+            .map(|event| JsonEvent {
+                name: event.name.to_string(),
+                time_unix_nano: unix_nanos(event.timestamp),
+                attributes: object(attributes_to_json(&event.attributes)),
             })
-        })
-        .collect();
-    json!({
-        "name": span.name.as_ref(),
-        "trace_id": span.span_context.trace_id().to_string(),
-        "span_id": span.span_context.span_id().to_string(),
-        "parent_span_id": parent,
-        "kind": kind_name(&span.span_kind),
-        "start_unix_nano": start,
-        "end_unix_nano": end,
-        "duration_ns": end.saturating_sub(start),
-        "status": status,
-        "status_message": status_message,
-        "attributes": attributes_to_json(&span.attributes),
-        "events": events,
-    })
+            .collect(),
+    }
 }

@@ -19,6 +19,7 @@ use crate::config::{Config, ExporterKind};
 pub(crate) use batch::CountingBatchProcessor;
 pub(crate) use counted::Counted;
 
+pub use json::{JsonEvent, JsonSpan};
 pub use jsonl::{JsonLinesExporter, StdoutExporter};
 
 /// Builds the batch processor for `destination`; `Ok(None)` records nothing.

@@ -32,6 +32,7 @@ pub(crate) type Observer = fn(&SpanData);
 static OBSERVER: OnceLock<Observer> = OnceLock::new();
 
 /// Registers the observer; the first registration wins.
+#[cfg(feature = "testing")]
 pub(crate) fn set_observer(observer: Observer) {
     let _ = OBSERVER.set(observer);
 }

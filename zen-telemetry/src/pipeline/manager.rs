@@ -69,7 +69,7 @@ fn apply(config: &Config) {
     diag::set_debug(config.debug);
     state::set_error_messages(config.error_messages);
     sampling::set_rate(config.sample_rate);
-    state::set_on(config.will_record());
+    state::set_on(config.turns_on());
     diag::debug_line(|| {
         format!(
             "{} (sample rate {}, service {} {}, exporter {} -> {}{})",
@@ -123,6 +123,7 @@ pub(crate) fn has_started() -> bool {
 
 /// Keeps an `auto` exporter from sending captured spans anywhere: tests
 /// capture in memory and must not reach a real backend by accident.
+#[cfg(feature = "testing")]
 pub(crate) fn keep_auto_local() {
     is_on();
     let mut guard = lock_config();

@@ -10,9 +10,14 @@ mod manager;
 
 use std::sync::OnceLock;
 
-pub(crate) use build::{Pipeline, override_processor, set_observer};
+pub(crate) use build::{Pipeline, override_processor};
+// The hooks the testing API plugs into; the pipeline itself has no testing code.
+#[cfg(feature = "testing")]
+pub(crate) use build::set_observer;
 pub use manager::InitError;
-pub(crate) use manager::{config, configure, force_state, is_on, keep_auto_local};
+#[cfg(feature = "testing")]
+pub(crate) use manager::keep_auto_local;
+pub(crate) use manager::{config, configure, force_state, is_on};
 
 use crate::{diag, stats};
 

@@ -40,7 +40,7 @@ pub fn run_sync<R>(
     body: impl FnOnce(&SpanGuard) -> R,
     outcome: impl FnOnce(&R) -> Outcome,
 ) -> R {
-    let mut guard = SpanGuard::start_if_enabled(meta);
+    let mut guard = SpanGuard::start_if_on(meta);
     let State::Recording { cx, .. } = &guard.state else {
         if guard.is_off() {
             return body(&guard);
@@ -95,7 +95,7 @@ impl SpanGuard {
 
     /// Starts the span when telemetry is on and the call is sampled.
     #[inline(always)]
-    pub fn start_if_enabled(meta: &'static SpanMeta) -> SpanGuard {
+    pub fn start_if_on(meta: &'static SpanMeta) -> SpanGuard {
         if pipeline::is_on() {
             SpanGuard::start(meta)
         } else {

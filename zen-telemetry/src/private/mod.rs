@@ -4,7 +4,7 @@
 //! - A sync fn checks `telemetry_off()` (one relaxed load) and calls its body
 //!   directly; otherwise it hands the body to the out-of-line `run_sync`, so
 //!   the traced fn itself needs no stack frame for the span.
-//! - `SpanGuard::start_if_enabled(&META)` costs one relaxed atomic load when
+//! - `SpanGuard::start_if_on(&META)` costs one relaxed atomic load when
 //!   telemetry is off and allocates nothing when the call is not sampled.
 //! - Attribute expressions are evaluated only inside `if guard.is_recording()`.
 //! - `guard.run(body)` runs a sync body with the span current; panics are
@@ -29,7 +29,7 @@ pub use outcome::{Outcome, Wrap};
 
 /// True when telemetry is on (one relaxed atomic load).
 #[inline(always)]
-pub fn enabled() -> bool {
+pub fn is_on() -> bool {
     pipeline::is_on()
 }
 
@@ -57,7 +57,7 @@ pub fn body_fn<R, F: FnOnce() -> R>(body: F) -> F {
 /// True when the current span is recorded (for `span_attributes!`).
 #[inline]
 pub fn current_span_is_recording() -> bool {
-    enabled() && Context::map_current(|cx| cx.span().is_recording())
+    is_on() && Context::map_current(|cx| cx.span().is_recording())
 }
 
 /// Sets an attribute on the current span (for `span_attributes!`).
