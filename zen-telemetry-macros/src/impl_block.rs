@@ -7,7 +7,8 @@ use syn::ext::IdentExt;
 use syn::{Attribute, Error, ImplItem, ItemFn, ItemImpl, Meta, Type};
 
 use crate::args::Args;
-use crate::expand::{Target, expand_fn, with_item};
+use crate::expand::{Target, expand_fn};
+use crate::fallback::{reject, with_item};
 
 /// Expands `#[traced(args)] impl .. { .. }`; `item` is the block's tokens.
 pub(crate) fn expand(args: TokenStream, mut block: ItemImpl, item: TokenStream) -> TokenStream {
@@ -16,22 +17,18 @@ pub(crate) fn expand(args: TokenStream, mut block: ItemImpl, item: TokenStream) 
         Err(err) => return with_item(err, item),
     };
     if let Some(name) = &block_args.name {
-        return with_item(
-            Error::new_spanned(
-                name,
-                "a span name on an impl block would give every method the same name: \
-                 name a method with its own `#[traced(\"...\")]`, or give the block `prefix = \"...\"`",
-            ),
+        return reject(
+            name,
+            "a span name on an impl block would give every method the same name: \
+             name a method with its own `#[traced(\"...\")]`, or give the block `prefix = \"...\"`",
             item,
         );
     }
     if let Some(skip) = &block_args.skip {
-        return with_item(
-            Error::new_spanned(
-                skip,
-                "`skip` on an impl block traces nothing: remove the attribute, or put `#[traced(skip)]` on \
-                 the methods to leave untraced",
-            ),
+        return reject(
+            skip,
+            "`skip` on an impl block traces nothing: remove the attribute, or put `#[traced(skip)]` on \
+             the methods to leave untraced",
             item,
         );
     }

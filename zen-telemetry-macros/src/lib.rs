@@ -9,7 +9,9 @@ mod args;
 mod async_fn;
 mod captures;
 mod expand;
+mod fallback;
 mod impl_block;
+mod item;
 
 use proc_macro::TokenStream;
 
@@ -440,5 +442,5 @@ use proc_macro::TokenStream;
 /// struct, a closure or anything else: each gives one precise error.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::traced(args.into(), item.into()).into()
+    item::traced(args.into(), item.into()).into()
 }

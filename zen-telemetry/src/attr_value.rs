@@ -4,7 +4,32 @@ use std::borrow::Cow;
 
 use opentelemetry::Value;
 
-/// A value that can be a span attribute.
+/// A value that can be a span attribute: what `attrs(...)` and
+/// [`span_attributes!`](crate::span_attributes) accept.
+///
+/// Strings, bools, integers and floats (and references to them) are built in.
+/// Implement it for a type of your own to record it without converting at
+/// every call site; keep the value free of user text you would not export.
+///
+/// ```
+/// use zen_telemetry::{AttrValue, traced};
+/// use zen_telemetry::opentelemetry::Value;
+///
+/// #[derive(Clone, Copy)]
+/// struct Tier(u8);
+///
+/// impl AttrValue for Tier {
+///     fn into_value(self) -> Value {
+///         Value::from(if self.0 > 1 { "premium" } else { "basic" })
+///     }
+/// }
+///
+/// #[traced(attrs(tier = tier))]
+/// fn charge(tier: Tier) -> u32 {
+///     u32::from(tier.0) * 10
+/// }
+/// # assert_eq!(charge(Tier(2)), 20);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a span attribute value",
     label = "not a string, bool, integer or float",
