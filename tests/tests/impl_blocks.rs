@@ -4,18 +4,8 @@ use std::fmt;
 
 use opentelemetry::Value;
 use opentelemetry::trace::SpanKind;
-use zen_telemetry::testing::{CapturedSpan, capture};
+use zen_telemetry::testing::{CapturedSpan, capture, span_named as find};
 use zen_telemetry::traced;
-
-fn find<'a>(spans: &'a [CapturedSpan], name: &str) -> &'a CapturedSpan {
-    let mut matching = spans.iter().filter(|s| s.name == name);
-    let span = matching.next().unwrap_or_else(|| {
-        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
-        panic!("no span named {name:?} in {names:?}")
-    });
-    assert!(matching.next().is_none(), "several spans named {name:?}");
-    span
-}
 
 fn names(spans: &[CapturedSpan]) -> Vec<&str> {
     spans.iter().map(|s| s.name.as_str()).collect()

@@ -156,6 +156,11 @@ impl CapturedSpan {
         self.events.iter().find(|e| e.name == name)
     }
 
+    /// True when `parent` is this span's parent, in the same trace.
+    pub fn is_child_of(&self, parent: &CapturedSpan) -> bool {
+        self.parent_span_id == Some(parent.span_id) && self.trace_id == parent.trace_id
+    }
+
     /// True when the status is Ok.
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
@@ -199,6 +204,36 @@ impl From<&SpanData> for CapturedSpan {
             parent_span_id: (span.parent_span_id != SpanId::INVALID).then_some(span.parent_span_id),
         }
     }
+}
+
+/// The one span named `name` in `spans`.
+///
+/// # Panics
+///
+/// When there is none, or more than one: a test assertion, naming the spans
+/// that are there.
+///
+/// ```
+/// use zen_telemetry::testing::{capture, span_named};
+///
+/// #[zen_telemetry::traced("outer")]
+/// fn outer() { inner() }
+/// #[zen_telemetry::traced("inner")]
+/// fn inner() {}
+///
+/// let capture = capture();
+/// outer();
+/// let spans = capture.spans();
+/// assert!(span_named(&spans, "inner").is_child_of(span_named(&spans, "outer")));
+/// ```
+pub fn span_named<'a>(spans: &'a [CapturedSpan], name: &str) -> &'a CapturedSpan {
+    let mut matching = spans.iter().filter(|s| s.name == name);
+    let Some(span) = matching.next() else {
+        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+        panic!("no span named {name:?} in {names:?}")
+    };
+    assert!(matching.next().is_none(), "several spans named {name:?}");
+    span
 }
 
 /// The pipeline's observer: keeps ended spans while a capture is active.

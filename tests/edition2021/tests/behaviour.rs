@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::task::{Context, Waker};
 
 use opentelemetry::trace::SpanKind;
-use zen_telemetry::testing::{capture, CapturedSpan};
+use zen_telemetry::testing::{capture, span_named as find, CapturedSpan};
 use zen_tests_edition2021::{
     borrowed_len, doubled, longest, parent, total_len, AsyncTraitFirst, Counter, Dynamic, Greeter, MemStore, Parser,
     PerMethod, Polite, Remote, Store, Terse, TracedFirst,
@@ -19,25 +19,14 @@ fn name(tail: &str) -> String {
     format!("{CRATE}::{tail}")
 }
 
-fn find<'a>(spans: &'a [CapturedSpan], name: &str) -> &'a CapturedSpan {
-    let mut matching = spans.iter().filter(|s| s.name == name);
-    let span = matching.next().unwrap_or_else(|| {
-        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
-        panic!("no span named {name:?} in {names:?}")
-    });
-    assert!(matching.next().is_none(), "several spans named {name:?}");
-    span
-}
-
+/// `child`'s parent is `parent`, in the same trace.
 fn assert_child_of(child: &CapturedSpan, parent: &CapturedSpan) {
-    assert_eq!(
-        child.parent_span_id,
-        Some(parent.span_id),
-        "{} under {}",
+    assert!(
+        child.is_child_of(parent),
+        "{} is not a child of {}",
         child.name,
         parent.name
     );
-    assert_eq!(child.trace_id, parent.trace_id);
 }
 
 fn assert_send<T: Send>(value: T) -> T {

@@ -23,6 +23,8 @@ use std::pin::Pin;
 use std::task::{Poll, Waker};
 
 use zen_telemetry::testing::CapturedSpan;
+// The one span named `name` (every section asserts on spans by name).
+use zen_telemetry::testing::span_named as find;
 
 mod argument_lifetimes;
 mod async_shapes;
@@ -36,27 +38,14 @@ mod results;
 mod scrubbed;
 mod shapes;
 
-/// The one span named `name`.
-fn find<'a>(spans: &'a [CapturedSpan], name: &str) -> &'a CapturedSpan {
-    let mut matching = spans.iter().filter(|s| s.name == name);
-    let span = matching.next().unwrap_or_else(|| {
-        let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
-        panic!("no span named {name:?} in {names:?}")
-    });
-    assert!(matching.next().is_none(), "several spans named {name:?}");
-    span
-}
-
 /// `child`'s parent is `parent`, in the same trace.
 fn assert_child_of(child: &CapturedSpan, parent: &CapturedSpan) {
-    assert_eq!(
-        child.parent_span_id,
-        Some(parent.span_id),
+    assert!(
+        child.is_child_of(parent),
         "{} is not a child of {}",
         child.name,
         parent.name
     );
-    assert_eq!(child.trace_id, parent.trace_id);
 }
 
 /// A multi-thread runtime with two workers.
