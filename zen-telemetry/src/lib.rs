@@ -60,6 +60,7 @@ mod attr_value;
 #[doc(hidden)]
 pub mod bench;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 /// The `opentelemetry` crate this version is built on, for spans made directly
