@@ -182,17 +182,10 @@ fn use_paths(tree: &syn::UseTree, prefix: Vec<String>, out: &mut Vec<Vec<String>
             next.push(path.ident.to_string());
             use_paths(&path.tree, next, out);
         }
-        syn::UseTree::Name(name) => {
+        syn::UseTree::Name(syn::UseName { ident }) | syn::UseTree::Rename(syn::UseRename { ident, .. }) => {
             let mut full = prefix;
-            if name.ident != "self" {
-                full.push(name.ident.to_string());
-            }
-            out.push(full);
-        }
-        syn::UseTree::Rename(rename) => {
-            let mut full = prefix;
-            if rename.ident != "self" {
-                full.push(rename.ident.to_string());
+            if ident != "self" {
+                full.push(ident.to_string());
             }
             out.push(full);
         }

@@ -111,12 +111,15 @@ fn value_to_json(value: &Value) -> serde_json::Value {
     }
 }
 
+fn attributes_map<'a>(attributes: impl IntoIterator<Item = &'a KeyValue>) -> Map<String, serde_json::Value> {
+    attributes
+        .into_iter()
+        .map(|kv| (kv.key.as_str().to_owned(), value_to_json(&kv.value)))
+        .collect()
+}
+
 pub(crate) fn attributes_to_json<'a>(attributes: impl IntoIterator<Item = &'a KeyValue>) -> serde_json::Value {
-    let mut map = Map::new();
-    for kv in attributes {
-        map.insert(kv.key.as_str().to_owned(), value_to_json(&kv.value));
-    }
-    serde_json::Value::Object(map)
+    serde_json::Value::Object(attributes_map(attributes))
 }
 
 /// The line for one span.
@@ -127,10 +130,6 @@ pub(crate) fn span_to_json(span: &SpanData) -> JsonSpan {
         Status::Unset => ("unset", None),
         Status::Ok => ("ok", None),
         Status::Error { description } => ("error", Some(description.to_string())),
-    };
-    let object = |value: serde_json::Value| match value {
-        serde_json::Value::Object(map) => map,
-        _ => Map::new(),
     };
     JsonSpan {
         name: span.name.to_string(),
@@ -143,14 +142,14 @@ pub(crate) fn span_to_json(span: &SpanData) -> JsonSpan {
         duration_ns: end.saturating_sub(start),
         status: status.to_owned(),
         status_message,
-        attributes: object(attributes_to_json(&span.attributes)),
+        attributes: attributes_map(&span.attributes),
         events: span
             .events
             .iter()
             .map(|event| JsonEvent {
                 name: event.name.to_string(),
                 time_unix_nano: unix_nanos(event.timestamp),
-                attributes: object(attributes_to_json(&event.attributes)),
+                attributes: attributes_map(&event.attributes),
             })
             .collect(),
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 
 use super::manager::{self, InitError};
@@ -74,23 +74,23 @@ pub(crate) fn build(config: &Config) -> Pipeline {
         Some(make) => make(config).map(Some),
         None => exporter::batch_processor(config, destination),
     };
-    let mut processors: Vec<Arc<dyn SpanProcessor>> = Vec::new();
-    match processor {
+    let exporter = match processor {
         Ok(Some(mut processor)) => {
             // Set before the processor is shared.
             processor.set_resource(&resource);
-            processors.push(Arc::new(processor));
+            Some(processor)
         }
-        Ok(None) => {}
+        Ok(None) => None,
         Err(error) => {
             diag::stderr_line(&format!(
                 "zen-telemetry: warning: cannot start the {destination} exporter: {error}; spans are not exported"
             ));
             state::no_destination();
             diag::debug_line(|| "no exporter; recording stopped".to_owned());
+            None
         }
-    }
-    let fanout = Arc::new(Fanout { processors });
+    };
+    let fanout = Arc::new(Fanout { exporter });
     let provider = SdkTracerProvider::builder()
         .with_sampler(sampling::ZenSampler)
         .with_resource(resource)
@@ -115,11 +115,11 @@ pub(crate) fn resource(config: &Config) -> Resource {
         .build()
 }
 
-/// The observer and the processors, in that order. One processor for the
-/// provider too, so a span is cloned only when more than one party needs it.
+/// The observer, then the exporter's processor. One processor for the
+/// provider too, so `#[traced]` and OTel-API spans take the same path.
 #[derive(Debug)]
 struct Fanout {
-    processors: Vec<Arc<dyn SpanProcessor>>,
+    exporter: Option<exporter::CountingBatchProcessor>,
 }
 
 impl Fanout {
@@ -127,27 +127,9 @@ impl Fanout {
         if let Some(observe) = OBSERVER.get() {
             observe(&span);
         }
-        match self.processors.as_slice() {
-            [] => {}
-            [only] => only.on_end(span),
-            [rest @ .., last] => {
-                for processor in rest {
-                    processor.on_end(span.clone());
-                }
-                last.on_end(span);
-            }
+        if let Some(exporter) = &self.exporter {
+            exporter.on_end(span);
         }
-    }
-
-    /// Runs `each` on every processor, returning the first error after all ran.
-    fn for_all(&self, each: impl Fn(&dyn SpanProcessor) -> OTelSdkResult) -> OTelSdkResult {
-        let mut first_error: Option<OTelSdkError> = None;
-        for processor in &self.processors {
-            if let Err(error) = each(processor.as_ref()) {
-                first_error.get_or_insert(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -157,8 +139,8 @@ struct SharedFanout(Arc<Fanout>);
 
 impl SpanProcessor for SharedFanout {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        for processor in &self.0.processors {
-            processor.on_start(span, cx);
+        if let Some(exporter) = &self.0.exporter {
+            exporter.on_start(span, cx);
         }
     }
 
@@ -167,10 +149,13 @@ impl SpanProcessor for SharedFanout {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.for_all(|processor| processor.force_flush())
+        self.0.exporter.as_ref().map_or(Ok(()), SpanProcessor::force_flush)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.for_all(|processor| processor.shutdown_with_timeout(timeout))
+        self.0
+            .exporter
+            .as_ref()
+            .map_or(Ok(()), |exporter| exporter.shutdown_with_timeout(timeout))
     }
 }
