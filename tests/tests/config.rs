@@ -283,6 +283,38 @@ fn error_messages_flag() {
 }
 
 #[test]
+fn metrics_switch_and_interval() {
+    let defaults = read_clean(&[]);
+    assert!(defaults.metrics, "on by default");
+    assert_eq!(defaults.metric_export_interval, Duration::from_secs(60));
+    assert!(!read_clean(&[("ZEN_TELEMETRY_METRICS", "false")]).metrics);
+    assert!(read_invalid("ZEN_TELEMETRY_METRICS", "some").metrics);
+    assert_eq!(
+        read_clean(&[("OTEL_METRIC_EXPORT_INTERVAL", "1500")]).metric_export_interval,
+        Duration::from_millis(1500)
+    );
+    for bad in ["0", "-5", "1.5s", "soon"] {
+        let config = read_invalid("OTEL_METRIC_EXPORT_INTERVAL", bad);
+        assert_eq!(config.metric_export_interval, Duration::from_secs(60), "{bad}");
+    }
+    let built = Config::default()
+        .to_builder()
+        .metrics(false)
+        .metric_export_interval(Duration::from_secs(5))
+        .build();
+    assert!(!built.metrics);
+    assert_eq!(built.metric_export_interval, Duration::from_secs(5));
+}
+
+#[test]
+fn metrics_file_path() {
+    let config = read_clean(&[("ZEN_TELEMETRY_METRICS_FILE", "/tmp/points.jsonl")]);
+    assert_eq!(config.metrics_file_path.to_str(), Some("/tmp/points.jsonl"));
+    let config = read_invalid("ZEN_TELEMETRY_METRICS_FILE", "/no/such/dir/points.jsonl");
+    assert_eq!(config.metrics_file_path, std::path::PathBuf::from("zen-metrics.jsonl"));
+}
+
+#[test]
 fn several_bad_values_give_one_warning_each() {
     let (config, warnings) = read(&[
         ("ZEN_TELEMETRY_SAMPLE_RATE", "x"),

@@ -274,7 +274,16 @@ fn no_crate_has_an_import_circle() {
 /// modules of a lower layer (files inside one top-level module may import
 /// each other, as long as there is no circle).
 const TELEMETRY_LAYERS: &[&[&str]] = &[
-    &["state", "diag", "clock", "stats", "scrub", "sampling", "attr_value"],
+    &[
+        "state",
+        "diag",
+        "clock",
+        "calls",
+        "stats",
+        "scrub",
+        "sampling",
+        "attr_value",
+    ],
     &["config"],
     &["exporter"],
     &["pipeline"],

@@ -62,15 +62,13 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
     };
 
     let meta = quote! {
-        static __ZEN_META: #krate::__private::SpanMeta = #krate::__private::SpanMeta {
-            name: #name,
-            kind: #kind,
-        };
+        static __ZEN_META: #krate::__private::SpanMeta =
+            #krate::__private::SpanMeta::new(#name, #kind, ::core::module_path!());
     };
     let start = quote!(#krate::__private::SpanGuard::start_if_on(&__ZEN_META));
     let outcome = outcome_of(&krate, &quote!(&__zen_result));
     let finish = quote! {
-        if __zen_span.is_recording() {
+        if __zen_span.wants_outcome() {
             __zen_span.finish({ #outcome });
         }
     };

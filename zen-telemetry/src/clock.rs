@@ -29,6 +29,69 @@ pub(crate) fn now() -> SystemTime {
     }
 }
 
+/// A reading for timing a call, taken once at each end and shared by the
+/// call's metrics and (when sampled) its span: the TSC once its rate is
+/// known, else monotonic nanoseconds since the first reading (the top bit
+/// tells which; the TSC reaches it after a century).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stamp(u64);
+
+const MONOTONIC: u64 = 1 << 63;
+
+/// Reads the clock at the start of a call.
+#[inline]
+pub(crate) fn stamp() -> Stamp {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if let Some(ticks) = tsc::calibrated_ticks() {
+        return Stamp(ticks);
+    }
+    monotonic_stamp()
+}
+
+/// Reads the clock at the end of a call started at `start`, the same way.
+#[inline]
+pub(crate) fn stamp_after(start: Stamp) -> Stamp {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if start.0 & MONOTONIC == 0 {
+        return Stamp(tsc::ticks());
+    }
+    let _ = start;
+    monotonic_stamp()
+}
+
+/// Nanoseconds from `start` to `end` (0 if `end` is not after it).
+#[inline]
+pub(crate) fn nanos_between(start: Stamp, end: Stamp) -> u64 {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if start.0 & MONOTONIC == 0 {
+        return tsc::nanos(end.0.saturating_sub(start.0));
+    }
+    end.0.saturating_sub(start.0)
+}
+
+/// The wall-clock time of a reading just taken.
+#[inline]
+pub(crate) fn time_of(stamp: Stamp) -> SystemTime {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if stamp.0 & MONOTONIC == 0 {
+        return tsc::time_at(stamp.0);
+    }
+    let _ = stamp;
+    SystemTime::now()
+}
+
+// Out of line: it is the path for the first 50 ms, or where the kernel does
+// not trust the counter.
+#[inline(never)]
+fn monotonic_stamp() -> Stamp {
+    static FIRST: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    tsc::keep_calibrating();
+    let first = *FIRST.get_or_init(std::time::Instant::now);
+    let nanos = u64::try_from(first.elapsed().as_nanos()).unwrap_or(u64::MAX >> 1);
+    Stamp(MONOTONIC | nanos)
+}
+
 /// Uses the TSC when the kernel's clocksource is the TSC. Called when the
 /// pipeline starts; reads one sysfs file.
 pub(crate) fn enable_if_trusted() {
@@ -66,8 +129,33 @@ mod tsc {
         ENABLED.store(true, Ordering::Relaxed);
     }
 
+    /// Nanoseconds per tick, as last measured; kept when a re-measurement
+    /// is discarded, so a call that started on the counter can still be timed.
+    static LAST_RATE_Q32: AtomicU64 = AtomicU64::new(0);
+
+    /// The counter, once its rate is known.
     #[inline]
-    fn ticks() -> u64 {
+    pub(super) fn calibrated_ticks() -> Option<u64> {
+        (LAST_RATE_Q32.load(Ordering::Relaxed) != 0).then(ticks)
+    }
+
+    /// Ticks to nanoseconds at the last measured rate.
+    #[inline]
+    pub(super) fn nanos(ticks: u64) -> u64 {
+        let rate = LAST_RATE_Q32.load(Ordering::Relaxed);
+        u64::try_from((u128::from(ticks) * u128::from(rate)) >> 32).unwrap_or(u64::MAX)
+    }
+
+    /// Drives the first calibration when only metrics read the clock (no
+    /// span calls `now`): the anchor, then the rate once it is 50 ms old.
+    pub(super) fn keep_calibrating() {
+        if ENABLED.load(Ordering::Relaxed) {
+            now();
+        }
+    }
+
+    #[inline]
+    pub(super) fn ticks() -> u64 {
         // SAFETY: `rdtsc` exists on every x86_64 CPU and has no preconditions.
         unsafe { core::arch::x86_64::_rdtsc() }
     }
@@ -77,6 +165,12 @@ mod tsc {
         if !ENABLED.load(Ordering::Relaxed) {
             return SystemTime::now();
         }
+        time_at(ticks())
+    }
+
+    /// The wall-clock time of a counter reading just taken.
+    #[inline]
+    pub(super) fn time_at(read_ticks: u64) -> SystemTime {
         let seq = SEQ.load(Ordering::Acquire);
         let wall_ns = ANCHOR_WALL_NS.load(Ordering::Relaxed);
         let anchor_ticks = ANCHOR_TICKS.load(Ordering::Relaxed);
@@ -87,7 +181,7 @@ mod tsc {
         }
         // A counter read before the anchor (another thread just renewed it)
         // wraps to a huge value and falls back to the wall clock too.
-        let elapsed = ticks().wrapping_sub(anchor_ticks);
+        let elapsed = read_ticks.wrapping_sub(anchor_ticks);
         let elapsed_ns = (u128::from(elapsed) * u128::from(rate)) >> 32;
         if elapsed_ns >= u128::from(REANCHOR_AFTER_NS) {
             return wall_clock();
@@ -131,6 +225,9 @@ mod tsc {
         // machine slept, or the wall clock was stepped): measure afresh.
         let plausible = rate == 0 || (rate / 2..=rate.saturating_mul(2)).contains(&new_rate);
         NS_PER_TICK_Q32.store(if plausible { new_rate } else { 0 }, Ordering::Relaxed);
+        if plausible && new_rate != 0 {
+            LAST_RATE_Q32.store(new_rate, Ordering::Relaxed);
+        }
         ANCHOR_WALL_NS.store(wall_ns, Ordering::Relaxed);
         ANCHOR_TICKS.store(read_ticks, Ordering::Relaxed);
         SEQ.store(seq + 2, Ordering::Release);

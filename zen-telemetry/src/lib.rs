@@ -38,6 +38,7 @@
 // < pipeline < propagation < span < attr_value < __private < testing, bench.
 mod state;
 
+mod calls;
 mod clock;
 mod diag;
 mod scrub;
@@ -69,6 +70,7 @@ pub mod testing;
 pub use opentelemetry;
 
 pub use attr_value::AttrValue;
+pub use calls::{BUCKET_BOUNDS_SECONDS, CallCounts, CallResult};
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
 pub use pipeline::InitError;

@@ -55,7 +55,13 @@ const LIMITS: SpanLimits = SpanLimits {
 impl ZenSpan {
     /// Starts a sampled span, child of `parent`'s span when that is valid,
     /// else the root of a new trace.
-    pub(crate) fn start(pipeline: &'static Pipeline, name: &'static str, kind: SpanKind, parent: &Context) -> Self {
+    pub(crate) fn start(
+        pipeline: &'static Pipeline,
+        name: &'static str,
+        kind: SpanKind,
+        parent: &Context,
+        start_time: SystemTime,
+    ) -> Self {
         let parent_span = parent.span();
         let parent = parent_span.span_context();
         let (trace_id, parent_span_id, parent_span_is_remote, flags, trace_state) = if parent.is_valid() {
@@ -84,7 +90,7 @@ impl ZenSpan {
                 parent_span_is_remote,
                 kind,
                 name: Cow::Borrowed(name),
-                start_time: clock::now(),
+                start_time,
                 attributes: Vec::new(),
                 dropped_attributes_count: 0,
                 events: SpanEvents::default(),

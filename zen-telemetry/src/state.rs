@@ -32,6 +32,8 @@ static SWITCH: AtomicU8 = AtomicU8::new(UNKNOWN);
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 /// Set when the exporter found no destination after start; keeps recording off.
 static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
+/// `Config::metrics`: whether calls are counted and timed besides traced.
+static METRICS: AtomicBool = AtomicBool::new(true);
 /// `Config::error_messages`, read on every recorded failure without a lock.
 static ERROR_MESSAGES: AtomicBool = AtomicBool::new(true);
 
@@ -88,4 +90,15 @@ pub(crate) fn error_messages() -> bool {
 /// Sets whether failed spans may carry error or panic text.
 pub(crate) fn set_error_messages(on: bool) {
     ERROR_MESSAGES.store(on, Ordering::Relaxed);
+}
+
+/// Whether traced calls are counted and timed (one relaxed load).
+#[inline(always)]
+pub(crate) fn metrics_on() -> bool {
+    METRICS.load(Ordering::Relaxed)
+}
+
+/// Sets whether traced calls are counted and timed.
+pub(crate) fn set_metrics(on: bool) {
+    METRICS.store(on, Ordering::Relaxed);
 }

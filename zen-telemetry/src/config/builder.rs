@@ -115,6 +115,27 @@ impl ConfigBuilder {
         self
     }
 
+    /// Count and time every traced call and export metrics (`true`, the
+    /// default), or keep traces only (`false`).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.config.metrics = on;
+        self
+    }
+
+    /// Time between two metric exports; zero keeps the current interval.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        if !interval.is_zero() {
+            self.config.metric_export_interval = interval;
+        }
+        self
+    }
+
+    /// Where the `file` exporter writes metric points.
+    pub fn metrics_file_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.metrics_file_path = path.into();
+        self
+    }
+
     /// The finished configuration.
     pub fn build(self) -> Config {
         self.config

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::env::{ConfigWarning, EnvReader, parse_flag};
 use super::gcp;
-use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind};
+use super::settings::{Config, DEFAULT_FILE, DEFAULT_METRICS_FILE, DisabledBy, ExporterKind};
 
 impl Config {
     /// Reads the process environment.
@@ -48,20 +48,11 @@ impl Config {
                 ),
             }
         }
-        if let Some(raw) = reader.raw("ZEN_TELEMETRY_FILE") {
-            let path = PathBuf::from(&raw);
-            let parent_missing = path
-                .parent()
-                .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
-            if raw.trim().is_empty() || raw.contains('\0') || parent_missing || path.is_dir() {
-                reader.warn(
-                    "ZEN_TELEMETRY_FILE",
-                    raw,
-                    &format!("a file path in an existing directory; using {DEFAULT_FILE}"),
-                );
-            } else {
-                config.file_path = PathBuf::from(raw);
-            }
+        if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_FILE", DEFAULT_FILE) {
+            config.file_path = path;
+        }
+        if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_METRICS_FILE", DEFAULT_METRICS_FILE) {
+            config.metrics_file_path = path;
         }
         let positive = |v: u64| v > 0;
         if let Some(n) = reader.number("OTEL_BSP_MAX_QUEUE_SIZE", "a whole number above 0", positive) {
@@ -99,6 +90,16 @@ impl Config {
         if let Some(on) = reader.flag("ZEN_TELEMETRY_ERROR_MESSAGES", true) {
             config.error_messages = on;
         }
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_METRICS", true) {
+            config.metrics = on;
+        }
+        if let Some(ms) = reader.number(
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "milliseconds, a whole number above 0",
+            positive,
+        ) {
+            config.metric_export_interval = Duration::from_millis(ms);
+        }
         config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
 
@@ -106,6 +107,24 @@ impl Config {
 
         (config, reader.warnings)
     }
+}
+
+/// A path in an existing directory, or `None` with a warning naming `default`.
+fn file_path(reader: &mut EnvReader<'_>, variable: &'static str, default: &str) -> Option<PathBuf> {
+    let raw = reader.raw(variable)?;
+    let path = PathBuf::from(&raw);
+    let parent_missing = path
+        .parent()
+        .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
+    if raw.trim().is_empty() || raw.contains('\0') || parent_missing || path.is_dir() {
+        reader.warn(
+            variable,
+            raw,
+            &format!("a file path in an existing directory; using {default}"),
+        );
+        return None;
+    }
+    Some(path)
 }
 
 fn clamp_usize(n: u64) -> usize {

@@ -134,6 +134,14 @@ pub struct Config {
     /// Export the (scrubbed) text of errors and panics; `false` keeps only
     /// the type (`ZEN_TELEMETRY_ERROR_MESSAGES`).
     pub error_messages: bool,
+    /// Count and time every traced call, and export those metrics and the
+    /// instruments of [`crate::meter_provider`] (`ZEN_TELEMETRY_METRICS`).
+    pub metrics: bool,
+    /// Time between two metric exports (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub metric_export_interval: Duration,
+    /// Where the `file` exporter writes metric points
+    /// (`ZEN_TELEMETRY_METRICS_FILE`).
+    pub metrics_file_path: PathBuf,
 }
 
 /// Default `service.name`.
@@ -144,6 +152,10 @@ pub const DEFAULT_SAMPLE_RATE: f64 = 0.1;
 pub const DEFAULT_FILE: &str = "zen-traces.jsonl";
 /// Default `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(3000);
+/// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the OTel specification's.
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
+/// Default `ZEN_TELEMETRY_METRICS_FILE`.
+pub const DEFAULT_METRICS_FILE: &str = "zen-metrics.jsonl";
 
 impl Default for Config {
     fn default() -> Self {
@@ -160,6 +172,9 @@ impl Default for Config {
             otlp_endpoint_set: false,
             gcp: GcpSettings::default(),
             error_messages: true,
+            metrics: true,
+            metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
+            metrics_file_path: PathBuf::from(DEFAULT_METRICS_FILE),
         }
     }
 }

@@ -68,6 +68,7 @@ fn lock_config() -> MutexGuard<'static, Option<Config>> {
 fn apply(config: &Config) {
     diag::set_debug(config.debug);
     state::set_error_messages(config.error_messages);
+    state::set_metrics(config.metrics);
     sampling::set_rate(config.sample_rate);
     state::set_on(config.turns_on());
     diag::debug_line(|| {

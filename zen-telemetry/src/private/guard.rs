@@ -1,6 +1,9 @@
 //! The span of one traced call: started when the call is sampled, current
 //! while its body runs (or its future is polled), ended with the outcome, or
-//! as cancelled or panicked when dropped unfinished.
+//! as cancelled or panicked when dropped unfinished. Every call made while
+//! telemetry is on, sampled or not, is also counted and timed in its call
+//! site's metrics (`calls`); a sampled call's span and metrics share the two
+//! clock readings.
 
 use std::any::Any;
 use std::fmt;
@@ -15,18 +18,33 @@ use opentelemetry::{Context, Key, KeyValue};
 
 use super::outcome::Outcome;
 use crate::attr_value::AttrValue;
+use crate::calls::{CallResult, CallSite};
+use crate::clock::{self, Stamp};
 use crate::pipeline;
 use crate::sampling::{self, UnsampledScope};
 use crate::span::ZenSpan;
-use crate::{clock, propagation, scrub, state, stats};
+use crate::{propagation, scrub, state, stats};
 
-/// What a traced function is, fixed at compile time.
+/// What a traced function is, fixed at compile time, and its metrics.
 #[derive(Debug)]
 pub struct SpanMeta {
     /// The span name.
     pub name: &'static str,
     /// The span kind.
     pub kind: SpanKind,
+    /// The function's call counts and durations.
+    pub site: CallSite,
+}
+
+impl SpanMeta {
+    /// The metadata of a traced function named `name` in `module`.
+    pub const fn new(name: &'static str, kind: SpanKind, module: &'static str) -> SpanMeta {
+        SpanMeta {
+            name,
+            kind,
+            site: CallSite::new(name, module),
+        }
+    }
 }
 
 /// A sync traced call whose telemetry is not known to be off: starts the span,
@@ -38,15 +56,20 @@ pub struct SpanMeta {
 pub fn run_sync<R>(
     meta: &'static SpanMeta,
     body: impl FnOnce(&SpanGuard) -> R,
-    outcome: impl FnOnce(&R) -> Outcome,
+    outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>,
 ) -> R {
     let mut guard = SpanGuard::start_if_on(meta);
     let State::Recording { cx, .. } = &guard.state else {
         if guard.is_off() {
             return body(&guard);
         }
-        let _scope = UnsampledScope::enter();
-        return body(&guard);
+        let result = {
+            let _scope = UnsampledScope::enter();
+            body(&guard)
+        };
+        // A panic in `body` skips this; the guard's drop counts it.
+        guard.finish(outcome(&result));
+        return result;
     };
     let attached = Context::clone(cx).attach();
     let caught = catch_unwind(AssertUnwindSafe(|| body(&guard)));
@@ -57,12 +80,20 @@ pub fn run_sync<R>(
             result
         }
         Err(payload) => {
-            if let State::Recording { cx, finished } = &mut guard.state {
-                end_with_panic(cx, finished, Some(&*payload));
+            if let State::Recording { cx, finished, timing } = &mut guard.state {
+                end_with_panic(cx, finished, timing.take(), Some(&*payload));
             }
             resume_unwind(payload)
         }
     }
+}
+
+/// Builds the pipeline, and with it the metric export, at a function's first
+/// counted call: with a sample rate of 0 no span would ever build it.
+#[cold]
+#[inline(never)]
+fn start_metric_export() {
+    pipeline::pipeline();
 }
 
 /// The span of one traced call.
@@ -73,17 +104,41 @@ pub struct SpanGuard {
 
 enum State {
     Off,
-    Unsampled,
+    /// `timing` is `None` when metrics are off or the call was counted.
+    Unsampled {
+        timing: Option<Timing>,
+    },
     // `ManuallyDrop` so `SpanGuard` has no drop glue of its own: the off and
     // unsampled paths then drop it inline instead of calling out.
-    Recording { cx: ManuallyDrop<Context>, finished: bool },
+    Recording {
+        cx: ManuallyDrop<Context>,
+        finished: bool,
+        timing: Option<Timing>,
+    },
+}
+
+/// A call's start, for its metrics.
+#[derive(Clone, Copy)]
+struct Timing {
+    site: &'static CallSite,
+    start: Stamp,
+}
+
+impl Timing {
+    /// Counts the call as ended now with `result`; returns the end reading.
+    #[inline]
+    fn record(self, result: CallResult) -> Stamp {
+        let end = clock::stamp_after(self.start);
+        self.site.record(result, clock::nanos_between(self.start, end));
+        end
+    }
 }
 
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.state {
             State::Off => "SpanGuard(off)",
-            State::Unsampled => "SpanGuard(unsampled)",
+            State::Unsampled { .. } => "SpanGuard(unsampled)",
             State::Recording { .. } => "SpanGuard(recording)",
         })
     }
@@ -107,9 +162,18 @@ impl SpanGuard {
     // grows its frame and prologue, which the disabled path pays for too.
     #[inline(never)]
     fn start(meta: &'static SpanMeta) -> SpanGuard {
+        let timing = state::metrics_on().then(|| {
+            if !meta.site.has_recorded() {
+                start_metric_export();
+            }
+            Timing {
+                site: &meta.site,
+                start: clock::stamp(),
+            }
+        });
         if sampling::in_unsampled_subtree() {
             return SpanGuard {
-                state: State::Unsampled,
+                state: State::Unsampled { timing },
             };
         }
         let parent_sampled = Context::map_current(|cx| {
@@ -123,22 +187,22 @@ impl SpanGuard {
             None => sampling::roll_root(),
         };
         if sampled {
-            SpanGuard::start_recording(meta)
+            SpanGuard::start_recording(meta, timing)
         } else {
             SpanGuard {
-                state: State::Unsampled,
+                state: State::Unsampled { timing },
             }
         }
     }
 
     #[inline(never)]
-    fn start_recording(meta: &'static SpanMeta) -> SpanGuard {
+    fn start_recording(meta: &'static SpanMeta, timing: Option<Timing>) -> SpanGuard {
         let pipeline = pipeline::pipeline();
         let mut parent = Context::current();
         // Telemetry's own work (exporting) is never traced.
         if parent.is_telemetry_suppressed() {
             return SpanGuard {
-                state: State::Unsampled,
+                state: State::Unsampled { timing },
             };
         }
         if !parent.span().span_context().is_valid()
@@ -146,12 +210,14 @@ impl SpanGuard {
         {
             parent = process_parent.clone();
         }
-        let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), &parent);
+        let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
+        let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), &parent, start_time);
         stats::add_recorded();
         SpanGuard {
             state: State::Recording {
                 cx: ManuallyDrop::new(parent.with_span(span)),
                 finished: false,
+                timing,
             },
         }
     }
@@ -168,6 +234,17 @@ impl SpanGuard {
         matches!(self.state, State::Recording { .. })
     }
 
+    /// True when [`finish`](Self::finish) has something to record: the span,
+    /// or the call's metrics.
+    #[inline(always)]
+    pub fn wants_outcome(&self) -> bool {
+        match self.state {
+            State::Off => false,
+            State::Unsampled { timing } => timing.is_some(),
+            State::Recording { .. } => true,
+        }
+    }
+
     /// Sets an attribute on the span (call only when recording).
     pub fn set_attribute<V: AttrValue>(&self, key: &'static str, value: V) {
         if let State::Recording { cx, .. } = &self.state {
@@ -181,11 +258,11 @@ impl SpanGuard {
     pub fn run<R>(&mut self, body: impl FnOnce() -> R) -> R {
         match &mut self.state {
             State::Off => body(),
-            State::Unsampled => {
+            State::Unsampled { .. } => {
                 let _scope = UnsampledScope::enter();
                 body()
             }
-            State::Recording { cx, finished } => run_recording(cx, finished, body),
+            State::Recording { cx, finished, timing } => run_recording(cx, finished, *timing, body),
         }
     }
 
@@ -195,51 +272,79 @@ impl SpanGuard {
         Instrumented { guard: self, future }
     }
 
-    /// Records the outcome and ends the span.
-    pub fn finish(&mut self, outcome: Outcome) {
-        if let State::Recording { cx, finished } = &mut self.state {
-            if *finished {
-                return;
-            }
-            *finished = true;
-            let span = cx.span();
-            match outcome {
-                Outcome::Ok => span.set_status(Status::Ok),
-                Outcome::Err { type_name, message } => {
-                    let message = exportable(message.as_deref());
-                    let mut attributes = vec![KeyValue::new("exception.type", type_name)];
-                    if let Some(message) = &message {
-                        attributes.push(KeyValue::new("exception.message", message.clone()));
-                    }
-                    span.add_event("exception", attributes);
-                    span.set_status(Status::error(message.unwrap_or_default()));
+    /// Counts the call and, when recorded, sets the span's status and
+    /// events and ends it.
+    pub fn finish(&mut self, outcome: Outcome<'_>) {
+        let result = match outcome {
+            Outcome::Ok => CallResult::Ok,
+            Outcome::Err { .. } => CallResult::Error,
+        };
+        match &mut self.state {
+            State::Off => {}
+            State::Unsampled { timing } => {
+                if let Some(timing) = timing.take() {
+                    timing.record(result);
                 }
             }
-            span.end_with_timestamp(clock::now());
+            State::Recording { cx, finished, timing } => {
+                if *finished {
+                    return;
+                }
+                *finished = true;
+                let end_time = end_time(timing.take(), result);
+                end_with_outcome(cx, outcome, end_time);
+            }
         }
     }
+}
+
+/// Counts a recorded call's metrics and gives its span's end time.
+#[inline]
+fn end_time(timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
+    match timing {
+        Some(timing) => clock::time_of(timing.record(result)),
+        None => clock::now(),
+    }
+}
+
+fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::SystemTime) {
+    let span = cx.span();
+    match outcome {
+        Outcome::Ok => span.set_status(Status::Ok),
+        Outcome::Err { type_name, error } => {
+            let message = exportable(error.format().as_deref());
+            let mut attributes = vec![KeyValue::new("exception.type", type_name)];
+            if let Some(message) = &message {
+                attributes.push(KeyValue::new("exception.message", message.clone()));
+            }
+            span.add_event("exception", attributes);
+            span.set_status(Status::error(message.unwrap_or_default()));
+        }
+    }
+    span.end_with_timestamp(end_time);
 }
 
 /// The recorded path of [`SpanGuard::run`], kept out of the caller so the
 /// off and unsampled paths stay a few instructions.
 #[inline(never)]
-fn run_recording<R>(cx: &Context, finished: &mut bool, body: impl FnOnce() -> R) -> R {
+fn run_recording<R>(cx: &Context, finished: &mut bool, timing: Option<Timing>, body: impl FnOnce() -> R) -> R {
     let attached = cx.clone().attach();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(payload) => {
             drop(attached);
-            end_with_panic(cx, finished, Some(&*payload));
+            end_with_panic(cx, finished, timing, Some(&*payload));
             resume_unwind(payload)
         }
     }
 }
 
-fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any + Send)>) {
+fn end_with_panic(cx: &Context, finished: &mut bool, timing: Option<Timing>, payload: Option<&(dyn Any + Send)>) {
     if *finished {
         return;
     }
     *finished = true;
+    let end_time = end_time(timing, CallResult::Panic);
     let message = exportable(payload.and_then(|p| {
         p.downcast_ref::<&str>()
             .copied()
@@ -252,7 +357,7 @@ fn end_with_panic(cx: &Context, finished: &mut bool, payload: Option<&(dyn Any +
     }
     span.add_event("exception", attributes);
     span.set_status(Status::error(message.unwrap_or_else(|| "panic".to_owned())));
-    span.end_with_timestamp(clock::now());
+    span.end_with_timestamp(end_time);
 }
 
 /// The text an error or panic may carry out of the process: scrubbed and
@@ -263,32 +368,49 @@ fn exportable(message: Option<&str>) -> Option<String> {
 }
 
 impl SpanGuard {
-    /// Ends an unfinished span (cancelled or panicked) and releases the context.
+    /// Ends an unfinished call (cancelled or panicked): counts it, ends its
+    /// span and releases the context.
     #[inline(never)]
     fn release(&mut self) {
-        if let State::Recording { cx, finished } = &mut self.state {
-            if !*finished {
-                if std::thread::panicking() {
-                    end_with_panic(cx, finished, None);
-                } else {
-                    *finished = true;
-                    let span = cx.span();
-                    span.set_attribute(KeyValue::new("zen.cancelled", true));
-                    span.end_with_timestamp(clock::now());
+        let unwinding = std::thread::panicking();
+        match &mut self.state {
+            State::Off => {}
+            State::Unsampled { timing } => {
+                if let Some(timing) = timing.take() {
+                    timing.record(if unwinding {
+                        CallResult::Panic
+                    } else {
+                        CallResult::Cancelled
+                    });
                 }
             }
-            // SAFETY: dropped exactly once, here, and `self` is being dropped.
-            unsafe { ManuallyDrop::drop(cx) };
+            State::Recording { cx, finished, timing } => {
+                if !*finished {
+                    if unwinding {
+                        end_with_panic(cx, finished, timing.take(), None);
+                    } else {
+                        *finished = true;
+                        let end_time = end_time(timing.take(), CallResult::Cancelled);
+                        let span = cx.span();
+                        span.set_attribute(KeyValue::new("zen.cancelled", true));
+                        span.end_with_timestamp(end_time);
+                    }
+                }
+                // SAFETY: dropped exactly once, here, and `self` is being dropped.
+                unsafe { ManuallyDrop::drop(cx) };
+            }
         }
     }
 }
 
 impl Drop for SpanGuard {
-    // Inlined so the off and unsampled paths compile to one compare here.
+    // Inlined so the off path, and an unsampled call already counted,
+    // compile to a compare here.
     #[inline(always)]
     fn drop(&mut self) {
-        if let State::Recording { .. } = self.state {
-            self.release();
+        match self.state {
+            State::Off | State::Unsampled { timing: None } => {}
+            _ => self.release(),
         }
     }
 }
@@ -311,17 +433,31 @@ impl<F: Future> Future for Instrumented<'_, F> {
         let future = this.future;
         match &mut this.guard.state {
             State::Off => future.poll(task),
-            State::Unsampled => {
+            State::Unsampled { timing } => {
                 let _scope = UnsampledScope::enter();
-                future.poll(task)
+                if timing.is_none() {
+                    return future.poll(task);
+                }
+                // Caught here, not left to the guard's drop: a runtime that
+                // catches a task's panic drops the future after unwinding,
+                // when the drop could no longer tell a panic from a cancel.
+                match catch_unwind(AssertUnwindSafe(|| future.poll(task))) {
+                    Ok(poll) => poll,
+                    Err(payload) => {
+                        if let Some(timing) = timing.take() {
+                            timing.record(CallResult::Panic);
+                        }
+                        resume_unwind(payload)
+                    }
+                }
             }
-            State::Recording { cx, finished } => {
+            State::Recording { cx, finished, timing } => {
                 let attached = Context::clone(cx).attach();
                 match catch_unwind(AssertUnwindSafe(|| future.poll(task))) {
                     Ok(poll) => poll,
                     Err(payload) => {
                         drop(attached);
-                        end_with_panic(cx, finished, Some(&*payload));
+                        end_with_panic(cx, finished, timing.take(), Some(&*payload));
                         resume_unwind(payload)
                     }
                 }

@@ -10,8 +10,10 @@
 //! - `guard.run(body)` runs a sync body with the span current; panics are
 //!   recorded and resumed unchanged.
 //! - `guard.instrument(fut)` does the same for every poll of a future.
-//! - `guard.finish(outcome)` sets status and events and ends the span; a guard
-//!   dropped unfinished ends its span as cancelled (or panicked).
+//! - `guard.finish(outcome)`, called when `guard.wants_outcome()`, counts the
+//!   call in its site's metrics and, when recorded, sets status and events and
+//!   ends the span; a guard dropped unfinished counts and ends it as
+//!   cancelled (or panicked).
 
 mod guard;
 pub mod outcome;
@@ -24,8 +26,9 @@ use crate::{pipeline, state};
 pub use opentelemetry::trace::SpanKind;
 
 pub use crate::attr_value::AttrValue;
+pub use crate::calls::CallSite;
 pub use guard::{Instrumented, SpanGuard, SpanMeta, run_sync};
-pub use outcome::{Outcome, Wrap};
+pub use outcome::{ErrorText, Outcome, Wrap};
 
 /// True when telemetry is on (one relaxed atomic load).
 #[inline(always)]

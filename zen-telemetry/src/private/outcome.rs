@@ -7,18 +7,51 @@ use std::fmt::{Debug, Display};
 // `(&&&Wrap(&value)).__zen_outcome()` picks the most specific impl: method
 // lookup tries the receiver with the fewest derefs first.
 
-/// How a traced call ended.
+/// How a traced call ended. The error is borrowed, and its text is only
+/// formatted when the call's span is recorded: an unsampled call that
+/// fails costs its metrics no allocation.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<'a> {
     /// Returned normally (or `Ok`).
     Ok,
     /// Returned `Err`.
     Err {
         /// The error's type name.
         type_name: &'static str,
-        /// The error's `Display` (or `Debug`) text.
-        message: Option<String>,
+        /// The error, to format when the span is recorded.
+        error: ErrorText<'a>,
     },
+}
+
+/// How to write a returned error's text.
+pub enum ErrorText<'a> {
+    /// With `Display`.
+    Display(&'a dyn Display),
+    /// With `Debug` (the error type has no `Display`).
+    Debug(&'a dyn Debug),
+    /// The error type has neither.
+    Opaque,
+}
+
+impl Debug for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorText::Display(_) => "ErrorText::Display",
+            ErrorText::Debug(_) => "ErrorText::Debug",
+            ErrorText::Opaque => "ErrorText::Opaque",
+        })
+    }
+}
+
+impl ErrorText<'_> {
+    /// The error's text, if its type can write one.
+    pub(crate) fn format(&self) -> Option<String> {
+        match self {
+            ErrorText::Display(error) => Some(error.to_string()),
+            ErrorText::Debug(error) => Some(format!("{error:?}")),
+            ErrorText::Opaque => None,
+        }
+    }
 }
 
 /// Wraps a reference to a return value for outcome detection by type.
@@ -34,61 +67,61 @@ impl<T: ?Sized> Clone for Wrap<'_, T> {
 impl<T: ?Sized> Copy for Wrap<'_, T> {}
 
 /// `Result<T, E>` with `E: Display`.
-pub trait ErrDisplay {
+pub trait ErrDisplay<'a> {
     /// The outcome.
-    fn __zen_outcome(self) -> Outcome;
+    fn __zen_outcome(self) -> Outcome<'a>;
 }
 /// `Result<T, E>` with `E: Debug`.
-pub trait ErrDebug {
+pub trait ErrDebug<'a> {
     /// The outcome.
-    fn __zen_outcome(self) -> Outcome;
+    fn __zen_outcome(self) -> Outcome<'a>;
 }
 /// Any other `Result<T, E>`.
-pub trait ErrOpaque {
+pub trait ErrOpaque<'a> {
     /// The outcome.
-    fn __zen_outcome(self) -> Outcome;
+    fn __zen_outcome(self) -> Outcome<'a>;
 }
 /// Anything that is not a `Result`.
-pub trait NotResult {
+pub trait NotResult<'a> {
     /// The outcome.
-    fn __zen_outcome(self) -> Outcome;
+    fn __zen_outcome(self) -> Outcome<'a>;
 }
 
-impl<T, E: Display> ErrDisplay for &&&Wrap<'_, Result<T, E>> {
-    fn __zen_outcome(self) -> Outcome {
+impl<'a, T, E: Display> ErrDisplay<'a> for &&&Wrap<'a, Result<T, E>> {
+    fn __zen_outcome(self) -> Outcome<'a> {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(e) => Outcome::Err {
                 type_name: std::any::type_name::<E>(),
-                message: Some(e.to_string()),
+                error: ErrorText::Display(e),
             },
         }
     }
 }
-impl<T, E: Debug> ErrDebug for &&Wrap<'_, Result<T, E>> {
-    fn __zen_outcome(self) -> Outcome {
+impl<'a, T, E: Debug> ErrDebug<'a> for &&Wrap<'a, Result<T, E>> {
+    fn __zen_outcome(self) -> Outcome<'a> {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(e) => Outcome::Err {
                 type_name: std::any::type_name::<E>(),
-                message: Some(format!("{e:?}")),
+                error: ErrorText::Debug(e),
             },
         }
     }
 }
-impl<T, E> ErrOpaque for &Wrap<'_, Result<T, E>> {
-    fn __zen_outcome(self) -> Outcome {
+impl<'a, T, E> ErrOpaque<'a> for &Wrap<'a, Result<T, E>> {
+    fn __zen_outcome(self) -> Outcome<'a> {
         match self.0 {
             Ok(_) => Outcome::Ok,
             Err(_) => Outcome::Err {
                 type_name: std::any::type_name::<E>(),
-                message: None,
+                error: ErrorText::Opaque,
             },
         }
     }
 }
-impl<T: ?Sized> NotResult for Wrap<'_, T> {
-    fn __zen_outcome(self) -> Outcome {
+impl<'a, T: ?Sized> NotResult<'a> for Wrap<'a, T> {
+    fn __zen_outcome(self) -> Outcome<'a> {
         Outcome::Ok
     }
 }

@@ -1,0 +1,359 @@
+//! Exact per-function metrics: every traced function's call counts by result
+//! and its duration histogram, kept in the function's own static.
+//!
+//! A traced call, sampled or not, adds to its call site's cells: no map
+//! lookup, no attribute, no lock. Each thread writes its own shard, claimed
+//! the first time it records, so two threads calling one function never
+//! share a cache line; a thread that owns a shard updates it with a plain
+//! load and store (no locked instruction), and threads beyond the owned
+//! shards share one more, updated atomically. The export side sums the
+//! shards of every call site that has recorded, found through a lock-free
+//! list each site joins at its first call.
+//!
+//! A leaf: it takes durations in nanoseconds and knows nothing of clocks,
+//! spans or export.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+
+/// How a call ended, as the `result` attribute of `function.calls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallResult {
+    /// Returned normally (or `Ok`).
+    Ok,
+    /// Returned `Err`.
+    Error,
+    /// Panicked.
+    Panic,
+    /// A future dropped before it completed.
+    Cancelled,
+}
+
+impl CallResult {
+    /// Every result, in the order of [`CallCounts::by_result`].
+    pub const ALL: [CallResult; 4] = [
+        CallResult::Ok,
+        CallResult::Error,
+        CallResult::Panic,
+        CallResult::Cancelled,
+    ];
+
+    /// The attribute value: `ok`, `error`, `panic` or `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallResult::Ok => "ok",
+            CallResult::Error => "error",
+            CallResult::Panic => "panic",
+            CallResult::Cancelled => "cancelled",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Upper bounds (inclusive, in seconds) of the duration histogram's buckets;
+/// one more bucket holds everything slower. autometrics' bounds (5 ms to
+/// 10 s), so its latency objectives and dashboards find the `le` they query,
+/// below five finer ones for functions that take microseconds.
+pub const BUCKET_BOUNDS_SECONDS: [f64; 19] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+    10.0,
+];
+
+/// The bounds in nanoseconds, for the per-call comparison.
+const BUCKET_BOUNDS_NS: [u64; 19] = [
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    75_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    750_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    7_500_000_000,
+    10_000_000_000,
+];
+
+/// Buckets, the overflow bucket included.
+pub(crate) const BUCKETS: usize = BUCKET_BOUNDS_NS.len() + 1;
+
+/// Shards a thread can own; threads beyond these share one more.
+const OWNED_SHARDS: usize = 8;
+const SHARED_SHARD: usize = OWNED_SHARDS;
+
+/// One thread's (or the sharing threads') cells for one call site. Aligned
+/// so no two shards share a cache line.
+#[repr(align(64))]
+struct Shard {
+    calls: [AtomicU64; CallResult::ALL.len()],
+    buckets: [AtomicU64; BUCKETS],
+    sum_ns: AtomicU64,
+}
+
+impl Shard {
+    const fn new() -> Shard {
+        Shard {
+            calls: [const { AtomicU64::new(0) }; CallResult::ALL.len()],
+            buckets: [const { AtomicU64::new(0) }; BUCKETS],
+            sum_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One traced function's metrics. Lives in the function's static, so it is
+/// never freed.
+pub struct CallSite {
+    /// The `function` attribute: the span name.
+    pub name: &'static str,
+    /// The `module` attribute: the function's `module_path!()`.
+    pub module: &'static str,
+    joined: AtomicBool,
+    next: AtomicPtr<CallSite>,
+    shards: [Shard; OWNED_SHARDS + 1],
+}
+
+impl std::fmt::Debug for CallSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallSite")
+            .field("name", &self.name)
+            .field("module", &self.module)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The call sites that have recorded, newest first; never shrinks.
+static SITES: AtomicPtr<CallSite> = AtomicPtr::new(ptr::null_mut());
+
+impl CallSite {
+    /// An empty call site (in a `static`).
+    pub const fn new(name: &'static str, module: &'static str) -> CallSite {
+        CallSite {
+            name,
+            module,
+            joined: AtomicBool::new(false),
+            next: AtomicPtr::new(ptr::null_mut()),
+            shards: [const { Shard::new() }; OWNED_SHARDS + 1],
+        }
+    }
+
+    /// Counts one call that took `nanos`.
+    #[inline]
+    pub fn record(&'static self, result: CallResult, nanos: u64) {
+        if !self.joined.load(Ordering::Relaxed) {
+            self.join();
+        }
+        let (index, owned) = thread_shard();
+        let shard = &self.shards[index];
+        let bucket = BUCKET_BOUNDS_NS
+            .iter()
+            .position(|&bound| nanos <= bound)
+            .unwrap_or(BUCKETS - 1);
+        add(&shard.calls[result.index()], 1, owned);
+        add(&shard.buckets[bucket], 1, owned);
+        add(&shard.sum_ns, nanos, owned);
+    }
+
+    /// True once a call was counted here.
+    #[inline(always)]
+    pub fn has_recorded(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn join(&'static self) {
+        if self.joined.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = ptr::from_ref(self).cast_mut();
+        let mut head = SITES.load(Ordering::Acquire);
+        loop {
+            self.next.store(head, Ordering::Relaxed);
+            match SITES.compare_exchange_weak(head, this, Ordering::Release, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// The totals so far, summed over the shards. Each cell only grows, so
+    /// a later snapshot is never below an earlier one.
+    pub fn counts(&self) -> CallCounts {
+        let mut counts = CallCounts::default();
+        for shard in &self.shards {
+            for (total, cell) in counts.by_result.iter_mut().zip(&shard.calls) {
+                *total += cell.load(Ordering::Relaxed);
+            }
+            for (total, cell) in counts.buckets.iter_mut().zip(&shard.buckets) {
+                *total += cell.load(Ordering::Relaxed);
+            }
+            counts.sum_ns += shard.sum_ns.load(Ordering::Relaxed);
+        }
+        counts
+    }
+}
+
+/// Adds to a cell: a plain load and store on the thread's own shard, an
+/// atomic add on the shared one.
+#[inline(always)]
+fn add(cell: &AtomicU64, by: u64, owned: bool) {
+    if owned {
+        cell.store(cell.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
+    } else {
+        cell.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+/// Every call site that has recorded a call.
+#[allow(dead_code, reason = "read by the metric export, next")]
+pub(crate) fn sites() -> impl Iterator<Item = &'static CallSite> {
+    let mut next = SITES.load(Ordering::Acquire);
+    std::iter::from_fn(move || {
+        // SAFETY: only `&'static CallSite`s are ever linked into the list
+        // (by `join`), and they are never removed or written through it.
+        let site: &'static CallSite = unsafe { next.as_ref() }?;
+        next = site.next.load(Ordering::Acquire);
+        Some(site)
+    })
+}
+
+/// A call site's totals: calls by result, the histogram, the summed duration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// Calls by result, in [`CallResult::ALL`]'s order.
+    pub by_result: [u64; CallResult::ALL.len()],
+    /// Calls per duration bucket ([`BUCKET_BOUNDS_SECONDS`], then overflow).
+    pub buckets: [u64; BUCKETS],
+    /// The calls' summed duration in nanoseconds.
+    pub sum_ns: u64,
+}
+
+impl CallCounts {
+    /// Calls that ended with `result`.
+    pub fn calls(&self, result: CallResult) -> u64 {
+        self.by_result[result.index()]
+    }
+
+    /// All calls.
+    pub fn total(&self) -> u64 {
+        self.by_result.iter().sum()
+    }
+
+    /// What was added since `earlier`.
+    pub fn since(&self, earlier: &CallCounts) -> CallCounts {
+        let mut delta = *self;
+        for (d, e) in delta.by_result.iter_mut().zip(&earlier.by_result) {
+            *d -= e;
+        }
+        for (d, e) in delta.buckets.iter_mut().zip(&earlier.buckets) {
+            *d -= e;
+        }
+        delta.sum_ns -= earlier.sum_ns;
+        delta
+    }
+}
+
+/// Bits of the owned shards in use by live threads.
+static CLAIMED: AtomicU64 = AtomicU64::new(0);
+
+/// A thread's shard, given back when the thread exits.
+struct ShardClaim(Cell<usize>);
+
+impl ShardClaim {
+    fn claim() -> usize {
+        let mut claimed = CLAIMED.load(Ordering::Relaxed);
+        loop {
+            let free = (!claimed).trailing_zeros() as usize;
+            if free >= OWNED_SHARDS {
+                return SHARED_SHARD;
+            }
+            // Acquire: the previous owner's last writes happen before ours.
+            match CLAIMED.compare_exchange_weak(claimed, claimed | 1 << free, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return free,
+                Err(current) => claimed = current,
+            }
+        }
+    }
+}
+
+impl Drop for ShardClaim {
+    fn drop(&mut self) {
+        let index = self.0.get();
+        if index < OWNED_SHARDS {
+            // Release: our writes happen before the next owner's.
+            CLAIMED.fetch_and(!(1 << index), Ordering::Release);
+        }
+    }
+}
+
+thread_local! {
+    static SHARD: ShardClaim = ShardClaim(Cell::new(ShardClaim::claim()));
+}
+
+/// This thread's shard and whether it owns it. A thread whose claim was
+/// already given back (a traced call in a thread-local destructor) shares.
+#[inline(always)]
+fn thread_shard() -> (usize, bool) {
+    let index = SHARD.try_with(|claim| claim.0.get()).unwrap_or(SHARED_SHARD);
+    (index, index < OWNED_SHARDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SITE: CallSite = CallSite::new("calls::tests::site", "calls::tests");
+
+    #[test]
+    fn calls_land_in_their_bucket_and_result() {
+        let before = SITE.counts();
+        SITE.record(CallResult::Ok, 3_000_000);
+        SITE.record(CallResult::Error, 100_000);
+        SITE.record(CallResult::Panic, 20_000_000_000);
+        let counts = SITE.counts().since(&before);
+        assert_eq!(counts.by_result, [1, 1, 1, 0]);
+        // 3 ms is in (2.5 ms, 5 ms]; 100 µs is on the first bound (inclusive).
+        let expected: Vec<usize> = vec![0, 5, BUCKETS - 1];
+        let filled: Vec<usize> = (0..BUCKETS).filter(|&i| counts.buckets[i] > 0).collect();
+        assert_eq!(filled, expected);
+        assert_eq!(counts.sum_ns, 20_003_100_000);
+        assert!(sites().any(|site| ptr::eq(site, &SITE)));
+    }
+
+    #[test]
+    fn bounds_in_nanoseconds_match_the_documented_seconds() {
+        for (ns, seconds) in BUCKET_BOUNDS_NS.iter().zip(BUCKET_BOUNDS_SECONDS) {
+            assert_eq!(*ns, (seconds * 1e9).round() as u64);
+        }
+    }
+
+    #[test]
+    fn more_threads_than_shards_still_count_exactly() {
+        static BUSY: CallSite = CallSite::new("calls::tests::busy", "calls::tests");
+        let threads = OWNED_SHARDS * 2;
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        BUSY.record(CallResult::Ok, 1);
+                    }
+                });
+            }
+        });
+        let counts = BUSY.counts();
+        assert_eq!(counts.total(), threads as u64 * 10_000);
+        assert_eq!(counts.buckets[0], threads as u64 * 10_000);
+    }
+}
