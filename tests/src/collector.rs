@@ -1,5 +1,5 @@
-//! A real OTLP/gRPC trace receiver on 127.0.0.1, and a blackhole that accepts
-//! connections and never answers.
+//! A real OTLP/gRPC trace and metrics receiver on 127.0.0.1, and a blackhole
+//! that accepts connections and never answers.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -7,6 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -38,11 +42,62 @@ pub struct RequestHeaders {
     pub names: Vec<String>,
 }
 
+impl RequestHeaders {
+    fn of(metadata: &tonic::metadata::MetadataMap) -> RequestHeaders {
+        let header = |name: &str| metadata.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        RequestHeaders {
+            authorization: header("authorization"),
+            user_project: header("x-goog-user-project"),
+            names: metadata
+                .keys()
+                .map(|key| match key {
+                    tonic::metadata::KeyRef::Ascii(key) => key.as_str().to_owned(),
+                    tonic::metadata::KeyRef::Binary(key) => key.as_str().to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Metric export requests received, with the headers of each.
+type MetricRequests = Arc<Mutex<Vec<(RequestHeaders, ExportMetricsServiceRequest)>>>;
+
 #[derive(Clone)]
 struct Receiver {
     requests: Requests,
     headers: Arc<Mutex<Vec<RequestHeaders>>>,
+    metrics: MetricRequests,
     answer: Arc<Mutex<Answer>>,
+}
+
+impl Receiver {
+    /// The injected failure for this request, if any.
+    fn failure(&self) -> Option<tonic::Status> {
+        let code = match &mut *self.answer.lock().unwrap_or_else(|p| p.into_inner()) {
+            Answer::Accept => None,
+            Answer::Always(code) => Some(*code),
+            Answer::FailFirst(codes) if codes.is_empty() => None,
+            Answer::FailFirst(codes) => Some(codes.remove(0)),
+        };
+        code.map(|code| tonic::Status::new(code, "injected failure"))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let headers = RequestHeaders::of(request.metadata());
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((headers, request.into_inner()));
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
 }
 
 #[tonic::async_trait]
@@ -51,36 +106,12 @@ impl TraceService for Receiver {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let header = |name: &str| {
-            request
-                .metadata()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
         self.headers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(RequestHeaders {
-                authorization: header("authorization"),
-                user_project: header("x-goog-user-project"),
-                names: request
-                    .metadata()
-                    .keys()
-                    .map(|key| match key {
-                        tonic::metadata::KeyRef::Ascii(key) => key.as_str().to_owned(),
-                        tonic::metadata::KeyRef::Binary(key) => key.as_str().to_owned(),
-                    })
-                    .collect(),
-            });
-        let failure = match &mut *self.answer.lock().unwrap_or_else(|p| p.into_inner()) {
-            Answer::Accept => None,
-            Answer::Always(code) => Some(*code),
-            Answer::FailFirst(codes) if codes.is_empty() => None,
-            Answer::FailFirst(codes) => Some(codes.remove(0)),
-        };
-        if let Some(code) = failure {
-            return Err(tonic::Status::new(code, "injected failure"));
+            .push(RequestHeaders::of(request.metadata()));
+        if let Some(failure) = self.failure() {
+            return Err(failure);
         }
         self.requests
             .lock()
@@ -129,6 +160,7 @@ pub struct FakeCollector {
     addr: SocketAddr,
     requests: Requests,
     headers: Arc<Mutex<Vec<RequestHeaders>>>,
+    metrics: MetricRequests,
     /// Dropped with the collector, which stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -144,16 +176,23 @@ impl FakeCollector {
         let (listener, addr) = crate::bind_loopback();
         let requests: Requests = Arc::default();
         let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
+        let metrics: MetricRequests = Arc::default();
         let receiver = Receiver {
             requests: requests.clone(),
             headers: headers.clone(),
+            metrics: metrics.clone(),
             answer: Arc::new(Mutex::new(answer)),
         };
-        let stop = serve_trace_service(listener, receiver);
+        let stop = serve(listener, move |server| {
+            server
+                .add_service(TraceServiceServer::new(receiver.clone()))
+                .add_service(MetricsServiceServer::new(receiver))
+        });
         FakeCollector {
             addr,
             requests,
             headers,
+            metrics,
             _stop: stop,
         }
     }
@@ -171,6 +210,27 @@ impl FakeCollector {
     /// Export requests accepted so far.
     pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Metric export requests received so far, with their headers, in order.
+    pub fn metric_requests(&self) -> Vec<(RequestHeaders, ExportMetricsServiceRequest)> {
+        self.metrics.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until at least `count` metric requests arrived or `timeout` passed.
+    pub fn wait_for_metric_requests(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<(RequestHeaders, ExportMetricsServiceRequest)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let requests = self.metric_requests();
+            if requests.len() >= count || Instant::now() >= deadline {
+                return requests;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Every span received so far, with its resource.
@@ -212,6 +272,16 @@ impl FakeCollector {
 /// its own, until the returned sender fires or is dropped (the fakes keep it
 /// in a field, so dropping the fake stops its server).
 pub fn serve_trace_service<S: TraceService>(listener: TcpListener, service: S) -> tokio::sync::oneshot::Sender<()> {
+    serve(listener, move |server| {
+        server.add_service(TraceServiceServer::new(service))
+    })
+}
+
+/// Serves the router `services` builds, as [`serve_trace_service`] does.
+fn serve(
+    listener: TcpListener,
+    services: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router + Send + 'static,
+) -> tokio::sync::oneshot::Sender<()> {
     listener.set_nonblocking(true).expect("nonblocking");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     thread::spawn(move || {
@@ -222,8 +292,8 @@ pub fn serve_trace_service<S: TraceService>(listener: TcpListener, service: S) -
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             let incoming = tonic::transport::server::TcpIncoming::from(listener);
-            let _ = tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(service))
+            let mut server = tonic::transport::Server::builder();
+            let _ = services(&mut server)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
                 })

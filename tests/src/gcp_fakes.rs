@@ -328,6 +328,9 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The region the fake metadata server answers.
+pub const FAKE_REGION: &str = "europe-west1";
+
 /// How the fake metadata server behaves.
 #[derive(Clone, Debug)]
 pub enum MetadataBehaviour {
@@ -361,6 +364,8 @@ impl FakeMetadata {
                 MetadataBehaviour::Project { project, token } => {
                     let response = if request.path == "/computeMetadata/v1/project/project-id" {
                         HttpResponse::new(200, project.clone())
+                    } else if request.path == "/computeMetadata/v1/instance/region" {
+                        HttpResponse::new(200, format!("projects/123456/regions/{FAKE_REGION}"))
                     } else if request
                         .path
                         .starts_with("/computeMetadata/v1/instance/service-accounts/default/token")

@@ -38,6 +38,11 @@ pub const TELEMETRY_VARS: &[&str] = &[
     "NO_GCE_CHECK",
     "CLOUDSDK_ACTIVE_CONFIG_NAME",
     "ZEN_TELEMETRY_GCP_ENDPOINT",
+    "ZEN_TELEMETRY_METRICS",
+    "ZEN_TELEMETRY_METRICS_FILE",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
 ];
 
 /// A gcloud configuration directory that does not exist, so a developer's

@@ -309,9 +309,15 @@ fn metrics_switch_and_interval() {
 #[test]
 fn metrics_file_path() {
     let config = read_clean(&[("ZEN_TELEMETRY_METRICS_FILE", "/tmp/points.jsonl")]);
-    assert_eq!(config.metrics_file_path.to_str(), Some("/tmp/points.jsonl"));
+    assert_eq!(config.metrics_file().to_str(), Some("/tmp/points.jsonl"));
     let config = read_invalid("ZEN_TELEMETRY_METRICS_FILE", "/no/such/dir/points.jsonl");
-    assert_eq!(config.metrics_file_path, std::path::PathBuf::from("zen-metrics.jsonl"));
+    assert_eq!(config.metrics_file().to_str(), Some("zen-traces.metrics.jsonl"));
+    let config = read_clean(&[("ZEN_TELEMETRY_FILE", "/tmp/run.jsonl")]);
+    assert_eq!(
+        config.metrics_file().to_str(),
+        Some("/tmp/run.metrics.jsonl"),
+        "beside the span file"
+    );
 }
 
 #[test]

@@ -42,6 +42,8 @@ fn configure_telemetry(options: &RunOptions) {
         if let Err(e) = std::fs::File::create(file) {
             eprintln!("zen: warning: cannot write the trace file {}: {e}", file.display());
         }
+        // Its metrics go beside it (zen-telemetry's default), for this run only too.
+        let _ = std::fs::remove_file(file.with_extension("metrics.jsonl"));
         builder = builder
             .exporter(zen_telemetry::ExporterKind::File)
             .file_path(file)
@@ -62,14 +64,18 @@ fn telemetry_status(json: bool) -> String {
         config.service_name = "zen".to_owned();
     }
     let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let otlp_endpoint =
-        variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let traces = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let metrics = variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let otlp = telemetry_status::OtlpEndpoints {
+        traces: traces.as_deref(),
+        metrics: metrics.as_deref(),
+    };
     let traceparent_present = variable("TRACEPARENT").is_some();
     if json {
-        let status = telemetry_status::to_json(&config, otlp_endpoint.as_deref(), traceparent_present);
+        let status = telemetry_status::to_json(&config, otlp, traceparent_present);
         format!("{status:#}\n")
     } else {
-        telemetry_status::to_text(&config, otlp_endpoint.as_deref(), traceparent_present)
+        telemetry_status::to_text(&config, otlp, traceparent_present)
     }
 }
 
@@ -201,6 +207,13 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         zen.cost.usd = budget_used.cost_usd,
         zen.run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
+    crate::usage_metrics::record_run(if cancelled {
+        "cancelled"
+    } else if succeeded == rows.len() {
+        "succeeded"
+    } else {
+        "failed"
+    });
     Ok(Some(RunSummary {
         board,
         cancelled,

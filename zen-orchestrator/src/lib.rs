@@ -30,5 +30,6 @@ pub mod signals;
 pub mod status;
 pub mod telemetry_status;
 pub mod traces;
+pub mod usage_metrics;
 
 pub use options::{Action, RunOptions};

@@ -12,8 +12,33 @@ const DATA: &[&str] = &[
     "status, error type and scrubbed error message of failed steps",
     "zen.* attributes: counts, budgets, exit codes, token and cost totals (no prompts, paths or output)",
     "trace and span ids",
-    "resource: service.name, service.version, telemetry.sdk.*, gcp.project_id when exporting to Google Cloud",
+    "resource: service.name, service.version, telemetry.sdk.*, a random service.instance.id; gcp.project_id (and cloud.region on metric points) when exporting to Google Cloud",
+    "metrics: calls and durations of zen's own steps by function, module and result; runs, instances, tokens and cost by fixed words (no names)",
 ];
+
+/// The OTLP endpoint variables in force.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OtlpEndpoints<'a> {
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub traces: Option<&'a str>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub metrics: Option<&'a str>,
+}
+
+/// Where metric points go, and how often; `null` when none are exported.
+fn metrics(config: &Config, otlp: OtlpEndpoints<'_>) -> Value {
+    if !config.metrics || !config.turns_on() {
+        return Value::Null;
+    }
+    let mut destination = destination(config, otlp.metrics);
+    if config.resolved_exporter() == ExporterKind::File {
+        destination["path"] = json!(config.metrics_file().display().to_string());
+    }
+    json!({
+        "destination": destination,
+        "interval_ms": u64::try_from(config.metric_export_interval.as_millis()).unwrap_or(u64::MAX),
+    })
+}
 
 /// The destination part of the status.
 fn destination(config: &Config, otlp_endpoint: Option<&str>) -> Value {
@@ -50,7 +75,7 @@ fn gcp_destination(gcp: &GcpSettings) -> Value {
 }
 
 /// The status as JSON.
-pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present: bool) -> Value {
+pub fn to_json(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bool) -> Value {
     json!({
         "enabled": !config.is_disabled(),
         "disabled_by": config.disabled_by.as_ref().map(ToString::to_string),
@@ -60,7 +85,8 @@ pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
         "service_version": config.service_version,
         "exporter": config.exporter.as_str(),
         "resolved_exporter": config.resolved_exporter().as_str(),
-        "destination": destination(config, otlp_endpoint),
+        "destination": destination(config, otlp.traces),
+        "metrics": metrics(config, otlp),
         "error_messages": config.error_messages,
         "traceparent_present": traceparent_present,
         "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
@@ -69,7 +95,7 @@ pub fn to_json(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
 }
 
 /// The status as text, one fact per line.
-pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present: bool) -> String {
+pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bool) -> String {
     let mut out = String::new();
     let mut line = |text: String| {
         out.push_str(&text);
@@ -87,7 +113,7 @@ pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
         config.exporter,
         config.resolved_exporter()
     ));
-    let destination = destination(config, otlp_endpoint);
+    let destination = destination(config, otlp.traces);
     let field = |name: &str| destination[name].as_str().map(str::to_owned);
     match config.resolved_exporter() {
         ExporterKind::Gcp => {
@@ -107,6 +133,22 @@ pub fn to_text(config: &Config, otlp_endpoint: Option<&str>, traceparent_present
         ExporterKind::Otlp => line(format!("endpoint: {}", field("endpoint").unwrap_or_default())),
         ExporterKind::File => line(format!("file: {}", field("path").unwrap_or_default())),
         _ => {}
+    }
+    let metrics = metrics(config, otlp);
+    match metrics["destination"]["kind"].as_str() {
+        None if !config.metrics => line("metrics: off (ZEN_TELEMETRY_METRICS=false)".into()),
+        None => line("metrics: none (telemetry records nothing)".into()),
+        Some(kind) => {
+            let place = metrics["destination"]["path"]
+                .as_str()
+                .or_else(|| metrics["destination"]["endpoint"].as_str())
+                .map(|place| format!(" {place}"))
+                .unwrap_or_default();
+            line(format!(
+                "metrics: {kind}{place}, every {} s",
+                config.metric_export_interval.as_secs_f64()
+            ));
+        }
     }
     line(format!(
         "error messages: {}",

@@ -18,11 +18,14 @@ fn read_spans(path: &std::path::Path) -> Vec<Value> {
     text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
-/// Every key in the first column of the tables of docs/telemetry-data.md.
+/// Every key in the first column of the span tables of docs/telemetry-data.md
+/// (those before its `## Metrics` section).
 fn documented_keys() -> BTreeSet<String> {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/telemetry-data.md"))
         .expect("docs/telemetry-data.md");
-    doc.lines()
+    let spans = doc.split("\n## Metrics\n").next().unwrap_or(&doc);
+    spans
+        .lines()
         .filter_map(|line| line.strip_prefix("| `"))
         .filter_map(|rest| rest.split_once('`').map(|(key, _)| key.to_owned()))
         .collect()
@@ -251,4 +254,102 @@ fn no_telemetry_records_nothing_and_passes_no_traceparent() {
         "",
         "no TRACEPARENT reaches the child"
     );
+}
+
+/// The `### Metrics` tables of docs/telemetry-data.md: each metric name, and
+/// each attribute key, in its first column.
+fn documented_metric_keys() -> BTreeSet<String> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/telemetry-data.md"))
+        .expect("docs/telemetry-data.md");
+    let section = doc
+        .split_once("\n## Metrics\n")
+        .map(|(_, rest)| rest.split("\n## ").next().unwrap_or(rest))
+        .expect("a ## Metrics section in docs/telemetry-data.md");
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(key, _)| key.to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_demo_exports_usage_metrics_with_documented_names_and_keys_only() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let dir = TempDir::new("usage-metrics");
+    let trace_file = dir.path("demo-trace.jsonl");
+    let out = run_command(&demo)
+        .env_remove("ZEN_TELEMETRY_DISABLED")
+        .current_dir(&dir.0)
+        .arg("--trace-file")
+        .arg(&trace_file)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let metrics_file = dir.path("demo-trace.metrics.jsonl");
+    let points: Vec<Value> = std::fs::read_to_string(&metrics_file)
+        .unwrap_or_else(|e| panic!("{}: {e}; {}", metrics_file.display(), text(&out.stderr)))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let value = |metric: &str, key: &str, want: &str| -> f64 {
+        points
+            .iter()
+            .filter(|p| p["metric"] == metric && p["attributes"][key] == want)
+            .map(|p| p["value"].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    assert_eq!(
+        value("zen.runs", "outcome", "failed"),
+        1.0,
+        "the demo has a failing instance"
+    );
+    let instances = read_json(&demo)["instances"].as_array().map_or(0, Vec::len);
+    let ended: f64 = points
+        .iter()
+        .filter(|p| p["metric"] == "zen.instances")
+        .map(|p| p["value"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(ended, instances as f64);
+    assert_eq!(value("zen.instances", "status", "failed"), 1.0);
+    assert_eq!(value("zen.tokens", "kind", "input"), 1800.0);
+    assert_eq!(value("zen.tokens", "kind", "output"), 240.0);
+    assert_eq!(value("zen.tokens", "kind", "cache_read"), 12000.0);
+    assert_eq!(value("zen.tokens", "kind", "cache_write"), 900.0);
+    let cost: f64 = points
+        .iter()
+        .filter(|p| p["metric"] == "zen.cost")
+        .map(|p| p["value"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert!((cost - 0.0128).abs() < 1e-9, "cost {cost}");
+    let run = points
+        .iter()
+        .find(|p| p["metric"] == "function.calls" && p["attributes"]["function"] == "zen.run")
+        .expect("zen's own traced functions are counted too");
+    assert_eq!(run["attributes"]["module"], "zen_orchestrator::app");
+
+    let allowed = documented_metric_keys();
+    let instance_names: Vec<String> = read_json(&demo)["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["name"].as_str().map(str::to_owned))
+        .collect();
+    for point in &points {
+        let metric = point["metric"].as_str().unwrap_or_default();
+        assert!(
+            allowed.contains(metric),
+            "metric {metric} is not in docs/telemetry-data.md"
+        );
+        for (key, value) in point["attributes"].as_object().into_iter().flatten() {
+            assert!(
+                allowed.contains(key),
+                "{metric}: attribute {key} is not in docs/telemetry-data.md"
+            );
+            let value = value.as_str().unwrap_or_default();
+            assert!(
+                !instance_names.iter().any(|n| n == value),
+                "{metric}: an instance name as {key}"
+            );
+        }
+    }
 }

@@ -172,3 +172,37 @@ fn traceparent_presence_sample_rate_service_and_data_list() {
         "{text}"
     );
 }
+
+#[test]
+fn metrics_destination_and_interval() {
+    let dir = TempDir::new("status-metrics");
+    let traces = dir.path("run.jsonl");
+    let env = [
+        ("ZEN_TELEMETRY_EXPORTER", "file"),
+        ("ZEN_TELEMETRY_FILE", traces.to_str().unwrap()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+    ];
+    let status = json(&env);
+    assert_eq!(status["metrics"]["interval_ms"], 15000);
+    assert_eq!(status["metrics"]["destination"]["kind"], "file");
+    let beside = dir.path("run.metrics.jsonl");
+    assert_eq!(status["metrics"]["destination"]["path"], beside.to_str().unwrap());
+    assert!(
+        text(&env).contains(&format!("metrics: file {}, every 15 s", beside.display())),
+        "{}",
+        text(&env)
+    );
+
+    let otlp = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:4318"),
+    ];
+    let status = json(&otlp);
+    assert_eq!(status["destination"]["endpoint"], "http://127.0.0.1:4317");
+    assert_eq!(status["metrics"]["destination"]["endpoint"], "http://127.0.0.1:4318");
+    assert_eq!(status["metrics"]["interval_ms"], 60000, "the default");
+
+    let off = [env[0], env[1], ("ZEN_TELEMETRY_METRICS", "false")];
+    assert_eq!(json(&off)["metrics"], Value::Null);
+    assert!(text(&off).contains("metrics: off (ZEN_TELEMETRY_METRICS=false)"));
+}

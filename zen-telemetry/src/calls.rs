@@ -17,6 +17,13 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
+/// The counter of traced calls, by `function`, `module` and `result`
+/// (autometrics' name: Prometheus reads it as `function_calls_total`).
+pub const CALLS_METRIC: &str = "function.calls";
+/// The histogram of traced calls' durations in seconds, by `function` and
+/// `module` (Prometheus: `function_calls_duration_seconds`).
+pub const DURATION_METRIC: &str = "function.calls.duration";
+
 /// How a call ended, as the `result` attribute of `function.calls`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallResult {
@@ -217,7 +224,6 @@ fn add(cell: &AtomicU64, by: u64, owned: bool) {
 }
 
 /// Every call site that has recorded a call.
-#[allow(dead_code, reason = "read by the metric export, next")]
 pub(crate) fn sites() -> impl Iterator<Item = &'static CallSite> {
     let mut next = SITES.load(Ordering::Acquire);
     std::iter::from_fn(move || {
@@ -249,6 +255,29 @@ impl CallCounts {
     /// All calls.
     pub fn total(&self) -> u64 {
         self.by_result.iter().sum()
+    }
+
+    /// These counts and `other`'s together.
+    pub fn plus(&self, other: &CallCounts) -> CallCounts {
+        let mut sum = *self;
+        for (s, o) in sum.by_result.iter_mut().zip(&other.by_result) {
+            *s += o;
+        }
+        for (s, o) in sum.buckets.iter_mut().zip(&other.buckets) {
+            *s += o;
+        }
+        sum.sum_ns += other.sum_ns;
+        sum
+    }
+
+    /// Calls whose duration was at most `seconds` (a bound of
+    /// [`BUCKET_BOUNDS_SECONDS`]; between bounds, the next lower one counts).
+    pub fn calls_within(&self, seconds: f64) -> u64 {
+        let buckets = BUCKET_BOUNDS_SECONDS
+            .iter()
+            .take_while(|&&bound| bound <= seconds)
+            .count();
+        self.buckets[..buckets].iter().sum()
     }
 
     /// What was added since `earlier`.

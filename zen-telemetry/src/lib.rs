@@ -70,7 +70,7 @@ pub mod testing;
 pub use opentelemetry;
 
 pub use attr_value::AttrValue;
-pub use calls::{BUCKET_BOUNDS_SECONDS, CallCounts, CallResult};
+pub use calls::{BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallCounts, CallResult, DURATION_METRIC};
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
 pub use pipeline::InitError;
@@ -118,6 +118,26 @@ pub fn tracer_provider() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> 
         return None;
     }
     Some(pipeline::pipeline().provider.clone())
+}
+
+/// The meter provider behind the per-function metrics, for instruments of
+/// your own: they are exported with them, to the same destination, and the
+/// same switches turn them off. `None` while telemetry is off or with
+/// `ZEN_TELEMETRY_METRICS=false`.
+///
+/// ```
+/// use zen_telemetry::opentelemetry::metrics::MeterProvider;
+///
+/// if let Some(provider) = zen_telemetry::meter_provider() {
+///     let orders = provider.meter("shop").u64_counter("orders").build();
+///     orders.add(1, &[]);
+/// }
+/// ```
+pub fn meter_provider() -> Option<opentelemetry_sdk::metrics::SdkMeterProvider> {
+    if !pipeline::is_on() {
+        return None;
+    }
+    pipeline::pipeline().meter_provider.clone()
 }
 
 /// Adds attributes to the current span. Values are evaluated only when the

@@ -6,6 +6,8 @@ static RECORDED: AtomicU64 = AtomicU64::new(0);
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
+static POINTS_EXPORTED: AtomicU64 = AtomicU64::new(0);
+static POINTS_FAILED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +22,11 @@ pub struct Stats {
     pub spans_dropped: u64,
     /// Spans in export requests that failed.
     pub spans_failed: u64,
+    /// Metric data points a destination accepted.
+    pub metric_points_exported: u64,
+    /// Metric data points in exports that failed; a failed series is sent
+    /// again with the next export, so it may be counted more than once.
+    pub metric_points_failed: u64,
 }
 
 /// A snapshot of the counters.
@@ -29,6 +36,8 @@ pub fn stats() -> Stats {
         spans_exported: EXPORTED.load(Ordering::Relaxed),
         spans_dropped: DROPPED.load(Ordering::Relaxed),
         spans_failed: FAILED.load(Ordering::Relaxed),
+        metric_points_exported: POINTS_EXPORTED.load(Ordering::Relaxed),
+        metric_points_failed: POINTS_FAILED.load(Ordering::Relaxed),
     }
 }
 
@@ -46,4 +55,12 @@ pub(crate) fn add_dropped(n: u64) {
 
 pub(crate) fn add_failed(n: u64) {
     FAILED.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn add_metric_points_exported(n: u64) {
+    POINTS_EXPORTED.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn add_metric_points_failed(n: u64) {
+    POINTS_FAILED.fetch_add(n, Ordering::Relaxed);
 }

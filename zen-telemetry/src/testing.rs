@@ -28,7 +28,28 @@
 //! assert_eq!(spans[0].name, "checkout");
 //! assert!(spans[0].is_ok());
 //! ```
+//!
+//! [`Capture::metrics`] gives each traced function's calls and durations
+//! counted during the capture, sampled or not:
+//!
+//! ```
+//! # use zen_telemetry::traced;
+//! #[traced("parse")]
+//! fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+//!     text.parse()
+//! }
+//!
+//! let capture = zen_telemetry::testing::capture();
+//! capture.set_sample_rate(0.0);
+//! let _ = parse("1");
+//! let _ = parse("x");
+//! let counts = capture.metrics().function("parse");
+//! assert_eq!(counts.calls(zen_telemetry::CallResult::Ok), 1);
+//! assert_eq!(counts.calls(zen_telemetry::CallResult::Error), 1);
+//! assert!(capture.spans().is_empty(), "unsampled, yet counted");
+//! ```
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -36,6 +57,7 @@ use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::calls::{self, CallCounts};
 use crate::{pipeline, sampling, state};
 
 static CAPTURING: AtomicBool = AtomicBool::new(false);
@@ -55,13 +77,24 @@ pub fn capture() -> Capture {
     pipeline::set_observer(capture_finished);
     pipeline::keep_auto_local();
     pipeline::force_state(Some(true));
-    Capture { _exclusive: exclusive }
+    Capture {
+        _exclusive: exclusive,
+        baseline: Mutex::new(counts_now()),
+    }
+}
+
+/// Every call site's counts, by its address (sites live in statics).
+fn counts_now() -> HashMap<usize, CallCounts> {
+    calls::sites()
+        .map(|site| (std::ptr::from_ref(site) as usize, site.counts()))
+        .collect()
 }
 
 /// An active capture. Dropping it restores the configured behaviour.
 #[must_use = "spans are captured only while the Capture lives"]
 pub struct Capture {
     _exclusive: MutexGuard<'static, ()>,
+    baseline: Mutex<HashMap<usize, CallCounts>>,
 }
 
 impl Capture {
@@ -70,9 +103,34 @@ impl Capture {
         captured().iter().map(CapturedSpan::from).collect()
     }
 
-    /// Forgets the spans captured so far.
+    /// Forgets the spans captured and the calls counted so far.
     pub fn reset(&self) {
         captured().clear();
+        *self.baseline.lock().unwrap_or_else(|p| p.into_inner()) = counts_now();
+    }
+
+    /// The traced functions' calls counted since the capture started (or was
+    /// reset), sampled or not.
+    pub fn metrics(&self) -> CapturedMetrics {
+        let baseline = self.baseline.lock().unwrap_or_else(|p| p.into_inner());
+        let functions = calls::sites()
+            .map(|site| {
+                let counts = site.counts();
+                let since = match baseline.get(&(std::ptr::from_ref(site) as usize)) {
+                    Some(before) => counts.since(before),
+                    None => counts,
+                };
+                (site.name, site.module, since)
+            })
+            .filter(|(_, _, counts)| counts.total() > 0)
+            .collect();
+        CapturedMetrics { functions }
+    }
+
+    /// Counts calls (`true`, the default) or not (`false`) during this
+    /// capture, as `ZEN_TELEMETRY_METRICS` would.
+    pub fn set_metrics(&self, on: bool) {
+        state::set_metrics(on);
     }
 
     /// Sets the fraction of root calls recorded during this capture (default 1.0).
@@ -97,6 +155,29 @@ impl Drop for Capture {
     fn drop(&mut self) {
         CAPTURING.store(false, Ordering::SeqCst);
         pipeline::force_state(None);
+    }
+}
+
+/// Calls counted during a capture, by traced function.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapturedMetrics {
+    functions: Vec<(&'static str, &'static str, CallCounts)>,
+}
+
+impl CapturedMetrics {
+    /// The counts of the function whose span name is `name` (summed over
+    /// modules, should two share it); all zero if it was not called.
+    pub fn function(&self, name: &str) -> CallCounts {
+        let mut total = CallCounts::default();
+        for (_, _, counts) in self.functions.iter().filter(|(function, _, _)| *function == name) {
+            total = total.plus(counts);
+        }
+        total
+    }
+
+    /// Every function called: its span name, its module and its counts.
+    pub fn functions(&self) -> impl Iterator<Item = (&'static str, &'static str, CallCounts)> + '_ {
+        self.functions.iter().copied()
     }
 }
 

@@ -5,7 +5,9 @@
 //! `zen-probe paced N MS` (N roots, MS milliseconds apart) |
 //! `zen-probe errors N` (N roots, then one `probe.fail` with a 70 KB attribute) |
 //! `zen-probe fail N` (each root also calls `probe.fail`, which returns an
-//! error whose text holds secrets)
+//! error whose text holds secrets) |
+//! `zen-probe meters N` (N roots, and a counter of our own through
+//! `meter_provider()` with 300 series, `probe.orders` by `shard`)
 
 use zen_telemetry::traced;
 
@@ -83,6 +85,16 @@ fn main() {
     if mode == "errors" {
         let _ = fail(true);
     }
+    if mode == "meters" {
+        use zen_telemetry::opentelemetry::KeyValue;
+        use zen_telemetry::opentelemetry::metrics::MeterProvider;
+        if let Some(provider) = zen_telemetry::meter_provider() {
+            let orders = provider.meter("probe").u64_counter("probe.orders").build();
+            for shard in 0..300_i64 {
+                orders.add(2, &[KeyValue::new("shard", shard)]);
+            }
+        }
+    }
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");
     let calls_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -101,6 +113,7 @@ fn main() {
         "exported": stats.spans_exported,
         "dropped": stats.spans_dropped,
         "failed": stats.spans_failed,
+        "metric_points_exported": stats.metric_points_exported,
         "calls_ms": calls_ms,
         "peak_rss_kib": peak_rss_kib(),
     });

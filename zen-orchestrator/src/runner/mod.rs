@@ -211,6 +211,12 @@ impl<'a> Runner<'a> {
                 zen.tools.calls = row.accounting.tool_calls(),
                 zen.cost.usd = row.accounting.cost().0,
             );
+            crate::usage_metrics::record_instance(
+                spec.kind.as_str(),
+                ended.status.as_str(),
+                &usage,
+                row.accounting.cost().0,
+            );
         }
         if let Some(code) = ended.exit_code {
             zen_telemetry::span_attributes!(zen.instance.exit_code = code);

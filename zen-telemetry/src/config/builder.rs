@@ -132,7 +132,7 @@ impl ConfigBuilder {
 
     /// Where the `file` exporter writes metric points.
     pub fn metrics_file_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.config.metrics_file_path = path.into();
+        self.config.metrics_file_path = Some(path.into());
         self
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::env::{ConfigWarning, EnvReader, parse_flag};
 use super::gcp;
-use super::settings::{Config, DEFAULT_FILE, DEFAULT_METRICS_FILE, DisabledBy, ExporterKind};
+use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind};
 
 impl Config {
     /// Reads the process environment.
@@ -51,9 +51,11 @@ impl Config {
         if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_FILE", DEFAULT_FILE) {
             config.file_path = path;
         }
-        if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_METRICS_FILE", DEFAULT_METRICS_FILE) {
-            config.metrics_file_path = path;
-        }
+        config.metrics_file_path = file_path(
+            &mut reader,
+            "ZEN_TELEMETRY_METRICS_FILE",
+            "the span file's path with .metrics.jsonl",
+        );
         let positive = |v: u64| v > 0;
         if let Some(n) = reader.number("OTEL_BSP_MAX_QUEUE_SIZE", "a whole number above 0", positive) {
             config.batch.max_queue_size = clamp_usize(n);

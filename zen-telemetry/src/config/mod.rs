@@ -20,6 +20,6 @@ mod settings;
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
 pub use settings::{
-    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_METRICS_FILE, DEFAULT_SAMPLE_RATE,
-    DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT, DisabledBy, ExporterKind,
+    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME,
+    DEFAULT_SHUTDOWN_TIMEOUT, DisabledBy, ExporterKind,
 };

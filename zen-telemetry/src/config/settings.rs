@@ -140,8 +140,9 @@ pub struct Config {
     /// Time between two metric exports (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metric_export_interval: Duration,
     /// Where the `file` exporter writes metric points
-    /// (`ZEN_TELEMETRY_METRICS_FILE`).
-    pub metrics_file_path: PathBuf,
+    /// (`ZEN_TELEMETRY_METRICS_FILE`); `None`: beside the span file, see
+    /// [`Config::metrics_file`].
+    pub metrics_file_path: Option<PathBuf>,
 }
 
 /// Default `service.name`.
@@ -154,8 +155,6 @@ pub const DEFAULT_FILE: &str = "zen-traces.jsonl";
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the OTel specification's.
 pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
-/// Default `ZEN_TELEMETRY_METRICS_FILE`.
-pub const DEFAULT_METRICS_FILE: &str = "zen-metrics.jsonl";
 
 impl Default for Config {
     fn default() -> Self {
@@ -174,7 +173,7 @@ impl Default for Config {
             error_messages: true,
             metrics: true,
             metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
-            metrics_file_path: PathBuf::from(DEFAULT_METRICS_FILE),
+            metrics_file_path: None,
         }
     }
 }
@@ -204,6 +203,15 @@ impl Config {
             }
             other => other,
         }
+    }
+
+    /// Where the `file` exporter writes metric points: the path set, else
+    /// the span file's with `.metrics.jsonl` for its extension
+    /// (`zen-traces.jsonl` → `zen-traces.metrics.jsonl`).
+    pub fn metrics_file(&self) -> PathBuf {
+        self.metrics_file_path
+            .clone()
+            .unwrap_or_else(|| self.file_path.with_extension("metrics.jsonl"))
     }
 
     /// True when this configuration turns telemetry on: not disabled, and

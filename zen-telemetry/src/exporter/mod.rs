@@ -12,6 +12,7 @@ mod gcp;
 mod json;
 mod jsonl;
 mod limits;
+pub(crate) mod metrics;
 mod on_runtime;
 mod otlp;
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 
 use super::manager::{self, InitError};
@@ -54,6 +55,10 @@ pub(crate) struct Pipeline {
     fanout: Arc<Fanout>,
     /// The scope of `#[traced]` spans.
     pub(crate) scope: InstrumentationScope,
+    /// Users' instruments; `None` when metrics are off.
+    pub(crate) meter_provider: Option<SdkMeterProvider>,
+    /// The thread sending metric points; `None` with nowhere to send them.
+    pub(crate) metric_export: Option<exporter::metrics::MetricExport>,
 }
 
 impl Pipeline {
@@ -74,6 +79,7 @@ pub(crate) fn build(config: &Config) -> Pipeline {
         Some(make) => make(config).map(Some),
         None => exporter::batch_processor(config, destination),
     };
+    let mut exporting = true;
     let exporter = match processor {
         Ok(Some(mut processor)) => {
             // Set before the processor is shared.
@@ -87,9 +93,28 @@ pub(crate) fn build(config: &Config) -> Pipeline {
             ));
             state::no_destination();
             diag::debug_line(|| "no exporter; recording stopped".to_owned());
+            exporting = false;
             None
         }
     };
+    let metric_export = if config.metrics && exporting {
+        exporter::metrics::MetricExport::start(config, destination, &resource).unwrap_or_else(|error| {
+            diag::stderr_line(&format!(
+                "zen-telemetry: warning: cannot start the {destination} metric export: {error}; metrics are not exported"
+            ));
+            None
+        })
+    } else {
+        None
+    };
+    let meter_provider = config.metrics.then(|| {
+        let builder = SdkMeterProvider::builder().with_resource(resource.clone());
+        match &metric_export {
+            Some(export) => builder.with_reader(export.reader()),
+            None => builder,
+        }
+        .build()
+    });
     let fanout = Arc::new(Fanout { exporter });
     let provider = SdkTracerProvider::builder()
         .with_sampler(sampling::ZenSampler)
@@ -100,17 +125,26 @@ pub(crate) fn build(config: &Config) -> Pipeline {
         provider,
         fanout,
         scope: InstrumentationScope::builder("zen-telemetry").build(),
+        meter_provider,
+        metric_export,
     }
 }
 
-/// The resource: service and SDK identity, nothing about the host or user.
+/// The resource: service and SDK identity and a random id of this process
+/// (Google needs an instance for metric points); nothing about the host or user.
 pub(crate) fn resource(config: &Config) -> Resource {
+    use opentelemetry_sdk::trace::IdGenerator;
+    let instance_id = opentelemetry_sdk::trace::RandomIdGenerator::default().new_trace_id();
     Resource::builder_empty()
         .with_detector(Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector))
         .with_service_name(config.service_name.clone())
         .with_attribute(opentelemetry::KeyValue::new(
             "service.version",
             config.service_version.clone(),
+        ))
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            instance_id.to_string(),
         ))
         .build()
 }

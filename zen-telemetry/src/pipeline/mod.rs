@@ -9,6 +9,7 @@ mod build;
 mod manager;
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 pub(crate) use build::{Pipeline, override_processor};
 // The hooks the testing API plugs into; the pipeline itself has no testing code.
@@ -57,10 +58,22 @@ pub(crate) fn shutdown() {
     if !crate::state::shut_down() {
         return;
     }
-    if let Some(pipeline) = PIPELINE.get()
-        && let Err(error) = pipeline.provider.shutdown_with_timeout(manager::shutdown_timeout())
-    {
-        diag::debug_line(|| format!("shutdown: {error}"));
+    if let Some(pipeline) = PIPELINE.get() {
+        let timeout = manager::shutdown_timeout();
+        let deadline = Instant::now() + timeout;
+        // The last metric export runs on its own thread beside the span flush.
+        let metrics_done = pipeline
+            .metric_export
+            .as_ref()
+            .map(|export| export.begin_shutdown(deadline));
+        if let Err(error) = pipeline.provider.shutdown_with_timeout(timeout) {
+            diag::debug_line(|| format!("shutdown: {error}"));
+        }
+        if let Some(done) = metrics_done
+            && !done.wait(deadline)
+        {
+            diag::debug_line(|| "shutdown: the last metric export did not finish in time".to_owned());
+        }
     }
     let totals = stats::stats();
     if totals.spans_dropped > 0 || totals.spans_failed > 0 {

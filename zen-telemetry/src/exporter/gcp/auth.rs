@@ -16,8 +16,11 @@ use super::metadata;
 use crate::config::gcp::CredentialsSource;
 use crate::diag;
 
-/// The OAuth scope the exporter asks for.
-pub(crate) const TRACE_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
+/// The OAuth scopes the exporters ask for: spans, then metric points.
+pub(crate) const SCOPES: [&str; 2] = [
+    "https://www.googleapis.com/auth/trace.append",
+    "https://www.googleapis.com/auth/monitoring.write",
+];
 
 /// Pause after credentials could not be found or used.
 pub(crate) const NO_CREDENTIALS_COOLDOWN: Duration = Duration::from_secs(300);
@@ -133,7 +136,7 @@ impl Auth {
         if !self.warned_rejected.swap(true, Ordering::Relaxed) {
             diag::stderr_line(&format!(
                 "zen-telemetry: warning: Google Cloud refused the credentials ({code}); the account needs \
-                 roles/telemetry.tracesWriter on project {project} and the Telemetry API enabled; \
+                 roles/telemetry.tracesWriter and roles/telemetry.metricsWriter on project {project} and the Telemetry API enabled; \
                  export paused for {} s",
                 REJECTED_COOLDOWN.as_secs()
             ));
@@ -195,7 +198,7 @@ impl Auth {
         let source = self.source.get_or_init(|| self.open_source()).await;
         match source {
             Ok(TokenSource::Google(provider)) => {
-                let token = provider.token(&[TRACE_SCOPE]).await.map_err(|e| error_chain(&e))?;
+                let token = provider.token(&SCOPES).await.map_err(|e| error_chain(&e))?;
                 let lifetime = (token.expires_at() - chrono::Utc::now())
                     .to_std()
                     .unwrap_or(Duration::ZERO);
@@ -204,7 +207,7 @@ impl Auth {
                 }
                 Ok((token.as_str().to_owned(), lifetime))
             }
-            Ok(TokenSource::MetadataServer(host)) => metadata::token(host, TRACE_SCOPE).await,
+            Ok(TokenSource::MetadataServer(host)) => metadata::token(host, &SCOPES.join(",")).await,
             Err(reason) => Err(reason.clone()),
         }
     }

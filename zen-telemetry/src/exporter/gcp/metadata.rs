@@ -27,6 +27,27 @@ pub(crate) async fn project_id(host: &str) -> Result<String, String> {
     }
 }
 
+/// The instance's region (Cloud Run, Cloud Functions) or else its zone
+/// (Compute Engine, GKE): the last segment of `projects/N/regions/R`.
+pub(crate) async fn location(host: &str) -> Result<String, String> {
+    let body = match get(host, "/computeMetadata/v1/instance/region", PROJECT_LOOKUP_TIMEOUT).await {
+        Ok(body) => body,
+        Err(_) => get(host, "/computeMetadata/v1/instance/zone", PROJECT_LOOKUP_TIMEOUT).await?,
+    };
+    let text = String::from_utf8(body.to_vec()).map_err(|_| "the location is not UTF-8".to_owned())?;
+    let location = text.trim().rsplit('/').next().unwrap_or_default().to_owned();
+    let valid = !location.is_empty()
+        && location.len() <= 64
+        && location
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(location)
+    } else {
+        Err(format!("the metadata server answered an invalid location {text:?}"))
+    }
+}
+
 /// An access token of the instance's default service account and its lifetime.
 pub(crate) async fn token(host: &str, scope: &str) -> Result<(String, Duration), String> {
     #[derive(serde::Deserialize)]

@@ -4,6 +4,8 @@
 
 mod auth;
 mod metadata;
+mod session;
 mod telemetry_api;
 
-pub(crate) use telemetry_api::exporter;
+pub(crate) use session::{Session, session};
+pub(crate) use telemetry_api::{channel, exporter};

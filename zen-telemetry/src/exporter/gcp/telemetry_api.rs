@@ -9,108 +9,47 @@ use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use tonic::metadata::MetadataValue;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
-use super::auth::Auth;
-use super::metadata;
-use crate::config::gcp::{self as settings_gcp, GcpSettings};
+use super::session::{self, Session};
+use crate::config::gcp::GcpSettings;
 use crate::exporter::limits;
 use crate::exporter::on_runtime::{OnRuntime, tokio_runtime};
-use crate::{diag, state};
 
-type ProjectCell = Arc<tokio::sync::OnceCell<Result<String, String>>>;
-
-/// The Google Cloud exporter, running on the private runtime. Starts the
-/// metadata lookup (when no project is known) and the first token fetch in
-/// the background right away.
+/// The Google Cloud span exporter, running on the private runtime.
 pub(crate) fn exporter(settings: &GcpSettings, timeout: Duration) -> Result<OnRuntime<GcpExporter>, String> {
-    if let Some(project) = &settings.project
-        && !settings_gcp::valid_project_id(&project.id)
-    {
-        return Err(format!("{:?} is not a valid project id", project.id));
-    }
-    if !settings_gcp::valid_endpoint(&settings.endpoint) {
-        return Err(format!(
-            "{:?} is not a valid endpoint (https://, or http:// to a loopback address)",
-            settings.endpoint
-        ));
-    }
-    if settings.project.is_none() && !settings.metadata_check {
-        return Err(
-            "no Google Cloud project: set GOOGLE_CLOUD_PROJECT (NO_GCE_CHECK forbids asking the metadata server)"
-                .to_owned(),
-        );
-    }
+    let session = session::session(settings)?;
     let runtime = tokio_runtime()?;
-    let auth = Auth::new(settings.credentials.clone(), settings.metadata_host.clone());
-    let project: ProjectCell = Arc::default();
-    match &settings.project {
-        Some(project_id) => {
-            let _ = project.set(Ok(project_id.id.clone()));
-            auth.prefetch(runtime.handle());
-        }
-        None => {
-            let (cell, host) = (project.clone(), settings.metadata_host.clone());
-            runtime.spawn(async move {
-                let _ = cell.get_or_init(|| lookup_project(host)).await;
-            });
-        }
-    }
     let exporter = GcpExporter {
-        endpoint: settings.endpoint.clone(),
-        metadata_host: settings.metadata_host.clone(),
+        session,
         timeout,
-        auth,
-        project,
         resource: Resource::builder_empty().build(),
         client: tokio::sync::OnceCell::new(),
     };
     Ok(OnRuntime::new(exporter, runtime.handle().clone(), timeout))
 }
 
-async fn lookup_project(host: String) -> Result<String, String> {
-    let result = metadata::project_id(&host).await;
-    match &result {
-        Ok(id) => diag::debug_line(|| format!("Google Cloud project {id} from the metadata server")),
-        Err(reason) => {
-            diag::debug_line(|| format!("no Google Cloud project: {reason}"));
-            state::no_destination();
-            diag::debug_line(|| "no Google Cloud project was found; recording stopped".to_owned());
-        }
-    }
-    result
-}
-
 /// See the [module docs](self).
 pub(crate) struct GcpExporter {
-    endpoint: String,
-    metadata_host: String,
+    session: Arc<Session>,
     timeout: Duration,
-    auth: Arc<Auth>,
-    project: ProjectCell,
     resource: Resource,
     client: tokio::sync::OnceCell<Result<opentelemetry_otlp::SpanExporter, String>>,
 }
 
 impl std::fmt::Debug for GcpExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GcpExporter").field("endpoint", &self.endpoint).finish()
+        f.debug_struct("GcpExporter")
+            .field("endpoint", &self.session.endpoint)
+            .finish()
     }
 }
 
 impl GcpExporter {
     fn build_client(&self, project: &str) -> Result<opentelemetry_otlp::SpanExporter, String> {
-        let mut endpoint = Endpoint::from_shared(self.endpoint.clone())
-            .map_err(|e| format!("invalid endpoint {}: {e}", self.endpoint))?;
-        if self.endpoint.starts_with("https://") {
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_webpki_roots())
-                .map_err(|e| format!("TLS setup for {} failed: {e}", self.endpoint))?;
-        }
-        let channel = endpoint.timeout(self.timeout).connect_lazy();
-        let project_header = MetadataValue::try_from(project).map_err(|e| format!("project id as header: {e}"))?;
-        let auth = self.auth.clone();
+        let channel = channel(&self.session.endpoint, self.timeout)?;
+        let session = self.session.clone();
+        let project_id = project.to_owned();
         let otlp_headers = otlp_env_header_names();
         let mut client = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -123,12 +62,9 @@ impl GcpExporter {
                 for name in &otlp_headers {
                     request.metadata_mut().remove(name.as_str());
                 }
-                if let Some(token) = auth.cached_header() {
-                    request.metadata_mut().insert("authorization", token);
+                for (name, value) in session.headers(&project_id) {
+                    request.metadata_mut().insert(name, value);
                 }
-                request
-                    .metadata_mut()
-                    .insert("x-goog-user-project", project_header.clone());
                 Ok(request)
             })
             .build()
@@ -144,16 +80,7 @@ impl GcpExporter {
 
 impl SpanExporter for GcpExporter {
     async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
-        let project = self
-            .project
-            .get_or_init(|| lookup_project(self.metadata_host.clone()))
-            .await
-            .as_ref()
-            .map_err(|reason| OTelSdkError::InternalFailure(format!("no Google Cloud project: {reason}")))?;
-        self.auth
-            .ensure_token()
-            .await
-            .map_err(|error| OTelSdkError::InternalFailure(error.to_string()))?;
+        let project = self.session.ready().await.map_err(OTelSdkError::InternalFailure)?;
         let client = self
             .client
             .get_or_init(|| async { self.build_client(project) })
@@ -164,9 +91,9 @@ impl SpanExporter for GcpExporter {
         let result = client.export(batch).await;
         if let Err(error) = &result {
             let text = error.to_string();
-            for code in ["Unauthenticated", "PermissionDenied"] {
-                if text.contains(&format!("gRPC code: {code}")) {
-                    self.auth.rejected(code, project);
+            for code in [tonic::Code::Unauthenticated, tonic::Code::PermissionDenied] {
+                if text.contains(&format!("gRPC code: {code:?}")) {
+                    self.session.refused(code, project);
                 }
             }
         }
@@ -183,6 +110,18 @@ impl SpanExporter for GcpExporter {
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
     }
+}
+
+/// A lazily connecting channel to `endpoint`, with TLS for `https://`.
+pub(crate) fn channel(endpoint: &str, timeout: Duration) -> Result<tonic::transport::Channel, String> {
+    let mut channel =
+        Endpoint::from_shared(endpoint.to_owned()).map_err(|e| format!("invalid endpoint {endpoint}: {e}"))?;
+    if endpoint.starts_with("https://") {
+        channel = channel
+            .tls_config(ClientTlsConfig::new().with_webpki_roots())
+            .map_err(|e| format!("TLS setup for {endpoint} failed: {e}"))?;
+    }
+    Ok(channel.timeout(timeout).connect_lazy())
 }
 
 /// The header names opentelemetry-otlp takes from the environment for trace

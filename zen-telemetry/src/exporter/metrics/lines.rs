@@ -1,0 +1,205 @@
+//! Local metric export: one JSON object per data point, appended to a file
+//! or printed on stdout (`docs/jsonl-format.md` describes the fields).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, metric::Data, number_data_point};
+use serde_json::{Map, Value, json};
+
+/// Where the lines go.
+#[derive(Debug)]
+pub(crate) enum Lines {
+    /// Appended to a file, opened at the first export.
+    File {
+        path: PathBuf,
+        writer: Mutex<Option<BufWriter<File>>>,
+    },
+    /// Printed on standard output, each prefixed like the span lines.
+    Stdout,
+}
+
+impl Lines {
+    pub(crate) fn file(path: PathBuf) -> Lines {
+        Lines::File {
+            path,
+            writer: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn send(&self, request: &ExportMetricsServiceRequest) -> Result<(), String> {
+        let points = point_objects(request);
+        match self {
+            Lines::File { path, writer } => {
+                let write = || -> std::io::Result<()> {
+                    let mut guard = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    if guard.is_none() {
+                        *guard = Some(BufWriter::new(OpenOptions::new().create(true).append(true).open(path)?));
+                    }
+                    let Some(out) = guard.as_mut() else { return Ok(()) };
+                    for point in &points {
+                        serde_json::to_writer(&mut *out, point)?;
+                        out.write_all(b"\n")?;
+                    }
+                    out.flush()
+                };
+                write().map_err(|e| format!("writing {}: {e}", path.display()))
+            }
+            Lines::Stdout => {
+                let mut text = String::new();
+                for point in &points {
+                    text.push_str("[zen-telemetry] metric ");
+                    text.push_str(&point.to_string());
+                    text.push('\n');
+                }
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| format!("writing to stdout: {e}"))
+            }
+        }
+    }
+}
+
+/// One object per data point, carrying its metric, scope and resource.
+fn point_objects(request: &ExportMetricsServiceRequest) -> Vec<Value> {
+    let mut objects = Vec::new();
+    for resource_metrics in &request.resource_metrics {
+        let resource = resource_metrics
+            .resource
+            .as_ref()
+            .map(|r| attributes(&r.attributes))
+            .unwrap_or_default();
+        for scope_metrics in &resource_metrics.scope_metrics {
+            let scope = scope_metrics.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            for metric in &scope_metrics.metrics {
+                let head = |kind: &str, temporality: Option<i32>| {
+                    let mut object = Map::new();
+                    object.insert("metric".to_owned(), json!(metric.name));
+                    object.insert("kind".to_owned(), json!(kind));
+                    object.insert("unit".to_owned(), json!(metric.unit));
+                    if let Some(temporality) = temporality {
+                        let name = AggregationTemporality::try_from(temporality).map_or("unspecified", |t| match t {
+                            AggregationTemporality::Cumulative => "cumulative",
+                            AggregationTemporality::Delta => "delta",
+                            AggregationTemporality::Unspecified => "unspecified",
+                        });
+                        object.insert("temporality".to_owned(), json!(name));
+                    }
+                    object.insert("scope".to_owned(), json!(scope));
+                    object.insert("resource".to_owned(), Value::Object(resource.clone()));
+                    object
+                };
+                let mut emit =
+                    |mut object: Map<String, Value>, point_attributes: &[KeyValue], start: u64, time: u64| {
+                        object.insert("attributes".to_owned(), Value::Object(attributes(point_attributes)));
+                        object.insert("start_time_unix_nano".to_owned(), json!(start));
+                        object.insert("time_unix_nano".to_owned(), json!(time));
+                        objects.push(Value::Object(object));
+                    };
+                match &metric.data {
+                    Some(Data::Sum(sum)) => {
+                        for point in &sum.data_points {
+                            let mut object = head("sum", Some(sum.aggregation_temporality));
+                            object.insert("monotonic".to_owned(), json!(sum.is_monotonic));
+                            object.insert("value".to_owned(), number(point.value));
+                            emit(
+                                object,
+                                &point.attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            );
+                        }
+                    }
+                    Some(Data::Gauge(gauge)) => {
+                        for point in &gauge.data_points {
+                            let mut object = head("gauge", None);
+                            object.insert("value".to_owned(), number(point.value));
+                            emit(
+                                object,
+                                &point.attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            );
+                        }
+                    }
+                    Some(Data::Histogram(histogram)) => {
+                        for point in &histogram.data_points {
+                            let mut object = head("histogram", Some(histogram.aggregation_temporality));
+                            object.insert("count".to_owned(), json!(point.count));
+                            object.insert("sum".to_owned(), json!(point.sum));
+                            object.insert("bucket_counts".to_owned(), json!(point.bucket_counts));
+                            object.insert("explicit_bounds".to_owned(), json!(point.explicit_bounds));
+                            emit(
+                                object,
+                                &point.attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            );
+                        }
+                    }
+                    Some(Data::ExponentialHistogram(histogram)) => {
+                        for point in &histogram.data_points {
+                            let mut object = head("exponential_histogram", Some(histogram.aggregation_temporality));
+                            object.insert("count".to_owned(), json!(point.count));
+                            object.insert("sum".to_owned(), json!(point.sum));
+                            object.insert("scale".to_owned(), json!(point.scale));
+                            emit(
+                                object,
+                                &point.attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            );
+                        }
+                    }
+                    Some(Data::Summary(summary)) => {
+                        for point in &summary.data_points {
+                            let mut object = head("summary", None);
+                            object.insert("count".to_owned(), json!(point.count));
+                            object.insert("sum".to_owned(), json!(point.sum));
+                            emit(
+                                object,
+                                &point.attributes,
+                                point.start_time_unix_nano,
+                                point.time_unix_nano,
+                            );
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    objects
+}
+
+fn number(value: Option<number_data_point::Value>) -> Value {
+    match value {
+        Some(number_data_point::Value::AsInt(n)) => json!(n),
+        Some(number_data_point::Value::AsDouble(x)) => json!(x),
+        None => Value::Null,
+    }
+}
+
+fn attributes(list: &[KeyValue]) -> Map<String, Value> {
+    list.iter()
+        .map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_value_json)))
+        .collect()
+}
+
+fn any_value_json(value: &AnyValue) -> Value {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => json!(s),
+        Some(any_value::Value::BoolValue(b)) => json!(b),
+        Some(any_value::Value::IntValue(i)) => json!(i),
+        Some(any_value::Value::DoubleValue(d)) => json!(d),
+        Some(any_value::Value::ArrayValue(array)) => Value::Array(array.values.iter().map(any_value_json).collect()),
+        Some(other) => json!(format!("{other:?}")),
+        None => Value::Null,
+    }
+}

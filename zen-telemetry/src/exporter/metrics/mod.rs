@@ -1,0 +1,231 @@
+//! Metric export: every traced function's counts and the instruments of
+//! [`crate::meter_provider`], sent every `OTEL_METRIC_EXPORT_INTERVAL` and
+//! once more at shutdown, by one thread of our own.
+//!
+//! ```text
+//!  calls::sites() ────────────┐
+//!                             ├──> points (changed series only, ≤ 200 a request) ──> grpc (OTLP, Telemetry API)
+//!  SdkMeterProvider ──> ManualReader ─┘                                           └─> lines (file, stdout)
+//! ```
+//!
+//! The SDK's `PeriodicReader` does not fit: it exports nothing when no SDK
+//! instrument has data (the traced functions' points live outside the SDK),
+//! and its shutdown waits a fixed 5 s, not `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
+//! So the SDK aggregates users' instruments and a `ManualReader` hands them
+//! to our thread.
+
+mod grpc;
+mod lines;
+mod points;
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
+
+use crate::config::{Config, ExporterKind};
+use crate::{diag, stats};
+use points::MAX_POINTS_PER_REQUEST;
+
+/// Where metric points go.
+#[derive(Debug)]
+enum Sink {
+    Grpc(grpc::Grpc),
+    Lines(lines::Lines),
+}
+
+impl Sink {
+    fn send(
+        &self,
+        request: opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        match self {
+            Sink::Grpc(grpc) => grpc.send(request, deadline),
+            Sink::Lines(lines) => lines.send(&request),
+        }
+    }
+}
+
+enum Message {
+    /// Export a last time, answer, and stop.
+    Shutdown { deadline: Instant, done: mpsc::Sender<()> },
+}
+
+/// The running metric export.
+#[derive(Debug)]
+pub(crate) struct MetricExport {
+    messages: Mutex<mpsc::Sender<Message>>,
+    reader: Arc<ManualReader>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Shutdown { .. } => f.write_str("Shutdown"),
+        }
+    }
+}
+
+impl MetricExport {
+    /// Starts exporting to `destination`; `Ok(None)` when there is nowhere to send.
+    pub(crate) fn start(
+        config: &Config,
+        destination: ExporterKind,
+        resource: &Resource,
+    ) -> Result<Option<MetricExport>, String> {
+        let timeout = config.batch.export_timeout;
+        let sink = match destination {
+            ExporterKind::None | ExporterKind::Auto => return Ok(None),
+            ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
+            ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
+            ExporterKind::Otlp => Sink::Grpc(grpc::Grpc::otlp(|name| std::env::var(name).ok(), timeout)?),
+            ExporterKind::Gcp => Sink::Grpc(grpc::Grpc::google(super::gcp::session(&config.gcp)?, timeout)?),
+        };
+        let reader = Arc::new(
+            ManualReader::builder()
+                .with_temporality(Temporality::Cumulative)
+                .build(),
+        );
+        let (messages, inbox) = mpsc::channel();
+        let worker = Worker {
+            points: points::Points::new(resource),
+            sink,
+            reader: reader.clone(),
+            interval: config.metric_export_interval,
+            timeout,
+        };
+        std::thread::Builder::new()
+            .name("zen-telemetry-metrics".to_owned())
+            .spawn(move || worker.run(&inbox))
+            .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
+        Ok(Some(MetricExport {
+            messages: Mutex::new(messages),
+            reader,
+        }))
+    }
+
+    /// The reader to register with the meter provider.
+    pub(crate) fn reader(&self) -> SharedReader {
+        SharedReader(self.reader.clone())
+    }
+
+    /// Asks for a last export, after which the thread stops.
+    pub(crate) fn begin_shutdown(&self, deadline: Instant) -> Answer {
+        self.ask(|done| Message::Shutdown { deadline, done })
+    }
+
+    fn ask(&self, message: impl FnOnce(mpsc::Sender<()>) -> Message) -> Answer {
+        let (done, answer) = mpsc::channel();
+        let sent = self
+            .messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(message(done))
+            .is_ok();
+        Answer(sent.then_some(answer))
+    }
+}
+
+/// The export thread's answer to come.
+#[derive(Debug)]
+pub(crate) struct Answer(Option<mpsc::Receiver<()>>);
+
+impl Answer {
+    /// Waits for it until `deadline`. False if the thread did not answer in time.
+    pub(crate) fn wait(self, deadline: Instant) -> bool {
+        self.0.is_some_and(|answer| {
+            answer
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .is_ok()
+        })
+    }
+}
+
+/// The export thread's state.
+struct Worker {
+    points: points::Points,
+    sink: Sink,
+    reader: Arc<ManualReader>,
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl Worker {
+    fn run(mut self, inbox: &mpsc::Receiver<Message>) {
+        let mut next = Instant::now() + self.interval;
+        loop {
+            match inbox.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                Err(RecvTimeoutError::Timeout) => {
+                    self.export(Instant::now() + self.timeout.min(self.interval));
+                    next = (next + self.interval).max(Instant::now());
+                }
+                Ok(Message::Shutdown { deadline, done }) => {
+                    self.export(deadline);
+                    let _ = done.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Sends what changed; a failed request stops this export, and its
+    /// series (still marked undelivered) go again with the next one.
+    fn export(&mut self, deadline: Instant) {
+        let mut collected = ResourceMetrics::default();
+        if let Err(error) = self.reader.collect(&mut collected) {
+            diag::debug_line(|| format!("collecting metrics: {error}"));
+        }
+        let batches = self.points.batches(&collected, MAX_POINTS_PER_REQUEST);
+        let mut unsent = batches.iter().map(|batch| batch.points as u64).sum::<u64>();
+        for batch in batches {
+            let points = batch.points as u64;
+            match self.sink.send(batch.request, deadline) {
+                Ok(()) => {
+                    self.points.delivered(batch.series);
+                    stats::add_metric_points_exported(points);
+                    unsent -= points;
+                }
+                Err(error) => {
+                    diag::debug_line(|| format!("metric export failed: {error}"));
+                    break;
+                }
+            }
+        }
+        if unsent > 0 {
+            stats::add_metric_points_failed(unsent);
+        }
+    }
+}
+
+/// The `ManualReader` shared between the meter provider and our thread.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedReader(Arc<ManualReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.0.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, metrics: &mut ResourceMetrics) -> OTelSdkResult {
+        self.0.collect(metrics)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self, kind: InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
+    }
+}
