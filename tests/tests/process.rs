@@ -48,8 +48,14 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
             );
             assert_eq!(report["recorded"], 0, "{label}/{exporter}");
             assert!(!file.exists(), "{label}/{exporter}: the trace file was created");
+            let metrics_file = dir.path().join("traces.metrics.jsonl");
+            assert!(
+                !metrics_file.exists(),
+                "{label}/{exporter}: the metrics file was created"
+            );
         }
     }
+    assert!(collector.metric_requests().is_empty(), "no metric point left");
     // No exporter configured at all behaves exactly like disabled.
     let (output, _) = probe::run(PROBE, &["calls", "1000"], &[("ZEN_TELEMETRY_SAMPLE_RATE", "1")]);
     let report = probe::json(&output);

@@ -24,6 +24,11 @@
 //! `ZEN_TELEMETRY_ERROR_MESSAGES=false` only the error's type is kept. The resource carries the service name and version and the SDK
 //! identity; never host names, user names, paths or process arguments.
 //!
+//! Every traced call, sampled or not, is also counted and timed
+//! (`function.calls`, `function.calls.duration`) and exported with the
+//! instruments of [`meter_provider`]; `ZEN_TELEMETRY_METRICS=false` keeps
+//! traces only.
+//!
 //! Nothing happens on the program's start-up path beyond reading the
 //! environment; the exporter and its threads start at the first recorded span,
 //! and spans still queued are flushed when the program exits, within
@@ -34,8 +39,9 @@
 // Layers, lowest first; each module imports only from the ones above it in
 // this list (docs/architecture.md draws the graph, and the test
 // `tests/tests/module_graph.rs` checks it):
-// leaves (state, diag, clock, stats, scrub) < config < exporter < sampling
-// < pipeline < propagation < span < attr_value < __private < testing, bench.
+// leaves (state, diag, clock, calls, stats, scrub, sampling, attr_value)
+// < config < exporter < pipeline < propagation, span < __private
+// < testing, bench.
 mod state;
 
 mod calls;

@@ -157,34 +157,15 @@ fn parse_headers(raw: &str) -> Vec<(AsciiMetadataKey, AsciiMetadataValue)> {
         .filter_map(|pair| pair.split_once('='))
         .filter_map(|(name, value)| {
             let name = AsciiMetadataKey::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).ok()?;
-            let value = AsciiMetadataValue::try_from(percent_decode(value.trim())).ok()?;
+            let value = AsciiMetadataValue::try_from(
+                percent_encoding::percent_decode_str(value.trim())
+                    .decode_utf8_lossy()
+                    .as_ref(),
+            )
+            .ok()?;
             Some((name, value))
         })
         .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -95,81 +95,56 @@ fn point_objects(request: &ExportMetricsServiceRequest) -> Vec<Value> {
                     object.insert("resource".to_owned(), Value::Object(resource.clone()));
                     object
                 };
-                let mut emit =
-                    |mut object: Map<String, Value>, point_attributes: &[KeyValue], start: u64, time: u64| {
-                        object.insert("attributes".to_owned(), Value::Object(attributes(point_attributes)));
-                        object.insert("start_time_unix_nano".to_owned(), json!(start));
-                        object.insert("time_unix_nano".to_owned(), json!(time));
-                        objects.push(Value::Object(object));
+                // Each data kind: its points, each with its own fields added.
+                macro_rules! each_point {
+                    ($data:expr, $kind:literal, $temporality:expr, |$object:ident, $point:ident| $fields:block) => {
+                        for $point in &$data.data_points {
+                            let mut $object = head($kind, $temporality);
+                            $fields
+                            $object.insert("attributes".to_owned(), Value::Object(attributes(&$point.attributes)));
+                            $object.insert("start_time_unix_nano".to_owned(), json!($point.start_time_unix_nano));
+                            $object.insert("time_unix_nano".to_owned(), json!($point.time_unix_nano));
+                            objects.push(Value::Object($object));
+                        }
                     };
+                }
                 match &metric.data {
                     Some(Data::Sum(sum)) => {
-                        for point in &sum.data_points {
-                            let mut object = head("sum", Some(sum.aggregation_temporality));
+                        each_point!(sum, "sum", Some(sum.aggregation_temporality), |object, point| {
                             object.insert("monotonic".to_owned(), json!(sum.is_monotonic));
                             object.insert("value".to_owned(), number(point.value));
-                            emit(
-                                object,
-                                &point.attributes,
-                                point.start_time_unix_nano,
-                                point.time_unix_nano,
-                            );
-                        }
+                        })
                     }
-                    Some(Data::Gauge(gauge)) => {
-                        for point in &gauge.data_points {
-                            let mut object = head("gauge", None);
-                            object.insert("value".to_owned(), number(point.value));
-                            emit(
-                                object,
-                                &point.attributes,
-                                point.start_time_unix_nano,
-                                point.time_unix_nano,
-                            );
-                        }
-                    }
+                    Some(Data::Gauge(gauge)) => each_point!(gauge, "gauge", None, |object, point| {
+                        object.insert("value".to_owned(), number(point.value));
+                    }),
                     Some(Data::Histogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            let mut object = head("histogram", Some(histogram.aggregation_temporality));
-                            object.insert("count".to_owned(), json!(point.count));
-                            object.insert("sum".to_owned(), json!(point.sum));
-                            object.insert("bucket_counts".to_owned(), json!(point.bucket_counts));
-                            object.insert("explicit_bounds".to_owned(), json!(point.explicit_bounds));
-                            emit(
-                                object,
-                                &point.attributes,
-                                point.start_time_unix_nano,
-                                point.time_unix_nano,
-                            );
-                        }
+                        each_point!(
+                            histogram,
+                            "histogram",
+                            Some(histogram.aggregation_temporality),
+                            |object, point| {
+                                object.insert("count".to_owned(), json!(point.count));
+                                object.insert("sum".to_owned(), json!(point.sum));
+                                object.insert("bucket_counts".to_owned(), json!(point.bucket_counts));
+                                object.insert("explicit_bounds".to_owned(), json!(point.explicit_bounds));
+                            }
+                        )
                     }
-                    Some(Data::ExponentialHistogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            let mut object = head("exponential_histogram", Some(histogram.aggregation_temporality));
+                    Some(Data::ExponentialHistogram(histogram)) => each_point!(
+                        histogram,
+                        "exponential_histogram",
+                        Some(histogram.aggregation_temporality),
+                        |object, point| {
                             object.insert("count".to_owned(), json!(point.count));
                             object.insert("sum".to_owned(), json!(point.sum));
                             object.insert("scale".to_owned(), json!(point.scale));
-                            emit(
-                                object,
-                                &point.attributes,
-                                point.start_time_unix_nano,
-                                point.time_unix_nano,
-                            );
                         }
-                    }
-                    Some(Data::Summary(summary)) => {
-                        for point in &summary.data_points {
-                            let mut object = head("summary", None);
-                            object.insert("count".to_owned(), json!(point.count));
-                            object.insert("sum".to_owned(), json!(point.sum));
-                            emit(
-                                object,
-                                &point.attributes,
-                                point.start_time_unix_nano,
-                                point.time_unix_nano,
-                            );
-                        }
-                    }
+                    ),
+                    Some(Data::Summary(summary)) => each_point!(summary, "summary", None, |object, point| {
+                        object.insert("count".to_owned(), json!(point.count));
+                        object.insert("sum".to_owned(), json!(point.sum));
+                    }),
                     None => {}
                 }
             }

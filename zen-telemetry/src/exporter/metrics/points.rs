@@ -320,3 +320,61 @@ fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with(values: &[i64]) -> ExportMetricsServiceRequest {
+        let data_points = values
+            .iter()
+            .enumerate()
+            .map(|(series, &value)| NumberDataPoint {
+                attributes: vec![string_attribute("series", &series.to_string())],
+                value: Some(number_data_point::Value::AsInt(value)),
+                ..Default::default()
+            })
+            .collect();
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: "orders".to_owned(),
+                        data: Some(Data::Sum(Sum {
+                            data_points,
+                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                            is_monotonic: true,
+                        })),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn requests_hold_at_most_the_limit_and_only_undelivered_changes() {
+        let mut points = Points::new(&opentelemetry_sdk::Resource::builder_empty().build());
+        let values: Vec<i64> = (0..450).collect();
+        let batches = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.points).collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        for batch in batches.into_iter().take(2) {
+            points.delivered(batch.series);
+        }
+        // The third request failed: its 50 series go again; the delivered stay out.
+        let again = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
+        assert_eq!(again.iter().map(|b| b.points).collect::<Vec<_>>(), [50]);
+        // One delivered series changed.
+        let mut changed = values.clone();
+        changed[3] += 1;
+        let batches = points.split(request_with(&changed), MAX_POINTS_PER_REQUEST);
+        assert_eq!(batches.iter().map(|b| b.points).sum::<usize>(), 51);
+        let Some(Data::Sum(sum)) = &batches[0].request.resource_metrics[0].scope_metrics[0].metrics[0].data else {
+            panic!("a sum");
+        };
+        assert!(sum.is_monotonic, "a point keeps its metric's kind");
+    }
+}
