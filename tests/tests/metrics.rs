@@ -529,3 +529,27 @@ fn on_google_cloud_the_location_is_the_metadata_servers_region() {
         }
     }
 }
+
+#[test]
+fn the_telemetry_api_gets_requests_of_at_most_200_points() {
+    let dir = TempDir::new("gcp-metrics-200");
+    let account = ServiceAccount::shared();
+    let oauth = FakeOAuth::start(account, 3600);
+    let file = account.write_credentials(dir.path(), &oauth.token_uri(), None);
+    let api = FakeCollector::start();
+    let endpoint = api.endpoint();
+    let (output, _) = probe::run(PROBE, &["meters", "2"], &gcp_env(file.to_str().unwrap(), &endpoint));
+    assert!(output.status.success(), "{output:?}");
+    let requests: Vec<_> = api.metric_requests().into_iter().map(|(_, r)| r).collect();
+    let sizes: Vec<usize> = requests.iter().map(point_count).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 304, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= 200), "{sizes:?}");
+    for request in &requests {
+        for resource in resources(request) {
+            assert_eq!(
+                resource.get("gcp.project_id").map(String::as_str),
+                Some("zen-metrics-project")
+            );
+        }
+    }
+}
