@@ -7,6 +7,12 @@
 //! outside the timed part, so queue drops do not flatter the numbers; the
 //! fraction of spans delivered is printed. The run ends with a summary table
 //! and the ratios the performance targets are stated in.
+//!
+//! The span rows run with metrics off, so they measure what their names say;
+//! the `zen_metrics_*` and `zen_defaults` rows count every call as shipped.
+//! The metric anchors record what `#[traced]` records (a call counter with
+//! `function`, `module`, `result` and a duration histogram with `function`,
+//! `module`), written by hand against each library.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,6 +65,82 @@ fn traced_parent(x: u64) -> u64 {
 #[traced("bench.async")]
 async fn traced_async(x: u64) -> u64 {
     work(x)
+}
+
+#[autometrics::autometrics]
+#[inline(never)]
+fn autometrics_work(x: u64) -> u64 {
+    work(x)
+}
+
+/// The OTel SDK's own instruments, as a user would write them by hand.
+struct SdkInstruments {
+    calls: opentelemetry::metrics::Counter<u64>,
+    duration: opentelemetry::metrics::Histogram<f64>,
+}
+
+impl SdkInstruments {
+    fn new(provider: &opentelemetry_sdk::metrics::SdkMeterProvider) -> SdkInstruments {
+        use opentelemetry::metrics::MeterProvider as _;
+        let meter = provider.meter("bench");
+        SdkInstruments {
+            calls: meter.u64_counter("function.calls").build(),
+            duration: meter.f64_histogram("function.calls.duration").with_unit("s").build(),
+        }
+    }
+
+    #[inline(never)]
+    fn work(&self, x: u64) -> u64 {
+        let start = Instant::now();
+        let result = work(x);
+        let seconds = start.elapsed().as_secs_f64();
+        let function = opentelemetry::KeyValue::new("function", "bench.work");
+        let module = opentelemetry::KeyValue::new("module", "overhead");
+        self.calls.add(
+            1,
+            &[
+                function.clone(),
+                module.clone(),
+                opentelemetry::KeyValue::new("result", "ok"),
+            ],
+        );
+        self.duration.record(seconds, &[function, module]);
+        result
+    }
+}
+
+/// The `metrics` facade, as a user would write it by hand.
+#[inline(never)]
+fn metrics_facade_work(x: u64) -> u64 {
+    let start = Instant::now();
+    let result = work(x);
+    let seconds = start.elapsed().as_secs_f64();
+    metrics::counter!("function.calls", "function" => "bench.work", "module" => "overhead", "result" => "ok")
+        .increment(1);
+    metrics::histogram!("function.calls.duration", "function" => "bench.work", "module" => "overhead").record(seconds);
+    result
+}
+
+/// Per-call cost of `f` with two threads calling it at once: each thread
+/// makes `iters` calls and the wall time of both is divided by `iters`, so
+/// perfect scaling reads as the one-thread figure.
+fn timed_two_threads(iters: u64, f: fn(u64) -> u64) -> Duration {
+    let barrier = std::sync::Barrier::new(3);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                barrier.wait();
+                for i in 0..iters {
+                    black_box(f(i));
+                }
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed()
+    })
 }
 
 #[tracing::instrument(skip_all)]
@@ -154,6 +236,16 @@ fn main() {
     criterion.bench_function("zen_no_exporter", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
 
     bench_control::set_on(Some(true));
+    bench_control::set_metrics(true);
+    bench_control::set_sample_rate(0.0);
+    criterion.bench_function("zen_metrics_rate0", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
+    criterion.bench_function("zen_metrics_rate0_2_threads", |b| {
+        b.iter_custom(|n| timed_two_threads(n, traced_work))
+    });
+    bench_control::set_sample_rate(0.1);
+    criterion.bench_function("zen_defaults", |b| b.iter_custom(|n| timed(n, traced_work, zen_drain)));
+    bench_control::set_metrics(false);
+
     let before = zen_telemetry::stats();
     bench_control::set_sample_rate(0.1);
     criterion.bench_function("zen_sampled_10pct", |b| {
@@ -199,6 +291,23 @@ fn main() {
                 },
             )
         })
+    });
+
+    let meter_provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::ManualReader::default())
+        .build();
+    let instruments = SdkInstruments::new(&meter_provider);
+    criterion.bench_function("sdk_metric_instruments", |b| {
+        b.iter_custom(|n| timed(n, |i| instruments.work(i), || {}))
+    });
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        criterion.bench_function("metrics_prometheus", |b| {
+            b.iter_custom(|n| timed(n, metrics_facade_work, || {}))
+        });
+    });
+    criterion.bench_function("autometrics_prometheus_client", |b| {
+        b.iter_custom(|n| timed(n, autometrics_work, || {}))
     });
 
     let tracing_provider = raw_provider(Sampler::AlwaysOn);
@@ -251,6 +360,9 @@ fn summary(recorded: u64, delivered: u64) {
         "atomic_floor",
         "zen_disabled",
         "zen_no_exporter",
+        "zen_metrics_rate0",
+        "zen_metrics_rate0_2_threads",
+        "zen_defaults",
         "zen_sampled_10pct",
         "zen_sampled_100pct",
         "zen_nested_100pct",
@@ -260,6 +372,9 @@ fn summary(recorded: u64, delivered: u64) {
         "tracing_opentelemetry",
         "fastrace_unsampled",
         "fastrace_sampled",
+        "sdk_metric_instruments",
+        "metrics_prometheus",
+        "autometrics_prometheus_client",
     ];
     println!("\n## Summary (median ns per call)\n");
     println!("| configuration | ns/call |\n|---|---:|");
@@ -285,7 +400,36 @@ fn summary(recorded: u64, delivered: u64) {
             get("zen_disabled") / get("atomic_floor"),
             "<= 1.2",
         ),
-        ("10% sampled, ns per call", get("zen_sampled_10pct"), "<= 40"),
+        (
+            "metrics, traces at rate 0 / hand-written SDK counter + histogram",
+            get("zen_metrics_rate0") / get("sdk_metric_instruments"),
+            "<= 0.15",
+        ),
+        (
+            "metrics, traces at rate 0 / metrics + Prometheus recorder",
+            get("zen_metrics_rate0") / get("metrics_prometheus"),
+            "(anchor)",
+        ),
+        (
+            "metrics, traces at rate 0 / autometrics (prometheus-client)",
+            get("zen_metrics_rate0") / get("autometrics_prometheus_client"),
+            "(anchor)",
+        ),
+        (
+            "defaults (metrics + 10%) / raw SDK ParentBased(0.1) traces alone",
+            get("zen_defaults") / get("raw_sdk_parent_ratio_10pct"),
+            "<= 0.35",
+        ),
+        (
+            "metrics, 2 threads on one fn / 1 thread, per call",
+            get("zen_metrics_rate0_2_threads") / get("zen_metrics_rate0"),
+            "<= 1.3",
+        ),
+        (
+            "10% sampled (traces only), ns per call",
+            get("zen_sampled_10pct"),
+            "<= 40",
+        ),
         (
             "10% sampled / raw SDK ParentBased(0.1)",
             get("zen_sampled_10pct") / get("raw_sdk_parent_ratio_10pct"),
@@ -312,8 +456,13 @@ fn summary(recorded: u64, delivered: u64) {
             "<= 0.9",
         ),
     ];
-    println!("| ratio | measured | target |\n|---|---:|---|");
+    println!("| ratio | measured | target | |\n|---|---:|---|---|");
     for (label, value, target) in rows {
-        println!("| {label} | {value:.2} | {target} |");
+        let verdict = match target.strip_prefix("<= ").and_then(|limit| limit.parse::<f64>().ok()) {
+            Some(limit) if value <= limit => "ok",
+            Some(_) => "MISSED",
+            None => "",
+        };
+        println!("| {label} | {value:.2} | {target} | {verdict} |");
     }
 }

@@ -11,6 +11,11 @@ pub fn set_on(on: Option<bool>) {
     pipeline::force_state(on);
 }
 
+/// Counts and times traced calls (`true`) or not, as `ZEN_TELEMETRY_METRICS` would.
+pub fn set_metrics(on: bool) {
+    crate::state::set_metrics(on);
+}
+
 /// Sets the root sampling rate.
 pub fn set_sample_rate(rate: f64) {
     sampling::set_rate(rate);
