@@ -223,14 +223,7 @@ impl FakeCollector {
         count: usize,
         timeout: Duration,
     ) -> Vec<(RequestHeaders, ExportMetricsServiceRequest)> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let requests = self.metric_requests();
-            if requests.len() >= count || Instant::now() >= deadline {
-                return requests;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(count, timeout, || self.metric_requests())
     }
 
     /// Every span received so far, with its resource.
@@ -257,14 +250,19 @@ impl FakeCollector {
 
     /// Waits until at least `count` spans arrived or `timeout` passed.
     pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let spans = self.spans();
-            if spans.len() >= count || Instant::now() >= deadline {
-                return spans;
-            }
-            thread::sleep(Duration::from_millis(20));
+        wait_for(count, timeout, || self.spans())
+    }
+}
+
+/// Polls `fetch` until it returns at least `count` items or `timeout` passed.
+fn wait_for<T>(count: usize, timeout: Duration, fetch: impl Fn() -> Vec<T>) -> Vec<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let items = fetch();
+        if items.len() >= count || Instant::now() >= deadline {
+            return items;
         }
+        thread::sleep(Duration::from_millis(20));
     }
 }
 

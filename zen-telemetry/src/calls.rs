@@ -259,15 +259,7 @@ impl CallCounts {
 
     /// These counts and `other`'s together.
     pub fn plus(&self, other: &CallCounts) -> CallCounts {
-        let mut sum = *self;
-        for (s, o) in sum.by_result.iter_mut().zip(&other.by_result) {
-            *s += o;
-        }
-        for (s, o) in sum.buckets.iter_mut().zip(&other.buckets) {
-            *s += o;
-        }
-        sum.sum_ns += other.sum_ns;
-        sum
+        self.zip_with(other, |mine, theirs| mine + theirs)
     }
 
     /// Calls whose duration was at most `seconds` (a bound of
@@ -282,15 +274,20 @@ impl CallCounts {
 
     /// What was added since `earlier`.
     pub fn since(&self, earlier: &CallCounts) -> CallCounts {
-        let mut delta = *self;
-        for (d, e) in delta.by_result.iter_mut().zip(&earlier.by_result) {
-            *d -= e;
+        self.zip_with(earlier, |now, then| now - then)
+    }
+
+    /// Every cell of `self` and `other` combined by `op`.
+    fn zip_with(&self, other: &CallCounts, op: fn(u64, u64) -> u64) -> CallCounts {
+        let mut out = *self;
+        for (cell, theirs) in out.by_result.iter_mut().zip(&other.by_result) {
+            *cell = op(*cell, *theirs);
         }
-        for (d, e) in delta.buckets.iter_mut().zip(&earlier.buckets) {
-            *d -= e;
+        for (cell, theirs) in out.buckets.iter_mut().zip(&other.buckets) {
+            *cell = op(*cell, *theirs);
         }
-        delta.sum_ns -= earlier.sum_ns;
-        delta
+        out.sum_ns = op(out.sum_ns, other.sum_ns);
+        out
     }
 }
 

@@ -12,51 +12,84 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::json::{attributes_to_json, span_to_json};
 
+/// A file that JSON lines are appended to, opened at the first write, not
+/// before. Spans and metric points each have one.
+#[derive(Debug)]
+pub(crate) struct JsonLinesFile {
+    path: PathBuf,
+    writer: Mutex<Option<BufWriter<File>>>,
+}
+
+impl JsonLinesFile {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        JsonLinesFile {
+            path,
+            writer: Mutex::new(None),
+        }
+    }
+
+    /// Appends one line per item and flushes; the error names the file.
+    pub(crate) fn append<T: serde::Serialize>(&self, items: impl IntoIterator<Item = T>) -> Result<(), String> {
+        let write = || -> std::io::Result<()> {
+            let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+                *guard = Some(BufWriter::new(file));
+            }
+            let Some(writer) = guard.as_mut() else {
+                return Ok(());
+            };
+            for item in items {
+                serde_json::to_writer(&mut *writer, &item)?;
+                writer.write_all(b"\n")?;
+            }
+            writer.flush()
+        };
+        write().map_err(|e| format!("writing {}: {e}", self.path.display()))
+    }
+
+    fn flush(&self) {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(writer) = guard.as_mut() {
+            let _ = writer.flush();
+        }
+    }
+}
+
+/// Writes `text` to stdout at once and flushes it.
+pub(crate) fn print(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("writing to stdout: {e}"))
+}
+
 /// Appends one JSON object per finished span to a file. The file is opened at
 /// the first export, not before.
 #[derive(Debug)]
 pub struct JsonLinesExporter {
-    path: PathBuf,
-    writer: Mutex<Option<BufWriter<File>>>,
+    file: JsonLinesFile,
 }
 
 impl JsonLinesExporter {
     /// An exporter appending to `path`.
     pub fn new(path: PathBuf) -> Self {
         JsonLinesExporter {
-            path,
-            writer: Mutex::new(None),
+            file: JsonLinesFile::new(path),
         }
-    }
-
-    fn write_batch(&self, batch: &[SpanData]) -> std::io::Result<()> {
-        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
-            *guard = Some(BufWriter::new(file));
-        }
-        let Some(writer) = guard.as_mut() else {
-            return Ok(());
-        };
-        for span in batch {
-            serde_json::to_writer(&mut *writer, &span_to_json(span))?;
-            writer.write_all(b"\n")?;
-        }
-        writer.flush()
     }
 }
 
 impl SpanExporter for JsonLinesExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.write_batch(&batch)
-            .map_err(|e| OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display())))
+        self.file
+            .append(batch.iter().map(span_to_json))
+            .map_err(OTelSdkError::InternalFailure)
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(writer) = guard.as_mut() {
-            let _ = writer.flush();
-        }
+        self.file.flush();
         Ok(())
     }
 }
@@ -105,10 +138,6 @@ impl SpanExporter for StdoutExporter {
             text.push_str(&Self::line(span));
             text.push('\n');
         }
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .map_err(|e| OTelSdkError::InternalFailure(format!("writing to stdout: {e}")))
+        print(&text).map_err(OTelSdkError::InternalFailure)
     }
 }

@@ -117,7 +117,7 @@ impl Session {
     }
 
     /// The project and a valid token, ready for a request.
-    pub(crate) async fn ready(self: &Arc<Self>) -> Result<&str, String> {
+    pub(crate) async fn ready(&self) -> Result<&str, String> {
         let project = self.project().await?;
         self.auth
             .ensure_token()

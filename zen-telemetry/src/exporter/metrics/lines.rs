@@ -1,54 +1,33 @@
 //! Local metric export: one JSON object per data point, appended to a file
 //! or printed on stdout (`docs/jsonl-format.md` describes the fields).
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, metric::Data, number_data_point};
 use serde_json::{Map, Value, json};
 
+use crate::exporter::jsonl::{self, JsonLinesFile};
+
 /// Where the lines go.
 #[derive(Debug)]
 pub(crate) enum Lines {
     /// Appended to a file, opened at the first export.
-    File {
-        path: PathBuf,
-        writer: Mutex<Option<BufWriter<File>>>,
-    },
+    File(JsonLinesFile),
     /// Printed on standard output, each prefixed like the span lines.
     Stdout,
 }
 
 impl Lines {
     pub(crate) fn file(path: PathBuf) -> Lines {
-        Lines::File {
-            path,
-            writer: Mutex::new(None),
-        }
+        Lines::File(JsonLinesFile::new(path))
     }
 
     pub(crate) fn send(&self, request: &ExportMetricsServiceRequest) -> Result<(), String> {
         let points = point_objects(request);
         match self {
-            Lines::File { path, writer } => {
-                let write = || -> std::io::Result<()> {
-                    let mut guard = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    if guard.is_none() {
-                        *guard = Some(BufWriter::new(OpenOptions::new().create(true).append(true).open(path)?));
-                    }
-                    let Some(out) = guard.as_mut() else { return Ok(()) };
-                    for point in &points {
-                        serde_json::to_writer(&mut *out, point)?;
-                        out.write_all(b"\n")?;
-                    }
-                    out.flush()
-                };
-                write().map_err(|e| format!("writing {}: {e}", path.display()))
-            }
+            Lines::File(file) => file.append(&points),
             Lines::Stdout => {
                 let mut text = String::new();
                 for point in &points {
@@ -56,11 +35,7 @@ impl Lines {
                     text.push_str(&point.to_string());
                     text.push('\n');
                 }
-                let mut stdout = std::io::stdout().lock();
-                stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|()| stdout.flush())
-                    .map_err(|e| format!("writing to stdout: {e}"))
+                jsonl::print(&text)
             }
         }
     }

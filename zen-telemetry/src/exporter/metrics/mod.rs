@@ -22,6 +22,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -40,11 +41,7 @@ enum Sink {
 }
 
 impl Sink {
-    fn send(
-        &self,
-        request: opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
-        deadline: Instant,
-    ) -> Result<(), String> {
+    fn send(&self, request: ExportMetricsServiceRequest, deadline: Instant) -> Result<(), String> {
         match self {
             Sink::Grpc(grpc) => grpc.send(request, deadline),
             Sink::Lines(lines) => lines.send(&request),
@@ -52,24 +49,19 @@ impl Sink {
     }
 }
 
-enum Message {
-    /// Export a last time, answer, and stop.
-    Shutdown { deadline: Instant, done: mpsc::Sender<()> },
+/// What the thread is asked for: export a last time until `deadline`,
+/// answer on `done`, and stop.
+#[derive(Debug)]
+struct Shutdown {
+    deadline: Instant,
+    done: mpsc::Sender<()>,
 }
 
 /// The running metric export.
 #[derive(Debug)]
 pub(crate) struct MetricExport {
-    messages: Mutex<mpsc::Sender<Message>>,
+    shutdown: Mutex<mpsc::Sender<Shutdown>>,
     reader: Arc<ManualReader>,
-}
-
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Message::Shutdown { .. } => f.write_str("Shutdown"),
-        }
-    }
 }
 
 impl MetricExport {
@@ -92,7 +84,7 @@ impl MetricExport {
                 .with_temporality(Temporality::Cumulative)
                 .build(),
         );
-        let (messages, inbox) = mpsc::channel();
+        let (shutdown, inbox) = mpsc::channel();
         let worker = Worker {
             points: points::Points::new(resource),
             sink,
@@ -105,7 +97,7 @@ impl MetricExport {
             .spawn(move || worker.run(&inbox))
             .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
         Ok(Some(MetricExport {
-            messages: Mutex::new(messages),
+            shutdown: Mutex::new(shutdown),
             reader,
         }))
     }
@@ -117,16 +109,12 @@ impl MetricExport {
 
     /// Asks for a last export, after which the thread stops.
     pub(crate) fn begin_shutdown(&self, deadline: Instant) -> Answer {
-        self.ask(|done| Message::Shutdown { deadline, done })
-    }
-
-    fn ask(&self, message: impl FnOnce(mpsc::Sender<()>) -> Message) -> Answer {
         let (done, answer) = mpsc::channel();
         let sent = self
-            .messages
+            .shutdown
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(message(done))
+            .send(Shutdown { deadline, done })
             .is_ok();
         Answer(sent.then_some(answer))
     }
@@ -157,7 +145,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, inbox: &mpsc::Receiver<Message>) {
+    fn run(mut self, inbox: &mpsc::Receiver<Shutdown>) {
         let mut next = Instant::now() + self.interval;
         loop {
             match inbox.recv_timeout(next.saturating_duration_since(Instant::now())) {
@@ -165,7 +153,7 @@ impl Worker {
                     self.export(Instant::now() + self.timeout.min(self.interval));
                     next = (next + self.interval).max(Instant::now());
                 }
-                Ok(Message::Shutdown { deadline, done }) => {
+                Ok(Shutdown { deadline, done }) => {
                     self.export(deadline);
                     let _ = done.send(());
                     return;
@@ -183,9 +171,9 @@ impl Worker {
             diag::debug_line(|| format!("collecting metrics: {error}"));
         }
         let batches = self.points.batches(&collected, MAX_POINTS_PER_REQUEST);
-        let mut unsent = batches.iter().map(|batch| batch.points as u64).sum::<u64>();
+        let mut unsent = batches.iter().map(|batch| batch.series.len() as u64).sum::<u64>();
         for batch in batches {
-            let points = batch.points as u64;
+            let points = batch.series.len() as u64;
             match self.sink.send(batch.request, deadline) {
                 Ok(()) => {
                     self.points.delivered(batch.series);

@@ -27,8 +27,7 @@ pub(crate) type SeriesKey = Vec<u8>;
 /// What an export sends: requests, each with the series it delivers.
 pub(crate) struct Batch {
     pub(crate) request: ExportMetricsServiceRequest,
-    pub(crate) points: usize,
-    /// The series in `request`, for [`Points::delivered`].
+    /// The series in `request`, one per point, for [`Points::delivered`].
     pub(crate) series: Vec<(SeriesKey, u64)>,
 }
 
@@ -160,11 +159,10 @@ impl Points {
                     let Some(data) = metric.data.clone() else { continue };
                     let header = Metric { data: None, ..metric };
                     for (point, key, fingerprint) in self.changed_points(&header.name, data) {
-                        let full = batches.last().is_none_or(|batch| batch.points >= max_points);
+                        let full = batches.last().is_none_or(|batch| batch.series.len() >= max_points);
                         if full {
                             batches.push(Batch {
                                 request: ExportMetricsServiceRequest::default(),
-                                points: 0,
                                 series: Vec::new(),
                             });
                         }
@@ -176,7 +174,6 @@ impl Points {
                             &header,
                         );
                         push_point(metric, point);
-                        batch.points += 1;
                         batch.series.push((key, fingerprint));
                     }
                 }
@@ -359,19 +356,19 @@ mod tests {
         let mut points = Points::new(&opentelemetry_sdk::Resource::builder_empty().build());
         let values: Vec<i64> = (0..450).collect();
         let batches = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
-        let sizes: Vec<usize> = batches.iter().map(|b| b.points).collect();
+        let sizes: Vec<usize> = batches.iter().map(|b| b.series.len()).collect();
         assert_eq!(sizes, [200, 200, 50]);
         for batch in batches.into_iter().take(2) {
             points.delivered(batch.series);
         }
         // The third request failed: its 50 series go again; the delivered stay out.
         let again = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
-        assert_eq!(again.iter().map(|b| b.points).collect::<Vec<_>>(), [50]);
+        assert_eq!(again.iter().map(|b| b.series.len()).collect::<Vec<_>>(), [50]);
         // One delivered series changed.
         let mut changed = values.clone();
         changed[3] += 1;
         let batches = points.split(request_with(&changed), MAX_POINTS_PER_REQUEST);
-        assert_eq!(batches.iter().map(|b| b.points).sum::<usize>(), 51);
+        assert_eq!(batches.iter().map(|b| b.series.len()).sum::<usize>(), 51);
         let Some(Data::Sum(sum)) = &batches[0].request.resource_metrics[0].scope_metrics[0].metrics[0].data else {
             panic!("a sum");
         };
