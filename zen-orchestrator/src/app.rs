@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::error::ZenError;
 use crate::options::{Action, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
-use crate::{budget, plan, privacy, report, runner, signals, status, telemetry_status, traces};
+use crate::{
+    budget, monitoring, plan, privacy, report, runner, signals, status, telemetry_status, traces, usage_metrics,
+};
 
 /// Runs one `zen` invocation to its end; returns the process exit code.
 pub fn execute(action: Action) -> u8 {
@@ -28,6 +30,7 @@ pub fn execute(action: Action) -> u8 {
             print!("{}", telemetry_status(json));
             0
         }
+        Action::TelemetryMonitoring(options) => monitoring::run(&options),
     }
 }
 
@@ -35,7 +38,7 @@ pub fn execute(action: Action) -> u8 {
 fn configure_telemetry(options: &RunOptions) {
     let mut builder = zen_telemetry::Config::builder();
     if zen_telemetry::config().service_name == zen_telemetry::config::DEFAULT_SERVICE_NAME {
-        builder = builder.service_name("zen");
+        builder = builder.service_name(usage_metrics::SERVICE_NAME);
     }
     if let Some(file) = &options.trace_file {
         // The trace file holds this run only: start it empty.
@@ -61,7 +64,7 @@ fn telemetry_status(json: bool) -> String {
     let mut config = zen_telemetry::config();
     if config.service_name == zen_telemetry::config::DEFAULT_SERVICE_NAME {
         // What `zen run` reports itself as.
-        config.service_name = "zen".to_owned();
+        config.service_name = usage_metrics::SERVICE_NAME.to_owned();
     }
     let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let traces = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
@@ -207,7 +210,7 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         zen.cost.usd = budget_used.cost_usd,
         zen.run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
-    crate::usage_metrics::record_run(if cancelled {
+    usage_metrics::record_run(if cancelled {
         "cancelled"
     } else if succeeded == rows.len() {
         "succeeded"

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::budget;
+use crate::monitoring::objectives::Objectives;
+use crate::monitoring::promql::Dialect;
+use crate::monitoring::{self, ApplyTarget, MonitoringOptions};
 use crate::options::{Action, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, RunOptions};
 
 const EXAMPLES: &str = "\
@@ -39,6 +42,9 @@ impl Cli {
             Some(Command::Telemetry {
                 command: TelemetryCommand::Status { json },
             }) => Action::TelemetryStatus { json },
+            Some(Command::Telemetry {
+                command: TelemetryCommand::Monitoring(args),
+            }) => Action::TelemetryMonitoring(Box::new((*args).into())),
         }
     }
 }
@@ -68,6 +74,101 @@ enum TelemetryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a Cloud Monitoring dashboard, alert policies and Prometheus rules for a
+    /// service that uses zen-telemetry; with --apply, create or update them in a project.
+    #[command(after_help = MONITORING_EXAMPLES)]
+    Monitoring(Box<MonitoringArgs>),
+}
+
+const MONITORING_EXAMPLES: &str = "\
+Examples:
+  zen telemetry monitoring --service checkout --out monitoring/
+  zen telemetry monitoring --service checkout --apply --project my-project --dry-run
+  zen telemetry monitoring --service zen --success-objective 99.9 --apply --project my-project \\
+      --notification-channel 1234567890
+
+Files: dashboard.json, alert-*.json (one policy each), prometheus-rules.yaml.
+Objects it creates carry the user labels managed_by=zen-telemetry and zen_telemetry_service;
+--apply finds them by those, updates them in place, and never touches or deletes anything else.";
+
+/// Options of `zen telemetry monitoring`.
+#[derive(Debug, Clone, Args)]
+struct MonitoringArgs {
+    /// The service's name: its service.name (OTEL_SERVICE_NAME), the `job` label of its metrics.
+    #[arg(long, value_name = "NAME")]
+    service: String,
+    /// Directory of the generated files.
+    #[arg(long, value_name = "DIR", default_value = "monitoring")]
+    out: PathBuf,
+    /// Percent of calls that must succeed (not end in an error or a panic).
+    #[arg(long, value_name = "PERCENT", default_value_t = Objectives::default().success_percent)]
+    success_objective: f64,
+    /// Latency objective in milliseconds, for --latency-percentile.
+    #[arg(long, value_name = "MS", default_value_t = Objectives::default().latency_ms)]
+    latency_objective_ms: f64,
+    /// Which percentile --latency-objective-ms bounds.
+    #[arg(long, value_name = "PERCENTILE", default_value_t = Objectives::default().latency_percentile)]
+    latency_percentile: f64,
+    /// Functions with fewer calls an hour never fire an alert.
+    #[arg(long, value_name = "N", default_value_t = Objectives::default().min_calls_per_hour)]
+    min_calls_per_hour: f64,
+    /// How the backend names the metrics: `otlp` as zen-telemetry sends them (Cloud Monitoring
+    /// through the Telemetry API), or `prometheus` (function_calls_total: Prometheus' OTLP
+    /// receiver, or a collector's googlemanagedprometheus exporter).
+    #[arg(long, value_enum, value_name = "NAMES", default_value = "otlp")]
+    metric_names: MetricNames,
+    /// Notify this channel (an id, or projects/P/notificationChannels/ID); repeatable.
+    #[arg(long, value_name = "ID")]
+    notification_channel: Vec<String>,
+    /// Create or update the dashboard and the policies in --project, through the Monitoring API.
+    #[arg(long, requires = "project")]
+    apply: bool,
+    /// The Google Cloud project of --apply.
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
+    /// With --apply: show what would be created, updated or left, and change nothing.
+    #[arg(long, requires = "apply")]
+    dry_run: bool,
+    /// The Monitoring API's address (http:// only to a loopback address).
+    #[arg(long, value_name = "URL", default_value = monitoring::DEFAULT_ENDPOINT)]
+    endpoint: String,
+}
+
+/// `--metric-names`' values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MetricNames {
+    /// As sent: `{"function.calls"}`.
+    Otlp,
+    /// Translated: `function_calls_total`.
+    Prometheus,
+}
+
+impl From<MonitoringArgs> for MonitoringOptions {
+    fn from(args: MonitoringArgs) -> MonitoringOptions {
+        MonitoringOptions {
+            service: args.service,
+            out: args.out,
+            objectives: Objectives {
+                success_percent: args.success_objective,
+                latency_ms: args.latency_objective_ms,
+                latency_percentile: args.latency_percentile,
+                min_calls_per_hour: args.min_calls_per_hour,
+            },
+            dialect: match args.metric_names {
+                MetricNames::Otlp => Dialect::Otlp,
+                MetricNames::Prometheus => Dialect::Prometheus,
+            },
+            notification_channels: args.notification_channel,
+            apply: match (args.apply, args.project) {
+                (true, Some(project)) => Some(ApplyTarget {
+                    project,
+                    dry_run: args.dry_run,
+                    endpoint: args.endpoint,
+                }),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// Options of `zen run`.
@@ -272,6 +373,53 @@ mod tests {
             action(&["telemetry", "status", "--json"]),
             Action::TelemetryStatus { json: true }
         );
+    }
+
+    #[test]
+    fn monitoring_flags_become_options() {
+        let Action::TelemetryMonitoring(options) = action(&[
+            "telemetry",
+            "monitoring",
+            "--service",
+            "svc",
+            "--success-objective",
+            "99.9",
+            "--metric-names",
+            "prometheus",
+            "--notification-channel",
+            "1",
+            "--notification-channel",
+            "2",
+            "--apply",
+            "--project",
+            "my-project",
+            "--dry-run",
+        ]) else {
+            panic!("not monitoring")
+        };
+        assert_eq!(options.service, "svc");
+        assert_eq!(options.objectives.success_percent, 99.9);
+        assert_eq!(options.objectives.latency_ms, 500.0);
+        assert_eq!(options.dialect, Dialect::Prometheus);
+        assert_eq!(options.notification_channels, ["1", "2"]);
+        let target = options.apply.expect("--apply");
+        assert_eq!((target.project.as_str(), target.dry_run), ("my-project", true));
+        assert_eq!(target.endpoint, monitoring::DEFAULT_ENDPOINT);
+    }
+
+    #[test]
+    fn apply_needs_a_project_and_dry_run_needs_apply() {
+        for args in [
+            &["zen", "telemetry", "monitoring", "--service", "s", "--apply"][..],
+            &["zen", "telemetry", "monitoring", "--service", "s", "--dry-run"][..],
+        ] {
+            let error = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod claude;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod monitoring;
 pub mod options;
 pub mod plan;
 pub mod privacy;

@@ -21,6 +21,8 @@ pub enum Action {
         /// Print JSON instead of text.
         json: bool,
     },
+    /// `zen telemetry monitoring`: dashboards and alerts for a service.
+    TelemetryMonitoring(Box<crate::monitoring::MonitoringOptions>),
 }
 
 /// The options of `zen run` (see `zen run --help` for each flag).

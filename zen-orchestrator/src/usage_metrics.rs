@@ -19,6 +19,17 @@ pub const INSTANCES: &str = "zen.instances";
 pub const TOKENS: &str = "zen.tokens";
 /// `zen.cost`, in USD.
 pub const COST: &str = "zen.cost";
+/// The unit of `zen.cost`.
+pub const COST_UNIT: &str = "USD";
+/// zen's `service.name`, so the `job` label of its metrics (unless
+/// `OTEL_SERVICE_NAME` names another).
+pub const SERVICE_NAME: &str = "zen";
+/// The attribute of `zen.runs`: `succeeded`, `failed` or `cancelled`.
+pub const OUTCOME_ATTRIBUTE: &str = "outcome";
+/// The attribute of `zen.instances` holding the instance's final status.
+pub const STATUS_ATTRIBUTE: &str = "status";
+/// The attribute of `zen.instances` (the instance's kind) and `zen.tokens` (the token kind).
+pub const KIND_ATTRIBUTE: &str = "kind";
 
 struct Instruments {
     runs: Counter<u64>,
@@ -45,7 +56,7 @@ fn instruments() -> Option<&'static Instruments> {
                     .build(),
                 cost: meter
                     .f64_counter(COST)
-                    .with_unit("USD")
+                    .with_unit(COST_UNIT)
                     .with_description("Cost of instances")
                     .build(),
             })
@@ -56,9 +67,13 @@ fn instruments() -> Option<&'static Instruments> {
 /// Counts one instance that ended with `status`, and what it used.
 pub fn record_instance(kind: &'static str, status: &'static str, usage: &Usage, cost_usd: f64) {
     let Some(instruments) = instruments() else { return };
-    instruments
-        .instances
-        .add(1, &[KeyValue::new("status", status), KeyValue::new("kind", kind)]);
+    instruments.instances.add(
+        1,
+        &[
+            KeyValue::new(STATUS_ATTRIBUTE, status),
+            KeyValue::new(KIND_ATTRIBUTE, kind),
+        ],
+    );
     for (kind, tokens) in [
         ("input", usage.input),
         ("output", usage.output),
@@ -66,7 +81,7 @@ pub fn record_instance(kind: &'static str, status: &'static str, usage: &Usage, 
         ("cache_write", usage.cache_creation),
     ] {
         if tokens > 0 {
-            instruments.tokens.add(tokens, &[KeyValue::new("kind", kind)]);
+            instruments.tokens.add(tokens, &[KeyValue::new(KIND_ATTRIBUTE, kind)]);
         }
     }
     if cost_usd > 0.0 && cost_usd.is_finite() {
@@ -77,6 +92,6 @@ pub fn record_instance(kind: &'static str, status: &'static str, usage: &Usage, 
 /// Counts one run that ended `outcome`: `succeeded`, `failed` or `cancelled`.
 pub fn record_run(outcome: &'static str) {
     if let Some(instruments) = instruments() {
-        instruments.runs.add(1, &[KeyValue::new("outcome", outcome)]);
+        instruments.runs.add(1, &[KeyValue::new(OUTCOME_ATTRIBUTE, outcome)]);
     }
 }

@@ -23,6 +23,12 @@ pub const CALLS_METRIC: &str = "function.calls";
 /// The histogram of traced calls' durations in seconds, by `function` and
 /// `module` (Prometheus: `function_calls_duration_seconds`).
 pub const DURATION_METRIC: &str = "function.calls.duration";
+/// The attribute naming the traced function (its span name) on both metrics.
+pub const FUNCTION_ATTRIBUTE: &str = "function";
+/// The attribute naming the function's module (`module_path!()`) on both metrics.
+pub const MODULE_ATTRIBUTE: &str = "module";
+/// The attribute of `function.calls` saying how a call ended ([`CallResult::as_str`]).
+pub const RESULT_ATTRIBUTE: &str = "result";
 
 /// How a call ended, as the `result` attribute of `function.calls`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -76,7 +76,10 @@ pub mod testing;
 pub use opentelemetry;
 
 pub use attr_value::AttrValue;
-pub use calls::{BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallCounts, CallResult, DURATION_METRIC};
+pub use calls::{
+    BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallCounts, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
+    RESULT_ATTRIBUTE,
+};
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
 pub use pipeline::InitError;

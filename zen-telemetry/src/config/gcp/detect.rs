@@ -269,8 +269,9 @@ fn checked_project(
     }
 }
 
-/// 6–30 lowercase letters, digits and hyphens, optionally after `domain.com:`.
-pub(crate) fn valid_project_id(id: &str) -> bool {
+/// Whether `id` is a Google Cloud project id: 6–30 lowercase letters,
+/// digits and hyphens, optionally after `domain.com:`.
+pub fn valid_project_id(id: &str) -> bool {
     let (domain, name) = match id.split_once(':') {
         Some((domain, name)) => (Some(domain), name),
         None => (None, id),
@@ -289,8 +290,9 @@ pub(crate) fn valid_project_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// `https://` anywhere, `http://` only to a loopback address.
-pub(crate) fn valid_endpoint(endpoint: &str) -> bool {
+/// Whether `endpoint` may receive credentials: `https://` anywhere,
+/// `http://` only to a loopback address (the tests' fakes).
+pub fn valid_endpoint(endpoint: &str) -> bool {
     let Ok(uri) = endpoint.parse::<hyper::Uri>() else {
         return false;
     };

@@ -5,7 +5,8 @@
 mod detect;
 mod settings;
 
-pub(crate) use detect::{detect, valid_endpoint, valid_project_id};
+pub(crate) use detect::detect;
+pub use detect::{valid_endpoint, valid_project_id};
 pub use settings::{
     CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, ProjectSource,
 };

@@ -16,7 +16,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
 use prost::Message;
 
-use crate::calls::{self, BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallResult, DURATION_METRIC};
+use crate::calls::{
+    self, BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
+    RESULT_ATTRIBUTE,
+};
 
 /// Google's Telemetry API takes at most this many points in one request.
 pub(crate) const MAX_POINTS_PER_REQUEST: usize = 200;
@@ -90,8 +93,8 @@ impl Points {
             let counts = site.counts();
             let attributes = || {
                 vec![
-                    string_attribute("function", site.name),
-                    string_attribute("module", site.module),
+                    string_attribute(FUNCTION_ATTRIBUTE, site.name),
+                    string_attribute(MODULE_ATTRIBUTE, site.module),
                 ]
             };
             for result in CallResult::ALL {
@@ -100,7 +103,7 @@ impl Points {
                     continue;
                 }
                 let mut attributes = attributes();
-                attributes.push(string_attribute("result", result.as_str()));
+                attributes.push(string_attribute(RESULT_ATTRIBUTE, result.as_str()));
                 calls.push(NumberDataPoint {
                     attributes,
                     start_time_unix_nano: self.start_time_unix_nano,
