@@ -20,6 +20,8 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 
 /// The scope zen-telemetry must ask for.
 pub const TRACE_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
+/// The scope `zen telemetry monitoring --apply` must ask for.
+pub const MONITORING_SCOPE: &str = "https://www.googleapis.com/auth/monitoring";
 
 /// One HTTP request as the fake saw it.
 #[derive(Clone, Debug)]
@@ -58,16 +60,16 @@ impl HttpResponse {
     }
 }
 
-type Handler = Arc<dyn Fn(&HttpRequest) -> Option<HttpResponse> + Send + Sync>;
+pub(crate) type Handler = Arc<dyn Fn(&HttpRequest) -> Option<HttpResponse> + Send + Sync>;
 
 /// A minimal HTTP/1.1 server on 127.0.0.1, one thread per connection.
-struct HttpServer {
-    addr: SocketAddr,
+pub(crate) struct HttpServer {
+    pub(crate) addr: SocketAddr,
     requests: Arc<Mutex<Vec<HttpRequest>>>,
 }
 
 impl HttpServer {
-    fn start(handler: Handler) -> HttpServer {
+    pub(crate) fn start(handler: Handler) -> HttpServer {
         let (listener, addr) = crate::bind_loopback();
         let requests: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let seen = requests.clone();
@@ -80,7 +82,7 @@ impl HttpServer {
         HttpServer { addr, requests }
     }
 
-    fn requests(&self) -> Vec<HttpRequest> {
+    pub(crate) fn requests(&self) -> Vec<HttpRequest> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -209,8 +211,13 @@ pub struct FakeOAuth {
 }
 
 impl FakeOAuth {
-    /// Verifies grants signed by `account`; tokens live `expires_in` seconds.
+    /// Verifies grants signed by `account` for [`TRACE_SCOPE`]; tokens live `expires_in` seconds.
     pub fn start(account: &ServiceAccount, expires_in: u64) -> FakeOAuth {
+        FakeOAuth::start_for(account, expires_in, TRACE_SCOPE)
+    }
+
+    /// Verifies grants signed by `account` that ask for `scope`.
+    pub fn start_for(account: &ServiceAccount, expires_in: u64, scope: &'static str) -> FakeOAuth {
         let grants: Arc<Mutex<Vec<Grant>>> = Arc::default();
         let public = VerifyingKey::<Sha256>::new(account.public_key());
         let email = account.email.clone();
@@ -219,7 +226,7 @@ impl FakeOAuth {
         let uri = token_uri.clone();
         let server = HttpServer::start(Arc::new(move |request| {
             let audience = uri.get().cloned().unwrap_or_default();
-            let verdict = verify_grant(request, &public, &email, &audience);
+            let verdict = verify_grant(request, &public, &email, &audience, scope);
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
             Some(match verdict {
                 Ok(()) => {
@@ -251,7 +258,13 @@ impl FakeOAuth {
     }
 }
 
-fn verify_grant(request: &HttpRequest, key: &VerifyingKey<Sha256>, email: &str, audience: &str) -> Result<(), String> {
+fn verify_grant(
+    request: &HttpRequest,
+    key: &VerifyingKey<Sha256>,
+    email: &str,
+    audience: &str,
+    scope: &str,
+) -> Result<(), String> {
     if request.method != "POST" || request.path != "/token" {
         return Err(format!("unexpected {} {}", request.method, request.path));
     }
@@ -288,7 +301,7 @@ fn verify_grant(request: &HttpRequest, key: &VerifyingKey<Sha256>, email: &str, 
         return Err(format!("aud {} (expected {audience})", claims["aud"]));
     }
     let scopes = claims["scope"].as_str().unwrap_or_default();
-    if !scopes.split(' ').any(|s| s == TRACE_SCOPE) {
+    if !scopes.split(' ').any(|s| s == scope) {
         return Err(format!("scope {scopes:?}"));
     }
     match claims["exp"].as_i64() {

@@ -4,6 +4,7 @@
 pub mod collector;
 pub mod failing;
 pub mod gcp_fakes;
+pub mod monitoring_api;
 pub mod probe;
 
 /// A listener on 127.0.0.1 on a free port, and its address: where every fake

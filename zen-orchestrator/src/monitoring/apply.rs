@@ -1,7 +1,7 @@
 //! `--apply`: makes a project's Cloud Monitoring hold the generated
 //! dashboard and policies. Ours are found by their user labels
-//! ([`super::MANAGED_BY_LABEL`], [`super::SERVICE_LABEL`],
-//! [`super::OBJECT_LABEL`]); an object without them is never touched, and
+//! ([`super::labels::MANAGED_BY_LABEL`], [`super::labels::SERVICE_LABEL`],
+//! [`super::labels::OBJECT_LABEL`]); an object without them is never touched, and
 //! nothing is ever deleted.
 
 use std::fmt::Write;
@@ -10,7 +10,8 @@ use hyper::Method;
 use serde_json::{Map, Value};
 
 use super::api::Api;
-use super::{ApplyTarget, DASHBOARD_OBJECT, Generated, MANAGED_BY, MANAGED_BY_LABEL, OBJECT_LABEL, SERVICE_LABEL};
+use super::generate::{ApplyTarget, Generated};
+use super::labels::{DASHBOARD_OBJECT, MANAGED_BY, MANAGED_BY_LABEL, OBJECT_LABEL, SERVICE_LABEL};
 
 /// Dashboard or alert policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub struct Planned {
 
 /// Compares what is wanted with what the project holds.
 ///
-/// `wanted` is each object's kind, [`super::OBJECT_LABEL`] and body;
+/// `wanted` is each object's kind, [`super::labels::OBJECT_LABEL`] and body;
 /// `existing` is every dashboard and policy the project lists.
 pub fn plan(service_label: &str, wanted: &[(Kind, String, Value)], existing: &[(Kind, Value)]) -> Vec<Planned> {
     let ours = |kind: Kind, object: &Value| -> Option<String> {

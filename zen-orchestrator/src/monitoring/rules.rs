@@ -2,10 +2,11 @@
 //! (<https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/>),
 //! which `gcloud monitoring policies migrate` also reads.
 //!
-//! Written by hand: the structure is fixed and every scalar is a JSON string,
-//! which YAML reads as a double-quoted scalar, so no YAML serializer (the
-//! common one, serde_yaml, is unmaintained) is needed; the tests read the file
-//! back with a YAML parser.
+//! Written by hand: the structure is fixed, every expression is a literal
+//! block and every other scalar a JSON string (which YAML reads as a
+//! double-quoted scalar), so no YAML serializer (the common one, serde_yaml,
+//! is unmaintained) is needed; the tests read the file back with a YAML
+//! parser and compare each expression with the policies'.
 
 use std::fmt::Write;
 
@@ -23,7 +24,11 @@ pub fn rules_file(group: &str, alerts: &[Alert]) -> String {
     let _ = writeln!(yaml, "    rules:");
     for alert in alerts {
         let _ = writeln!(yaml, "      - alert: {}", quote(alert.rule_name));
-        let _ = writeln!(yaml, "        expr: {}", quote(&alert.expr));
+        // A literal block keeps the expression's lines as they are.
+        let _ = writeln!(yaml, "        expr: |-");
+        for line in alert.expr.lines() {
+            let _ = writeln!(yaml, "          {line}");
+        }
         if alert.for_secs > 0 {
             let _ = writeln!(yaml, "        for: {}", quote(&format!("{}m", alert.for_secs / 60)));
         }
