@@ -15,6 +15,7 @@ const EXAMPLES: &str = "\
 Examples:
   zen run --config zen-orchestrator/examples/demo.json --trace-file trace.jsonl
   zen traces trace.jsonl
+  zen telemetry monitoring --service zen --apply --project my-project --dry-run
   zen \"/review src/\" --workspace ~/project --timeout 600
   zen run --config claude.json --max-parallel 3 --overall-cost-budget 5 --budget-mode block --report report.json
   zen run --config claude.json --dry-run
