@@ -292,6 +292,15 @@ fn monitoring_command(dir: &TempDir, credentials: &Path, fake: &FakeMonitoring, 
         .expect("run zen")
 }
 
+/// A temp dir, the OAuth fake, a service-account key for it, and the Monitoring fake.
+fn fakes(tag: &str) -> (TempDir, FakeOAuth, std::path::PathBuf, FakeMonitoring) {
+    let dir = TempDir::new(tag);
+    let account = ServiceAccount::shared();
+    let oauth = FakeOAuth::start_for(account, 3600, MONITORING_SCOPE);
+    let credentials = account.write_credentials(&dir.0, &oauth.token_uri(), None);
+    (dir, oauth, credentials, FakeMonitoring::start(PROJECT))
+}
+
 fn lines_with(out: &Output, verb: &str) -> usize {
     text(&out.stdout)
         .lines()
@@ -301,11 +310,7 @@ fn lines_with(out: &Output, verb: &str) -> usize {
 
 #[test]
 fn apply_creates_then_leaves_then_updates_in_place_and_never_touches_others() {
-    let dir = TempDir::new("monitoring-apply");
-    let account = ServiceAccount::shared();
-    let oauth = FakeOAuth::start_for(account, 3600, MONITORING_SCOPE);
-    let credentials = account.write_credentials(&dir.0, &oauth.token_uri(), None);
-    let fake = FakeMonitoring::start(PROJECT);
+    let (dir, _oauth, credentials, fake) = fakes("monitoring-apply");
     let theirs = [
         fake.insert_dashboard(
             json!({"displayName": "Team board", "mosaicLayout": {"columns": 48, "tiles": []}}),
@@ -398,11 +403,7 @@ fn apply_creates_then_leaves_then_updates_in_place_and_never_touches_others() {
 
 #[test]
 fn a_refusal_names_the_role_or_the_api_to_enable() {
-    let dir = TempDir::new("monitoring-refused");
-    let account = ServiceAccount::shared();
-    let oauth = FakeOAuth::start_for(account, 3600, MONITORING_SCOPE);
-    let credentials = account.write_credentials(&dir.0, &oauth.token_uri(), None);
-    let fake = FakeMonitoring::start(PROJECT);
+    let (dir, _oauth, credentials, fake) = fakes("monitoring-refused");
     fake.refuse(Refusal::MissingRole);
     let out = monitoring_command(&dir, &credentials, &fake, &[]);
     assert_eq!(out.status.code(), Some(1));

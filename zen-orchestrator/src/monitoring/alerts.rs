@@ -89,41 +89,28 @@ const LAST_WEEK: Window = "1w";
 
 /// Every alert of `service`, in file order.
 pub fn alerts(service: &str, queries: &Queries, objectives: &Objectives) -> Vec<Alert> {
-    let budget = objectives.error_budget();
-    let success = objectives.success_percent;
     let min_calls = objectives.min_calls_per_hour;
     let percentile = objectives.latency_percentile;
     let latency_ms = objectives.latency_ms;
     vec![
-        Alert {
-            id: "error-budget-fast-burn",
-            rule_name: "ZenTelemetryErrorBudgetFastBurn",
-            title: format!("{service}: a function burns its error budget fast"),
-            urgency: Urgency::Page,
-            expr: burn_rate(queries, &FAST_BURN, budget, min_calls),
-            for_secs: 0,
-            description: format!(
-                "A function of **{service}** fails so often that, at this pace, its error budget for a \
-                 {success} % success objective is gone within days: over the last hour (and 5 minutes) more \
-                 than 14.4 × {budget} of its calls failed, or over the last 6 hours (and 30 minutes) more than \
-                 6 × {budget}. Functions with fewer than {min_calls} calls an hour are left out. Look at the \
-                 function's error spans in Trace Explorer."
-            ),
-        },
-        Alert {
-            id: "error-budget-slow-burn",
-            rule_name: "ZenTelemetryErrorBudgetSlowBurn",
-            title: format!("{service}: a function burns its error budget steadily"),
-            urgency: Urgency::Ticket,
-            expr: burn_rate(queries, &SLOW_BURN, budget, min_calls),
-            for_secs: 0,
-            description: format!(
-                "A function of **{service}** fails steadily more than a {success} % success objective allows: \
-                 over the last day (and 2 hours) more than 3 × {budget} of its calls failed, or over the last \
-                 3 days (and 6 hours) more than {budget}. Functions with fewer than {min_calls} calls an hour \
-                 are left out."
-            ),
-        },
+        burn_alert(
+            "error-budget-fast-burn",
+            "ZenTelemetryErrorBudgetFastBurn",
+            Urgency::Page,
+            &FAST_BURN,
+            (service, queries, objectives),
+            "burns its error budget fast",
+            "fails so often that, at this pace, its error budget is gone within days",
+        ),
+        burn_alert(
+            "error-budget-slow-burn",
+            "ZenTelemetryErrorBudgetSlowBurn",
+            Urgency::Ticket,
+            &SLOW_BURN,
+            (service, queries, objectives),
+            "burns its error budget steadily",
+            "fails steadily more than its objective allows",
+        ),
         Alert {
             id: "latency-degradation",
             rule_name: "ZenTelemetryLatencyDegradation",
@@ -152,6 +139,44 @@ pub fn alerts(service: &str, queries: &Queries, objectives: &Objectives) -> Vec<
             ),
         },
     ]
+}
+
+/// A multi-window burn-rate alert over `pairs`, described from them.
+fn burn_alert(
+    id: &'static str,
+    rule_name: &'static str,
+    urgency: Urgency,
+    pairs: &[BurnWindows],
+    (service, queries, objectives): (&str, &Queries, &Objectives),
+    headline: &str,
+    meaning: &str,
+) -> Alert {
+    let budget = objectives.error_budget();
+    let min_calls = objectives.min_calls_per_hour;
+    let windows: Vec<String> = pairs
+        .iter()
+        .map(|pair| {
+            format!(
+                "over the last {} (and {}) more than {} × {budget} of its calls failed",
+                pair.long, pair.short, pair.factor
+            )
+        })
+        .collect();
+    Alert {
+        id,
+        rule_name,
+        title: format!("{service}: a function {headline}"),
+        urgency,
+        expr: burn_rate(queries, pairs, budget, min_calls),
+        for_secs: 0,
+        description: format!(
+            "A function of **{service}** {meaning} (a {} % success objective, an error budget of {budget}): \
+             {}. Functions with fewer than {min_calls} calls an hour are left out. Look at the function's \
+             error spans in Trace Explorer.",
+            objectives.success_percent,
+            windows.join(", or ")
+        ),
+    }
 }
 
 fn burn_rate(queries: &Queries, pairs: &[BurnWindows], budget: f64, min_calls: f64) -> String {
