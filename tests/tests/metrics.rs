@@ -427,6 +427,14 @@ fn file_exporter_writes_one_json_line_per_point() {
         Some(BUCKET_BOUNDS_SECONDS.len())
     );
     assert_eq!(histogram["attributes"]["module"], "zen_probe");
+    // `objective(success = 99.9, latency_ms = 250)` on probe.fail, none on probe.root.
+    assert_eq!(histogram["attributes"]["objective_latency_ms"], "250");
+    assert_eq!(histogram["attributes"].get("objective_success"), None);
+    let failed = find("function.calls", "probe.fail", Some("error"));
+    assert_eq!(failed["attributes"]["objective_success"], "99.9");
+    assert_eq!(failed["attributes"].get("objective_latency_ms"), None);
+    let root = find("function.calls", "probe.root", Some("ok"));
+    assert_eq!(root["attributes"].as_object().map(|a| a.len()), Some(3), "{root}");
 }
 
 // ---- Google Cloud ----

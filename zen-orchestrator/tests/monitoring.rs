@@ -151,6 +151,20 @@ fn every_expression_parses_and_reads_only_exported_series() {
                         if label == promql::SERVICE_LABEL {
                             assert_eq!(value, service, "{context}");
                         }
+                        if label == zen_telemetry::OBJECTIVE_SUCCESS_ATTRIBUTE {
+                            let allowed = zen_telemetry::SUCCESS_OBJECTIVES.iter().map(|(_, l)| *l);
+                            assert!(
+                                value.is_empty() || allowed.clone().any(|l| l == value),
+                                "{context}: {value}"
+                            );
+                        }
+                        if label == zen_telemetry::OBJECTIVE_LATENCY_ATTRIBUTE {
+                            let allowed = zen_telemetry::LATENCY_OBJECTIVES_MS.iter().map(|(_, l)| *l);
+                            assert!(
+                                value.is_empty() || allowed.clone().any(|l| l == value),
+                                "{context}: {value}"
+                            );
+                        }
                         if label == zen_telemetry::RESULT_ATTRIBUTE {
                             let values: BTreeSet<&str> = value.split('|').collect();
                             assert_eq!(values, failed, "{context}");
@@ -387,7 +401,9 @@ fn apply_creates_then_leaves_then_updates_in_place_and_never_touches_others() {
     let query = fast_burn["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
         .as_str()
         .unwrap_or_default();
-    assert!(query.contains("(14.4 * 0.001)"), "{query}");
+    // The flag's budget is the arm of the functions that declare no objective of their own.
+    assert!(query.contains(r#"objective_success=""}[1h])) + 0.001)"#), "{query}");
+    assert!(!query.contains(r#"objective_success=""}[1h])) + 0.01)"#), "{query}");
     assert!(
         fake.mutations()[5..].iter().all(|m| m.starts_with("PATCH ")),
         "{:?}",

@@ -23,6 +23,18 @@ pub(crate) struct Args {
     pub(crate) prefix: Option<LitStr>,
     /// `skip` (methods of a traced impl block only): leave the method untraced.
     pub(crate) skip: Option<Ident>,
+    /// `objective(success = 99.9, latency_ms = 250)`.
+    pub(crate) objective: Option<Objective>,
+}
+
+/// `objective(...)`: each value is checked against zen-telemetry's allowed
+/// set when the generated `const` is evaluated, so the set lives in one place.
+#[derive(Clone)]
+pub(crate) struct Objective {
+    /// `success = PERCENT`: the literal's value and the literal.
+    pub(crate) success: Option<(f64, Lit)>,
+    /// `latency_ms = MS`.
+    pub(crate) latency_ms: Option<(f64, Lit)>,
 }
 
 /// A span kind: the `SpanKind` variant to name.
@@ -43,7 +55,7 @@ pub(crate) struct Attr {
     pub(crate) value: Expr,
 }
 
-const VALID_OPTIONS: &str = "valid options are `\"span name\"`, `name = \"...\"`, `attrs(key = value, ...)`, `kind = internal | server | client | producer | consumer`, `crate = path::to::zen_telemetry`, and on an impl block or its methods `prefix = \"...\"` and `skip`";
+const VALID_OPTIONS: &str = "valid options are `\"span name\"`, `name = \"...\"`, `attrs(key = value, ...)`, `kind = internal | server | client | producer | consumer`, `objective(success = 99.9, latency_ms = 250)`, `crate = path::to::zen_telemetry`, and on an impl block or its methods `prefix = \"...\"` and `skip`";
 
 const KINDS: [(&str, &str); 5] = [
     ("internal", "Internal"),
@@ -127,6 +139,20 @@ impl Parse for Args {
                         }
                         args.prefix = Some(prefix);
                     }
+                    "objective" => {
+                        if args.objective.is_some() {
+                            return Err(Error::new_spanned(&option, "`objective` given twice"));
+                        }
+                        if !input.peek(syn::token::Paren) {
+                            return Err(Error::new_spanned(
+                                &option,
+                                "malformed `objective`: expected `objective(success = 99.9, latency_ms = 250)`",
+                            ));
+                        }
+                        let content;
+                        syn::parenthesized!(content in input);
+                        args.objective = Some(parse_objective(&content, &option)?);
+                    }
                     "skip" => {
                         if args.skip.is_some() {
                             return Err(Error::new_spanned(&option, "`skip` given twice"));
@@ -176,6 +202,7 @@ impl Args {
             || !self.attrs.is_empty()
             || self.crate_path.is_some()
             || self.prefix.is_some()
+            || self.objective.is_some()
     }
 
     /// The path of the `zen_telemetry` crate in the generated code.
@@ -204,6 +231,7 @@ impl Args {
             crate_path: self.crate_path.or_else(|| block.crate_path.clone()),
             prefix: self.prefix.or_else(|| block.prefix.clone()),
             skip: self.skip,
+            objective: self.objective.or_else(|| block.objective.clone()),
         }
     }
 
@@ -282,6 +310,55 @@ fn parse_kind(input: ParseStream<'_>) -> syn::Result<Kind> {
             format!("invalid span kind `{text}`: {valid}"),
         )),
     }
+}
+
+fn parse_objective(input: ParseStream<'_>, option: &Ident) -> syn::Result<Objective> {
+    let mut objective = Objective {
+        success: None,
+        latency_ms: None,
+    };
+    while !input.is_empty() {
+        let key = input.call(Ident::parse_any)?;
+        let slot = match key.to_string().as_str() {
+            "success" => &mut objective.success,
+            "latency_ms" => &mut objective.latency_ms,
+            other => {
+                return Err(Error::new_spanned(
+                    &key,
+                    format!("unknown objective `{other}`: expected `success = PERCENT` or `latency_ms = MS`"),
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(Error::new_spanned(&key, format!("`{key}` given twice")));
+        }
+        expect_eq(input, &key)?;
+        let lit: Lit = input
+            .parse()
+            .map_err(|err| Error::new(err.span(), format!("expected a number after `{key} =`")))?;
+        let value = match &lit {
+            Lit::Float(float) => float.base10_parse::<f64>()?,
+            Lit::Int(int) => int.base10_parse::<f64>()?,
+            other => {
+                return Err(Error::new_spanned(
+                    other,
+                    format!("`{key}` takes a number, e.g. `{key} = 99.9`"),
+                ));
+            }
+        };
+        *slot = Some((value, lit));
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    if objective.success.is_none() && objective.latency_ms.is_none() {
+        return Err(Error::new_spanned(
+            option,
+            "empty `objective`: give `success = PERCENT`, `latency_ms = MS` or both",
+        ));
+    }
+    Ok(objective)
 }
 
 fn parse_attrs(input: ParseStream<'_>) -> syn::Result<Vec<Attr>> {

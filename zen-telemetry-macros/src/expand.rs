@@ -61,9 +61,22 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
         quote!(if __zen_span.is_recording() { #(#sets)* })
     };
 
+    let objective = args.objective.as_ref().map(|objective| {
+        // Spanned on the user's literals: a value outside zen-telemetry's set
+        // fails the const evaluation there.
+        let success = objective.success.iter().map(|(value, lit)| {
+            let value = proc_macro2::Literal::f64_suffixed(*value);
+            quote_spanned!(lit.span()=> .success(#value))
+        });
+        let latency = objective.latency_ms.iter().map(|(value, lit)| {
+            let value = proc_macro2::Literal::f64_suffixed(*value);
+            quote_spanned!(lit.span()=> .latency_ms(#value))
+        });
+        quote!(.with_objective(#krate::__private::Objective::NONE #(#success)* #(#latency)*))
+    });
     let meta = quote! {
         static __ZEN_META: #krate::__private::SpanMeta =
-            #krate::__private::SpanMeta::new(#name, #kind, ::core::module_path!());
+            #krate::__private::SpanMeta::new(#name, #kind, ::core::module_path!()) #objective;
     };
     let start = quote!(#krate::__private::SpanGuard::start_if_on(&__ZEN_META));
     let outcome = outcome_of(&krate, &quote!(&__zen_result));

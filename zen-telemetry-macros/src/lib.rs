@@ -164,6 +164,29 @@ use proc_macro::TokenStream;
 /// assert_eq!(span.kind, SpanKind::Client);
 /// ```
 ///
+/// # Objectives: `objective(success = ..., latency_ms = ...)`
+///
+/// A function may declare what `zen telemetry monitoring`'s alerts hold it
+/// to: the percent of calls that end in neither an error nor a panic
+/// (`90`, `95`, `99`, `99.5`, `99.9`, `99.95` or `99.99`) and a latency in
+/// milliseconds (a bucket bound of `function.calls.duration`: 0.1 to 10 000,
+/// as in `BUCKET_BOUNDS_SECONDS`). Another value is a compile error. They
+/// ride on the function's metric points as the labels `objective_success`
+/// and `objective_latency_ms`; spans are unchanged.
+///
+/// ```
+/// use zen_telemetry::traced;
+///
+/// #[traced("checkout.pay", objective(success = 99.9, latency_ms = 250))]
+/// fn pay() -> Result<(), String> {
+///     Ok(())
+/// }
+///
+/// let capture = zen_telemetry::testing::capture();
+/// assert!(pay().is_ok());
+/// assert_eq!(capture.metrics().function("checkout.pay").total(), 1);
+/// ```
+///
 /// # Errors
 ///
 /// ```
@@ -247,7 +270,7 @@ use proc_macro::TokenStream;
 /// that has a body, and since the type is then visible, default names include
 /// it: `module::Type::method` (the last segment of the type's path, without
 /// generics, for `impl<T> Cart<T>` and `impl Display for Cart` alike).
-/// Options on the block (`kind`, `attrs`, `crate`, and `prefix = "..."`,
+/// Options on the block (`kind`, `attrs`, `objective`, `crate`, and `prefix = "..."`,
 /// which names spans `prefix` followed by the method name) apply to every
 /// method. A method's own `#[traced(...)]` overrides them for that method:
 /// each option it gives replaces the block's, except `attrs`, which are

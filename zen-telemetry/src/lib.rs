@@ -76,6 +76,9 @@ pub mod testing;
 pub use opentelemetry;
 
 pub use attr_value::AttrValue;
+pub use calls::objective::{
+    LATENCY_OBJECTIVES_MS, OBJECTIVE_LATENCY_ATTRIBUTE, OBJECTIVE_SUCCESS_ATTRIBUTE, Objective, SUCCESS_OBJECTIVES,
+};
 pub use calls::{
     BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallCounts, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
     RESULT_ATTRIBUTE,

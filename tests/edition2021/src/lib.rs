@@ -382,3 +382,9 @@ impl Dynamic for TracedFirst {
         Ok(input.len() * 3)
     }
 }
+
+/// Objectives declared in code, on an async fn.
+#[traced("edition2021.objective", objective(success = 99.9, latency_ms = 250))]
+pub async fn with_objective(input: &str) -> Result<usize, String> {
+    Ok(input.len())
+}

@@ -24,7 +24,8 @@ fn root(index: u64) -> u64 {
 /// The message carries what the scrubber must remove.
 const FAIL_MESSAGE: &str = "login failed: password=hunter2 user@example.com";
 
-#[traced("probe.fail")]
+/// Declares objectives, so its metric points carry the objective labels.
+#[traced("probe.fail", objective(success = 99.9, latency_ms = 250))]
 fn fail(long_attribute: bool) -> Result<(), String> {
     if long_attribute {
         // Multibyte text longer than the 64 KiB value limit, to test truncation.

@@ -7,6 +7,8 @@
 //! window burn the budget faster than a factor, so it starts fast and stops
 //! soon after the burning does.
 
+use zen_telemetry::FUNCTION_ATTRIBUTE;
+
 use super::objectives::Objectives;
 use super::promql::{Queries, Window};
 
@@ -119,8 +121,8 @@ pub fn alerts(service: &str, queries: &Queries, objectives: &Objectives) -> Vec<
             expr: latency_degradation(queries, objectives),
             for_secs: 600,
             description: format!(
-                "For 10 minutes, the p{percentile} latency of a function of **{service}** has been over \
-                 {latency_ms} ms and over its p{percentile} at the same time last week. A function that was as \
+                "For 10 minutes, the p{percentile} latency of a function of **{service}** has been over its \
+                 `#[traced(objective(latency_ms = ...))]`, else {latency_ms} ms, and over its p{percentile} at the same time last week. A function that was as \
                  slow last week does not fire: this alert is for changes. Functions with fewer than {min_calls} \
                  calls an hour are left out."
             ),
@@ -170,8 +172,8 @@ fn burn_alert(
         expr: burn_rate(queries, pairs, budget, min_calls),
         for_secs: 0,
         description: format!(
-            "A function of **{service}** {meaning} (a {} % success objective, an error budget of {budget}): \
-             {}. Functions with fewer than {min_calls} calls an hour are left out. Look at the function's \
+            "A function of **{service}** {meaning} (its `#[traced(objective(success = ...))]`, else a {} % \
+             success objective: an error budget of {budget}): {}. Functions with fewer than {min_calls} calls an hour are left out. Look at the function's \
              error spans in Trace Explorer.",
             objectives.success_percent,
             windows.join(", or ")
@@ -183,9 +185,9 @@ fn burn_rate(queries: &Queries, pairs: &[BurnWindows], budget: f64, min_calls: f
     let arms: Vec<String> = pairs
         .iter()
         .map(|pair| {
-            let threshold = format!("({} * {budget})", pair.factor);
+            let threshold = format!("({} * {})", pair.factor, queries.error_budget(pair.long, budget));
             format!(
-                "(({}) > {threshold} and ({}) > {threshold} and {})",
+                "(({}) > on ({FUNCTION_ATTRIBUTE}) {threshold}\nand ({}) > on ({FUNCTION_ATTRIBUTE}) {threshold}\nand {})",
                 queries.error_ratio(pair.long),
                 queries.error_ratio(pair.short),
                 queries.busy(pair.long, None, min_calls),
@@ -200,8 +202,8 @@ fn latency_degradation(queries: &Queries, objectives: &Objectives) -> String {
     let now = queries.latency(quantile, LATENCY_WINDOW, None);
     let last_week = queries.latency(quantile, LATENCY_WINDOW, Some(LAST_WEEK));
     format!(
-        "{now} > {}\nand\n{now} > {last_week}\nand\n{}",
-        objectives.latency_seconds(),
+        "{now} > on ({FUNCTION_ATTRIBUTE}) {}\nand\n{now} > {last_week}\nand\n{}",
+        queries.latency_objective(LATENCY_WINDOW, objectives.latency_seconds()),
         queries.busy(USAGE_WINDOW, None, objectives.min_calls_per_hour)
     )
 }

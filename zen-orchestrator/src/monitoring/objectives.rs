@@ -61,7 +61,7 @@ impl Objectives {
     /// The error budget as a fraction, e.g. `0.01` for 99 %: rounded to
     /// eight decimals, so `99.9` gives `0.001` rather than float noise.
     pub fn error_budget(&self) -> f64 {
-        ((100.0 - self.success_percent) * 1e6).round() / 1e8
+        error_budget(self.success_percent)
     }
 
     /// The latency objective in seconds, the unit of `le`.
@@ -90,6 +90,12 @@ impl Objectives {
             bounds_ms.join(", ")
         ))
     }
+}
+
+/// The error budget of a success objective of `percent`, as a fraction
+/// rounded to eight decimals (`99.9` gives `0.001`, not float noise).
+pub fn error_budget(percent: f64) -> f64 {
+    ((100.0 - percent) * 1e6).round() / 1e8
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //! metric cannot leave a stale query behind.
 
 use zen_telemetry::{
-    CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE, RESULT_ATTRIBUTE,
+    CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, LATENCY_OBJECTIVES_MS, MODULE_ATTRIBUTE,
+    OBJECTIVE_LATENCY_ATTRIBUTE, OBJECTIVE_SUCCESS_ATTRIBUTE, RESULT_ATTRIBUTE, SUCCESS_OBJECTIVES,
 };
 
+use super::objectives;
 use crate::usage_metrics;
 
 /// The label every series gets from the resource's `service.name`, in Cloud
@@ -53,19 +55,26 @@ pub struct Metric {
     pub labels: &'static [&'static str],
 }
 
-/// `function.calls`, by function, module and result.
+/// `function.calls`, by function, module and result (and the success
+/// objective a function declares).
 pub const FUNCTION_CALLS: Metric = Metric {
     name: CALLS_METRIC,
     kind: Kind::Counter,
     unit: "",
-    labels: &[FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE, RESULT_ATTRIBUTE],
+    labels: &[
+        FUNCTION_ATTRIBUTE,
+        MODULE_ATTRIBUTE,
+        RESULT_ATTRIBUTE,
+        OBJECTIVE_SUCCESS_ATTRIBUTE,
+    ],
 };
-/// `function.calls.duration`, in seconds, by function and module.
+/// `function.calls.duration`, in seconds, by function and module (and the
+/// latency objective a function declares).
 pub const FUNCTION_DURATION: Metric = Metric {
     name: DURATION_METRIC,
     kind: Kind::Histogram,
     unit: "s",
-    labels: &[FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE],
+    labels: &[FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE, OBJECTIVE_LATENCY_ATTRIBUTE],
 };
 /// zen's `zen.runs`.
 pub const ZEN_RUNS: Metric = Metric {
@@ -165,14 +174,15 @@ impl Queries {
         }
     }
 
-    /// `metric`'s series of this service, with extra `label=~"regex"` matchers.
-    fn select(&self, metric: &Metric, regex_matchers: &[(&str, String)]) -> String {
+    /// `metric`'s series of this service, with extra matchers: `(label, "="
+    /// or "=~", value)`.
+    fn select(&self, metric: &Metric, extra: &[(&str, &str, String)]) -> String {
         let name = self.dialect.series_name(metric);
         let mut matchers = vec![format!("{SERVICE_LABEL}={}", quote(&self.service))];
         matchers.extend(
-            regex_matchers
+            extra
                 .iter()
-                .map(|(label, regex)| format!("{label}=~{}", quote(regex))),
+                .map(|(label, op, value)| format!("{label}{op}{}", quote(value))),
         );
         if is_plain_name(&name) {
             format!("{name}{{{}}}", matchers.join(", "))
@@ -193,7 +203,7 @@ impl Queries {
     /// Failed calls (errors and panics) per second of each function.
     pub fn failure_rate(&self, window: Window) -> String {
         let failed = [CallResult::Error, CallResult::Panic].map(CallResult::as_str).join("|");
-        let calls = self.select(&FUNCTION_CALLS, &[(RESULT_ATTRIBUTE, failed)]);
+        let calls = self.select(&FUNCTION_CALLS, &[(RESULT_ATTRIBUTE, "=~", failed)]);
         format!("sum by ({FUNCTION_ATTRIBUTE}) (rate({calls}[{window}]))")
     }
 
@@ -205,7 +215,7 @@ impl Queries {
     /// Failed calls of each function over `window`, the most first.
     pub fn top_failures(&self, count: usize, window: Window) -> String {
         let failed = [CallResult::Error, CallResult::Panic].map(CallResult::as_str).join("|");
-        let calls = self.select(&FUNCTION_CALLS, &[(RESULT_ATTRIBUTE, failed)]);
+        let calls = self.select(&FUNCTION_CALLS, &[(RESULT_ATTRIBUTE, "=~", failed)]);
         format!("topk({count}, sum by ({FUNCTION_ATTRIBUTE}) (increase({calls}[{window}])))")
     }
 
@@ -221,6 +231,45 @@ impl Queries {
     /// The functions with at least `min_per_hour` calls per hour over `window`.
     pub fn busy(&self, window: Window, offset: Option<Window>, min_per_hour: f64) -> String {
         format!("{} * 3600 >= {min_per_hour}", self.call_rate(window, offset))
+    }
+
+    /// Each function's error budget (a fraction), for the functions called
+    /// within `window`: the one its `objective_success` label declares, else
+    /// `default_budget`. PromQL cannot read a number from a label, so each
+    /// allowed objective is one arm: a zero vector of its functions plus its
+    /// budget (`label=""` selects the series without the label).
+    pub fn error_budget(&self, window: Window, default_budget: f64) -> String {
+        let arms = SUCCESS_OBJECTIVES
+            .iter()
+            .map(|(percent, label)| (*label, objectives::error_budget(*percent)))
+            .chain([("", default_budget)]);
+        self.per_function_constant(&FUNCTION_CALLS, OBJECTIVE_SUCCESS_ATTRIBUTE, arms, window)
+    }
+
+    /// Each function's latency objective in seconds, for the functions called
+    /// within `window`: its `objective_latency_ms` label's, else `default_seconds`.
+    pub fn latency_objective(&self, window: Window, default_seconds: f64) -> String {
+        let arms = LATENCY_OBJECTIVES_MS
+            .iter()
+            .map(|(ms, label)| (*label, (ms * 1e3).round() / 1e6))
+            .chain([("", default_seconds)]);
+        self.per_function_constant(&FUNCTION_DURATION, OBJECTIVE_LATENCY_ATTRIBUTE, arms, window)
+    }
+
+    fn per_function_constant<'a>(
+        &self,
+        metric: &Metric,
+        label: &str,
+        arms: impl Iterator<Item = (&'a str, f64)>,
+        window: Window,
+    ) -> String {
+        let arms: Vec<String> = arms
+            .map(|(value, constant)| {
+                let series = self.select(metric, &[(label, "=", value.to_owned())]);
+                format!("(0 * max by ({FUNCTION_ATTRIBUTE}) (count_over_time({series}[{window}])) + {constant})")
+            })
+            .collect();
+        format!("({})", arms.join(" or "))
     }
 
     /// A zen usage metric's increase over `window`, summed by `by` (or in total).

@@ -155,8 +155,13 @@ fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<bud
     })
 }
 
-/// Turns one configured instance into the command to run.
-#[zen_telemetry::traced("zen.command", attrs(zen.instance.index = index))]
+/// Turns one configured instance into the command to run: plain computation,
+/// so it is held to objectives (zen's alerts watch them).
+#[zen_telemetry::traced(
+    "zen.command",
+    attrs(zen.instance.index = index),
+    objective(success = 99.9, latency_ms = 10)
+)]
 fn prepare_instance(
     instance: &InstanceConfig,
     index: usize,

@@ -18,6 +18,7 @@ use opentelemetry::{Context, Key, KeyValue};
 
 use super::outcome::Outcome;
 use crate::attr_value::AttrValue;
+use crate::calls::objective::Objective;
 use crate::calls::{CallResult, CallSite};
 use crate::clock::{self, Stamp};
 use crate::pipeline;
@@ -44,6 +45,13 @@ impl SpanMeta {
             kind,
             site: CallSite::new(name, module),
         }
+    }
+
+    /// With the objectives of `#[traced(objective(...))]`.
+    pub const fn with_objective(self, objective: Objective) -> SpanMeta {
+        let mut meta = self;
+        meta.site.objective = objective;
+        meta
     }
 }
 

@@ -27,6 +27,7 @@ pub use opentelemetry::trace::SpanKind;
 
 pub use crate::attr_value::AttrValue;
 pub use crate::calls::CallSite;
+pub use crate::calls::objective::Objective;
 pub use guard::{Instrumented, SpanGuard, SpanMeta, run_sync};
 pub use outcome::{ErrorText, Outcome, Wrap};
 

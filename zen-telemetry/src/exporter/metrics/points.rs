@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
 use prost::Message;
 
+use crate::calls::objective::{OBJECTIVE_LATENCY_ATTRIBUTE, OBJECTIVE_SUCCESS_ATTRIBUTE};
 use crate::calls::{
     self, BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
     RESULT_ATTRIBUTE,
@@ -104,6 +105,9 @@ impl Points {
                 }
                 let mut attributes = attributes();
                 attributes.push(string_attribute(RESULT_ATTRIBUTE, result.as_str()));
+                if let Some(objective) = site.objective.success_label() {
+                    attributes.push(string_attribute(OBJECTIVE_SUCCESS_ATTRIBUTE, objective));
+                }
                 calls.push(NumberDataPoint {
                     attributes,
                     start_time_unix_nano: self.start_time_unix_nano,
@@ -114,8 +118,12 @@ impl Points {
                     ..Default::default()
                 });
             }
+            let mut duration_attributes = attributes();
+            if let Some(objective) = site.objective.latency_label() {
+                duration_attributes.push(string_attribute(OBJECTIVE_LATENCY_ATTRIBUTE, objective));
+            }
             durations.push(HistogramDataPoint {
-                attributes: attributes(),
+                attributes: duration_attributes,
                 start_time_unix_nano: self.start_time_unix_nano,
                 time_unix_nano: now,
                 count: counts.total(),

@@ -17,6 +17,10 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
+pub(crate) mod objective;
+
+use self::objective::Objective;
+
 /// The counter of traced calls, by `function`, `module` and `result`
 /// (autometrics' name: Prometheus reads it as `function_calls_total`).
 pub const CALLS_METRIC: &str = "function.calls";
@@ -132,6 +136,8 @@ pub struct CallSite {
     pub name: &'static str,
     /// The `module` attribute: the function's `module_path!()`.
     pub module: &'static str,
+    /// What the function declared in `#[traced(objective(...))]`.
+    pub objective: Objective,
     joined: AtomicBool,
     next: AtomicPtr<CallSite>,
     shards: [Shard; OWNED_SHARDS + 1],
@@ -155,6 +161,7 @@ impl CallSite {
         CallSite {
             name,
             module,
+            objective: Objective::NONE,
             joined: AtomicBool::new(false),
             next: AtomicPtr::new(ptr::null_mut()),
             shards: [const { Shard::new() }; OWNED_SHARDS + 1],
@@ -345,6 +352,7 @@ fn thread_shard() -> (usize, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calls::objective::LATENCY_OBJECTIVES_MS;
 
     static SITE: CallSite = CallSite::new("calls::tests::site", "calls::tests");
 
@@ -387,5 +395,14 @@ mod tests {
         let counts = BUSY.counts();
         assert_eq!(counts.total(), threads as u64 * 10_000);
         assert_eq!(counts.buckets[0], threads as u64 * 10_000);
+    }
+
+    #[test]
+    fn latency_objectives_are_the_bucket_bounds() {
+        for ((ms, label), seconds) in LATENCY_OBJECTIVES_MS.iter().zip(BUCKET_BOUNDS_SECONDS) {
+            assert!((ms / 1000.0 - seconds).abs() < 1e-12, "{ms} ms vs {seconds} s");
+            assert_eq!(label.parse::<f64>().ok(), Some(*ms));
+        }
+        assert_eq!(LATENCY_OBJECTIVES_MS.len(), BUCKET_BOUNDS_SECONDS.len());
     }
 }
