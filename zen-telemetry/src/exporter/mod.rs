@@ -15,6 +15,7 @@ mod limits;
 pub(crate) mod metrics;
 mod on_runtime;
 mod otlp;
+mod spool;
 
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::CountingBatchProcessor;

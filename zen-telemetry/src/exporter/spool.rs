@@ -1,0 +1,618 @@
+//! The on-disk spool of requests that could not be delivered before exit,
+//! for a later process with the same destination to send (issue 16, durable
+//! delivery). This module is the store only: files, their format, the bound
+//! and the claims; the exit path and the resend use it.
+//!
+//! - One directory per destination, named by a hash of endpoint and project,
+//!   under `$XDG_STATE_HOME/zen-telemetry/spool` (else
+//!   `~/.local/state/zen-telemetry/spool`). Directories are 0700, files 0600.
+//! - A batch is written to a temporary file and renamed into place, so a
+//!   reader never sees half a batch under a batch's name; a process killed
+//!   mid-write leaves only a temporary file, removed by the next write once
+//!   it is old.
+//! - File: `ZENSPOOL`, a format version, the signal, the destination, the
+//!   payload (an OTLP protobuf request) and a SHA-256 prefix of all before
+//!   it. A file that fails any check is removed and reported, never sent.
+//! - Names sort by age (`<unix nanos>-<pid>-<seq>.<signal>.batch`); over the
+//!   size bound the oldest go first.
+//! - A sender claims a batch by renaming it to `….claimed-<pid>-<unix secs>`:
+//!   rename is atomic, so two processes never both send one. A claim older
+//!   than [`STALE_CLAIM`] (by the time in its name: a rename keeps the
+//!   file's own times) belongs to a process that died, and is taken over.
+//!
+//! Credentials never go here: only what the request body holds.
+
+#![allow(dead_code, reason = "the store of issue 16: its exit path and resend are not wired yet")]
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 8] = b"ZENSPOOL";
+const VERSION: u8 = 1;
+const CHECKSUM_LEN: usize = 8;
+const BATCH_SUFFIX: &str = ".batch";
+const CLAIM_MARK: &str = ".claimed-";
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// The default bound of one destination's spool.
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// A claim this old belongs to a process that died: its batch is taken over.
+pub(crate) const STALE_CLAIM: Duration = Duration::from_secs(10 * 60);
+/// Spans older than this are not resent but dropped and counted. Cloud
+/// Trace's documented ingest limit ("Maximum past timestamp for a span to be
+/// ingested: 14 days", <https://cloud.google.com/trace/docs/quotas>); that
+/// page says the Telemetry API's limits are "often more generous" and names
+/// none, so this is the bound Google documents.
+pub(crate) const SPAN_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Metric points whose end time is older than this are not resent: Cloud
+/// Monitoring's "the end time must not be more than 25 hours in the past"
+/// (`TimeInterval`, <https://cloud.google.com/monitoring/api/ref_v3/rest/v3/TimeInterval>),
+/// which the Telemetry API's metric ingestion inherits.
+pub(crate) const METRIC_MAX_AGE: Duration = Duration::from_secs(25 * 3600);
+/// A temporary file this old was left by a process killed while writing.
+const STALE_TEMP: Duration = Duration::from_secs(60);
+
+/// What a batch holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// An `ExportTraceServiceRequest`.
+    Traces,
+    /// An `ExportMetricsServiceRequest`.
+    Metrics,
+}
+
+impl Signal {
+    fn code(self) -> u8 {
+        match self {
+            Signal::Traces => 1,
+            Signal::Metrics => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Signal> {
+        match code {
+            1 => Some(Signal::Traces),
+            2 => Some(Signal::Metrics),
+            _ => None,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+        }
+    }
+}
+
+/// The spool root: `$XDG_STATE_HOME/zen-telemetry/spool`, else
+/// `$HOME/.local/state/zen-telemetry/spool`; `None` without either.
+pub(crate) fn default_root(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
+    let state = lookup("XDG_STATE_HOME")
+        .and_then(absolute)
+        .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
+    Some(state.join("zen-telemetry").join("spool"))
+}
+
+/// One destination's spool.
+#[derive(Debug, Clone)]
+pub(crate) struct Spool {
+    dir: PathBuf,
+    destination: String,
+    max_bytes: u64,
+}
+
+/// A batch read back from the spool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Batch {
+    /// Traces or metrics.
+    pub(crate) signal: Signal,
+    /// The request, as it was written.
+    pub(crate) payload: Vec<u8>,
+}
+
+/// A batch this process claimed: acknowledge it once the backend did, or
+/// release it for a later try.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    path: PathBuf,
+    original: PathBuf,
+    /// What it holds.
+    pub(crate) batch: Batch,
+}
+
+/// What the spool holds now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// Batches waiting (claimed ones included).
+    pub(crate) batches: usize,
+    /// Their size on disk.
+    pub(crate) bytes: u64,
+    /// The age of the oldest, by its name.
+    pub(crate) oldest: Option<Duration>,
+}
+
+/// Why a file was not a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreadable {
+    /// The file (already removed).
+    pub(crate) path: PathBuf,
+    /// What was wrong with it.
+    pub(crate) reason: String,
+}
+
+impl Spool {
+    /// The spool of `endpoint` (and `project`, for Google Cloud) under `root`.
+    pub(crate) fn new(root: &Path, endpoint: &str, project: Option<&str>, max_bytes: u64) -> Spool {
+        let mut hasher = Sha256::new();
+        hasher.update(endpoint.as_bytes());
+        hasher.update([0]);
+        hasher.update(project.unwrap_or_default().as_bytes());
+        let name: String = hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let destination = match project {
+            Some(project) => format!("{endpoint} project={project}"),
+            None => endpoint.to_owned(),
+        };
+        Spool {
+            dir: root.join(name),
+            destination,
+            max_bytes,
+        }
+    }
+
+    /// The directory (made only when a batch is written).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes one batch atomically, then keeps the spool within its bound by
+    /// removing the oldest batches; returns how many were removed (the new
+    /// one among them when it alone is over the bound).
+    pub(crate) fn write(&self, signal: Signal, payload: &[u8]) -> io::Result<usize> {
+        create_private_dir(&self.dir)?;
+        remove_stale_temps(&self.dir);
+        let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal));
+        let temp = self.dir.join(format!("{TEMP_PREFIX}{name}"));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        let written = file
+            .write_all(&encode(signal, &self.destination, payload))
+            .and_then(|()| file.sync_all());
+        if let Err(error) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(error);
+        }
+        fs::rename(&temp, self.dir.join(&name))?;
+        Ok(self.enforce_bound())
+    }
+
+    /// Removes the oldest batches until the spool fits its bound.
+    fn enforce_bound(&self) -> usize {
+        let mut files = self.files();
+        let mut total: u64 = files.iter().map(|(_, size)| size).sum();
+        let mut removed = 0;
+        files.sort();
+        for (path, size) in files {
+            if total <= self.max_bytes {
+                break;
+            }
+            if fs::remove_file(&path).is_ok() {
+                removed += 1;
+                total -= size;
+            }
+        }
+        removed
+    }
+
+    /// Every batch file (claimed or not) and its size.
+    fn files(&self) -> Vec<(PathBuf, u64)> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                !name.starts_with(TEMP_PREFIX) && (name.ends_with(BATCH_SUFFIX) || name.contains(CLAIM_MARK))
+            })
+            .filter_map(|entry| Some((entry.path(), entry.metadata().ok()?.len())))
+            .collect()
+    }
+
+    /// What is waiting.
+    pub(crate) fn pending(&self) -> Pending {
+        let files = self.files();
+        let now = unix_nanos();
+        let oldest = files
+            .iter()
+            .filter_map(|(path, _)| stem_nanos(path))
+            .min()
+            .map(|nanos| Duration::from_nanos(now.saturating_sub(nanos)));
+        Pending {
+            batches: files.len(),
+            bytes: files.iter().map(|(_, size)| size).sum(),
+            oldest,
+        }
+    }
+
+    /// Claims the oldest batch not claimed by a live process. Files that are
+    /// not batches are removed and reported in `unreadable`.
+    pub(crate) fn claim_next(&self, unreadable: &mut Vec<Unreadable>) -> Option<Claimed> {
+        let mut candidates: Vec<PathBuf> = self
+            .files()
+            .into_iter()
+            .map(|(path, _)| path)
+            .filter(|path| claim_age(path).is_none_or(|age| age >= STALE_CLAIM))
+            .collect();
+        candidates.sort_by_key(|path| stem_nanos(path).unwrap_or(0));
+        for path in candidates {
+            let original = unclaimed_name(&path);
+            let claimed = claimed_name(&original);
+            // Someone else may have claimed it first: then it is theirs.
+            if fs::rename(&path, &claimed).is_err() {
+                continue;
+            }
+            match fs::read(&claimed)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| decode(&bytes, &self.destination))
+            {
+                Ok(batch) => {
+                    return Some(Claimed {
+                        path: claimed,
+                        original,
+                        batch,
+                    });
+                }
+                Err(reason) => {
+                    let _ = fs::remove_file(&claimed);
+                    unreadable.push(Unreadable { path: original, reason });
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Claimed {
+    /// The backend took it: remove it.
+    pub(crate) fn acknowledge(self) -> io::Result<()> {
+        fs::remove_file(&self.path)
+    }
+
+    /// Not delivered this time: hand it back for a later try.
+    pub(crate) fn release(self) -> io::Result<()> {
+        fs::rename(&self.path, &self.original)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) && older_than(&path, STALE_TEMP) {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+fn older_than(path: &Path, age: Duration) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_some_and(|elapsed| elapsed >= age)
+}
+
+fn batch_stem(signal: Signal) -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{:020}-{}-{}.{}",
+        unix_nanos(),
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed),
+        signal.word()
+    )
+}
+
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn stem_nanos(path: &Path) -> Option<u64> {
+    path.file_name()?.to_str()?.split('-').next()?.parse().ok()
+}
+
+/// How long ago the batch at `path` was claimed; `None` when it is not.
+/// A claim whose time cannot be read counts as stale.
+fn claim_age(path: &Path) -> Option<Duration> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let (_, claim) = name.split_once(CLAIM_MARK)?;
+    let claimed_at = claim.rsplit('-').next().and_then(|secs| secs.parse::<u64>().ok());
+    let now = unix_nanos() / 1_000_000_000;
+    Some(claimed_at.map_or(Duration::MAX, |at| Duration::from_secs(now.saturating_sub(at))))
+}
+
+fn unclaimed_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.split_once(CLAIM_MARK) {
+        Some((original, _)) => path.with_file_name(original),
+        None => path.to_path_buf(),
+    }
+}
+
+fn claimed_name(original: &Path) -> PathBuf {
+    let name = original
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let now = unix_nanos() / 1_000_000_000;
+    original.with_file_name(format!("{name}{CLAIM_MARK}{}-{now}", std::process::id()))
+}
+
+fn encode(signal: Signal, destination: &str, payload: &[u8]) -> Vec<u8> {
+    let destination = &destination.as_bytes()[..destination.len().min(usize::from(u16::MAX))];
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + destination.len() + payload.len() + CHECKSUM_LEN);
+    bytes.extend_from_slice(MAGIC);
+    bytes.push(VERSION);
+    bytes.push(signal.code());
+    bytes.extend_from_slice(&u16::try_from(destination.len()).unwrap_or(u16::MAX).to_le_bytes());
+    bytes.extend_from_slice(destination);
+    bytes.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    bytes.extend_from_slice(payload);
+    let checksum = Sha256::digest(&bytes);
+    bytes.extend_from_slice(&checksum[..CHECKSUM_LEN]);
+    bytes
+}
+
+fn decode(bytes: &[u8], destination: &str) -> Result<Batch, String> {
+    let mut rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("not a zen-telemetry spool file")?;
+    let mut take = |n: usize, what: &str| -> Result<&[u8], String> {
+        if rest.len() < n {
+            return Err(format!("truncated in the {what}"));
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    let version = take(1, "header")?[0];
+    if version != VERSION {
+        return Err(format!("format version {version}, expected {VERSION}"));
+    }
+    let signal = Signal::from_code(take(1, "header")?[0]).ok_or("an unknown signal")?;
+    let length = take(2, "header")?;
+    let written_for = take(usize::from(u16::from_le_bytes([length[0], length[1]])), "destination")?;
+    let length = take(4, "header")?;
+    let length = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
+    let payload = take(usize::try_from(length).unwrap_or(usize::MAX), "payload")?.to_vec();
+    let checksum = take(CHECKSUM_LEN, "checksum")?.to_vec();
+    if !rest.is_empty() {
+        return Err("bytes after the checksum".to_owned());
+    }
+    let body = &bytes[..bytes.len() - CHECKSUM_LEN];
+    if Sha256::digest(body)[..CHECKSUM_LEN] != checksum[..] {
+        return Err("the checksum does not match".to_owned());
+    }
+    if written_for != destination.as_bytes() {
+        return Err("written for another destination".to_owned());
+    }
+    Ok(Batch { signal, payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    struct TempRoot(PathBuf);
+
+    impl TempRoot {
+        fn new(tag: &str) -> TempRoot {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "zen-telemetry-spool-{}-{}-{tag}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&path);
+            TempRoot(path)
+        }
+    }
+
+    impl Drop for TempRoot {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+    }
+
+    #[test]
+    fn the_root_follows_xdg_then_home() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(
+            default_root(&env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
+            Some(PathBuf::from("/s/zen-telemetry/spool"))
+        );
+        assert_eq!(
+            default_root(&env(&[("XDG_STATE_HOME", "relative"), ("HOME", "/h")])),
+            Some(PathBuf::from("/h/.local/state/zen-telemetry/spool"))
+        );
+        assert_eq!(default_root(&env(&[])), None);
+    }
+
+    #[test]
+    fn a_batch_round_trips_once_with_private_permissions() {
+        let root = TempRoot::new("round-trip");
+        let spool = Spool::new(
+            &root.0,
+            "https://telemetry.googleapis.com",
+            Some("my-project"),
+            DEFAULT_MAX_BYTES,
+        );
+        assert!(!root.0.exists(), "nothing is made before a write");
+        assert_eq!(spool.write(Signal::Traces, b"spans").ok(), Some(0));
+        assert_eq!(spool.write(Signal::Metrics, b"points").ok(), Some(0));
+        assert_eq!(mode(spool.dir()), 0o700);
+        for (path, _) in spool.files() {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        assert_eq!(spool.pending().batches, 2);
+
+        let mut unreadable = Vec::new();
+        let first = spool.claim_next(&mut unreadable).expect("the oldest batch");
+        assert_eq!(
+            first.batch,
+            Batch {
+                signal: Signal::Traces,
+                payload: b"spans".to_vec()
+            }
+        );
+        let second = spool.claim_next(&mut unreadable).expect("the next batch");
+        assert_eq!(second.batch.signal, Signal::Metrics);
+        assert!(spool.claim_next(&mut unreadable).is_none(), "both are claimed");
+        second.release().expect("release");
+        first.acknowledge().expect("acknowledge");
+        let again = spool.claim_next(&mut unreadable).expect("the released batch");
+        assert_eq!(again.batch.payload, b"points");
+        again.acknowledge().expect("acknowledge");
+        assert_eq!(spool.pending(), Pending::default());
+        assert!(unreadable.is_empty());
+    }
+
+    #[test]
+    fn destinations_get_their_own_directories() {
+        let root = TempRoot::new("destinations");
+        let a = Spool::new(&root.0, "http://127.0.0.1:4317", None, DEFAULT_MAX_BYTES);
+        let b = Spool::new(
+            &root.0,
+            "https://telemetry.googleapis.com",
+            Some("p"),
+            DEFAULT_MAX_BYTES,
+        );
+        let c = Spool::new(
+            &root.0,
+            "https://telemetry.googleapis.com",
+            Some("q"),
+            DEFAULT_MAX_BYTES,
+        );
+        assert_ne!(a.dir(), b.dir());
+        assert_ne!(b.dir(), c.dir());
+        // A file moved into another destination's directory is not sent there.
+        b.write(Signal::Traces, b"for p").expect("write");
+        let (path, _) = b.files().pop().expect("a file");
+        fs::create_dir_all(c.dir()).expect("dir");
+        fs::rename(&path, c.dir().join(path.file_name().expect("name"))).expect("move");
+        let mut unreadable = Vec::new();
+        assert!(c.claim_next(&mut unreadable).is_none());
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(unreadable[0].reason, "written for another destination");
+    }
+
+    #[test]
+    fn over_the_bound_the_oldest_batches_go() {
+        let root = TempRoot::new("bound");
+        let payload = vec![7u8; 1000];
+        let one = encode(Signal::Traces, "e", &payload).len() as u64;
+        let spool = Spool::new(&root.0, "e", None, 3 * one);
+        let mut removed = 0;
+        for index in 0..5u8 {
+            let mut payload = payload.clone();
+            payload[0] = index;
+            removed += spool.write(Signal::Traces, &payload).expect("write");
+        }
+        assert_eq!(removed, 2);
+        assert_eq!(spool.pending().batches, 3);
+        let mut unreadable = Vec::new();
+        let firsts: Vec<u8> = std::iter::from_fn(|| spool.claim_next(&mut unreadable))
+            .map(|claimed| claimed.batch.payload[0])
+            .collect();
+        assert_eq!(firsts, [2, 3, 4], "the two oldest were dropped");
+    }
+
+    #[test]
+    fn corrupt_truncated_and_foreign_files_are_removed_and_reported() {
+        let root = TempRoot::new("corrupt");
+        let spool = Spool::new(&root.0, "e", None, DEFAULT_MAX_BYTES);
+        spool.write(Signal::Traces, b"good").expect("write");
+        let good = encode(Signal::Traces, "e", b"good");
+        let mut flipped = good.clone();
+        flipped[20] ^= 1;
+        let mut foreign = good.clone();
+        foreign[8] = 9;
+        let cases: [(&str, &[u8]); 4] = [
+            ("truncated", &good[..good.len() - 3]),
+            ("flipped", &flipped),
+            ("foreign", &foreign),
+            ("junk", b"hello"),
+        ];
+        for (index, (tag, bytes)) in cases.iter().enumerate() {
+            let name = format!("{:020}-1-{index}.traces.batch", index + 1);
+            fs::write(spool.dir().join(name), bytes).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        }
+        let mut unreadable = Vec::new();
+        let claimed = spool.claim_next(&mut unreadable).expect("the good batch");
+        assert_eq!(claimed.batch.payload, b"good");
+        let reasons: Vec<&str> = unreadable.iter().map(|u| u.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "truncated in the checksum",
+                "the checksum does not match",
+                "format version 9, expected 1",
+                "not a zen-telemetry spool file"
+            ]
+        );
+        claimed.acknowledge().expect("acknowledge");
+        assert_eq!(spool.pending().batches, 0, "the bad files are gone too");
+    }
+
+    #[test]
+    fn a_claim_of_a_live_process_is_left_and_a_stale_one_taken_over() {
+        let root = TempRoot::new("claims");
+        let spool = Spool::new(&root.0, "e", None, DEFAULT_MAX_BYTES);
+        spool.write(Signal::Traces, b"held").expect("write");
+        let mut unreadable = Vec::new();
+        let held = spool.claim_next(&mut unreadable).expect("claim");
+        assert!(
+            spool.claim_next(&mut unreadable).is_none(),
+            "fresh claims are respected"
+        );
+        // A claim made before STALE_CLAIM by a process that died since.
+        let long_ago = unix_nanos() / 1_000_000_000 - STALE_CLAIM.as_secs() - 1;
+        let dead = held.original.with_file_name(format!(
+            "{}{CLAIM_MARK}999999-{long_ago}",
+            held.original.file_name().expect("name").to_string_lossy()
+        ));
+        fs::rename(&held.path, &dead).expect("age the claim");
+        let taken = spool.claim_next(&mut unreadable).expect("a stale claim is taken over");
+        assert_eq!(taken.batch.payload, b"held");
+        assert!(unreadable.is_empty());
+    }
+}
