@@ -12,6 +12,10 @@ use crate::{
     budget, monitoring, plan, privacy, report, runner, signals, status, telemetry_status, traces, usage_metrics,
 };
 
+/// The exit code of a run in which a `block` budget refused or terminated an
+/// instance (whatever the other instances did).
+pub const EXIT_BUDGET: u8 = 3;
+
 /// Runs one `zen` invocation to its end; returns the process exit code.
 pub fn execute(action: Action) -> u8 {
     match action {
@@ -124,8 +128,13 @@ fn run_command(options: &RunOptions) -> u8 {
 fn finish(options: &RunOptions, console: &Console, summary: &RunSummary) -> u8 {
     let rows = summary.board.snapshot();
     let all_succeeded = rows.iter().all(|r| r.status == InstanceStatus::Succeeded);
+    let budget_stopped = rows
+        .iter()
+        .any(|r| matches!(r.status, InstanceStatus::Blocked | InstanceStatus::OverBudget));
     let code: u8 = if summary.cancelled {
         130
+    } else if budget_stopped {
+        EXIT_BUDGET
     } else if all_succeeded {
         0
     } else {

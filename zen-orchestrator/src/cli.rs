@@ -21,7 +21,7 @@ Examples:
   zen run --config claude.json --dry-run
 
 Exit codes: 0 every instance succeeded, 1 one or more did not, 2 usage or configuration error,
-130 interrupted (Ctrl-C / SIGTERM).";
+3 a budget refused or terminated an instance (--budget-mode block), 130 interrupted (Ctrl-C / SIGTERM).";
 
 /// Run many agent-CLI instances in parallel, with budgets, live status and a final report.
 #[derive(Debug, Parser)]

@@ -182,7 +182,7 @@ fn timeout_kills_the_whole_process_group() {
     let start = Instant::now();
     let out = run_config(&config, &["--report", report_path.to_str().unwrap()]);
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let (pid, grandchild) = wait_pids(&pid_file, Duration::from_secs(1)).expect("the agent wrote its pids");
     assert_ne!(grandchild, 0);
     assert!(
@@ -279,8 +279,14 @@ fn budget_block_refuses_a_launch_over_the_estimate() {
             report_path.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a budget stopped something: {}",
+        text(&out.stderr)
+    );
     let report = read_json(&report_path);
+    assert_eq!(report["exit_code"], 3);
     assert_eq!(instance(&report, "first")["status"], "succeeded");
     assert_eq!(instance(&report, "second")["status"], "blocked");
     assert!(
@@ -311,7 +317,7 @@ fn budget_block_terminates_an_overrunning_instance() {
         ],
     );
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "a budget terminated greedy");
     let report = read_json(&report_path);
     let greedy = instance(&report, "greedy");
     assert_eq!(greedy["status"], "over_budget", "{report:#}");

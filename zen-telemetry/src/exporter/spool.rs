@@ -22,7 +22,10 @@
 //!
 //! Credentials never go here: only what the request body holds.
 
-#![allow(dead_code, reason = "the store of issue 16: its exit path and resend are not wired yet")]
+#![allow(
+    dead_code,
+    reason = "the store of issue 16: its exit path and resend are not wired yet"
+)]
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
