@@ -31,7 +31,7 @@ impl Mode {
 }
 
 /// The budgets in force.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `warn` or `block`.
     pub mode: Mode,
@@ -43,6 +43,26 @@ pub struct Settings {
     pub command_tokens: BTreeMap<String, u64>,
     /// USD budget per slash command.
     pub command_cost: BTreeMap<String, f64>,
+    /// Warn once when a budget reaches this fraction of its limit (e.g.
+    /// `0.8`), whatever the mode; `None`: no early warning.
+    pub warn_fraction: Option<f64>,
+}
+
+/// The default of `--budget-warning-at`: a warning at 80 % of a budget.
+pub const DEFAULT_WARN_FRACTION: f64 = 0.8;
+
+impl Default for Settings {
+    /// No budget; the early warning at its default.
+    fn default() -> Settings {
+        Settings {
+            mode: Mode::default(),
+            overall_tokens: None,
+            overall_cost: None,
+            command_tokens: BTreeMap::new(),
+            command_cost: BTreeMap::new(),
+            warn_fraction: Some(DEFAULT_WARN_FRACTION),
+        }
+    }
 }
 
 impl Settings {
@@ -256,6 +276,31 @@ impl Tracker {
         decision
     }
 
+    /// The early warning for `limit`, once, when its use has reached the
+    /// warning fraction but not the limit.
+    fn early_warning(
+        &mut self,
+        name: &str,
+        key: &str,
+        what: &str,
+        used: f64,
+        limit: f64,
+        is_cost: bool,
+    ) -> Option<Decision> {
+        let fraction = self.settings.warn_fraction?;
+        if limit <= 0.0 || used > limit || used < fraction * limit || !self.warned.insert(format!("near:{key}")) {
+            return None;
+        }
+        let message = format!(
+            "{what} at {:.0} % (used {}, budget {})",
+            used / limit * 100.0,
+            amount(used, is_cost),
+            amount(limit, is_cost)
+        );
+        self.warnings.push(format!("{name}: {message}"));
+        Some(Decision::Warn(message))
+    }
+
     /// Records instance `index`'s usage so far and checks every budget it counts against.
     pub fn record(&mut self, index: usize, subject: &Subject, tokens: u64, cost: f64) -> Decision {
         let entry = self.entries.entry(index).or_insert_with(|| Entry {
@@ -273,7 +318,29 @@ impl Tracker {
                 return decision;
             }
         }
+        let mut early = None;
+        if let Some(limit) = subject.token_limit {
+            let key = format!("instance:{}", subject.name);
+            early = self.early_warning(
+                &subject.name,
+                &key,
+                "max_tokens_per_command",
+                tokens as f64,
+                limit as f64,
+                false,
+            );
+        }
         for limit in self.limits(subject, (0, 0.0)) {
+            if early.is_none() {
+                early = self.early_warning(
+                    &subject.name,
+                    &limit.key,
+                    &limit.what,
+                    limit.used,
+                    limit.limit,
+                    limit.is_cost,
+                );
+            }
             if limit.used > limit.limit {
                 let message = format!(
                     "{} exceeded (used {}, budget {})",
@@ -287,7 +354,7 @@ impl Tracker {
                 }
             }
         }
-        Decision::Allow
+        early.unwrap_or(Decision::Allow)
     }
 
     /// Marks instance `index` finished, so its usage feeds later estimates.
@@ -364,6 +431,38 @@ mod tests {
         let review = subject("r", Some("/review"));
         assert_eq!(tracker.record(1, &review, 50, 0.0), Decision::Allow);
         assert!(matches!(tracker.record(1, &review, 150, 0.0), Decision::Block(_)));
+    }
+
+    #[test]
+    fn a_budget_warns_once_at_its_warning_fraction_then_blocks_at_its_limit() {
+        let mut tracker = Tracker::new(Settings {
+            mode: Mode::Block,
+            overall_tokens: Some(1000),
+            overall_cost: Some(1.0),
+            warn_fraction: Some(DEFAULT_WARN_FRACTION),
+            ..Settings::default()
+        });
+        let a = subject("a", None);
+        assert_eq!(tracker.record(0, &a, 700, 0.1), Decision::Allow, "70 % of the tokens");
+        let Decision::Warn(tokens) = tracker.record(0, &a, 800, 0.1) else {
+            panic!("no warning at 80 % of the tokens")
+        };
+        assert_eq!(
+            tokens,
+            "overall token budget at 80 % (used 800 tokens, budget 1000 tokens)"
+        );
+        assert_eq!(tracker.record(0, &a, 850, 0.1), Decision::Allow, "warned once");
+        let Decision::Warn(cost) = tracker.record(0, &a, 850, 0.9) else {
+            panic!("no warning at 90 % of the cost")
+        };
+        assert_eq!(cost, "overall cost budget at 90 % (used $0.9000, budget $1.0000)");
+        assert!(
+            matches!(tracker.record(0, &a, 1001, 0.9), Decision::Block(m) if m.contains("overall token budget exceeded"))
+        );
+        assert!(
+            matches!(tracker.record(0, &a, 900, 1.2), Decision::Block(m) if m.contains("overall cost budget exceeded"))
+        );
+        assert_eq!(tracker.warnings.len(), 4, "{:?}", tracker.warnings);
     }
 
     #[test]

@@ -214,6 +214,12 @@ struct RunArgs {
     /// Token budget of one slash command, as /command=TOKENS (repeatable).
     #[arg(long, value_name = "/CMD=TOKENS")]
     command_budget: Vec<String>,
+    /// USD budget of one slash command, as /command=USD (repeatable).
+    #[arg(long, value_name = "/CMD=USD")]
+    command_cost_budget: Vec<String>,
+    /// Warn once when a budget reaches PERCENT of its limit, in either mode (100: never).
+    #[arg(long, value_name = "PERCENT")]
+    budget_warning_at: Option<f64>,
     /// What an exceeded budget does: warn, or block (refuse launches, terminate overrunning instances).
     #[arg(long, value_enum, value_name = "MODE")]
     budget_mode: Option<BudgetMode>,
@@ -259,6 +265,8 @@ impl From<RunArgs> for RunOptions {
             overall_token_budget: args.overall_token_budget,
             overall_cost_budget: args.overall_cost_budget,
             command_budget: args.command_budget,
+            command_cost_budget: args.command_cost_budget,
+            budget_warning_at: args.budget_warning_at,
             budget_mode: args.budget_mode.map(budget::Mode::from),
             trace_file: args.trace_file,
             no_telemetry: args.no_telemetry,
@@ -330,6 +338,10 @@ mod tests {
             "/a=1",
             "--command-budget",
             "/b=2",
+            "--command-cost-budget",
+            "/a=0.5",
+            "--budget-warning-at",
+            "90",
             "--budget-mode",
             "block",
             "--trace-file",
@@ -351,6 +363,8 @@ mod tests {
                 overall_token_budget: Some(1000),
                 overall_cost_budget: Some(2.5),
                 command_budget: vec!["/a=1".to_owned(), "/b=2".to_owned()],
+                command_cost_budget: vec!["/a=0.5".to_owned()],
+                budget_warning_at: Some(90.0),
                 budget_mode: Some(budget::Mode::Block),
                 trace_file: Some(PathBuf::from("trace.jsonl")),
                 no_telemetry: false,

@@ -54,6 +54,10 @@ pub struct RunOptions {
     pub overall_cost_budget: Option<f64>,
     /// Per-command token budgets as written, `/command=TOKENS` (parsed by the plan).
     pub command_budget: Vec<String>,
+    /// Per-command USD budgets as written, `/command=USD` (parsed by the plan).
+    pub command_cost_budget: Vec<String>,
+    /// Percent of a budget at which to warn once (default 80; 100: never).
+    pub budget_warning_at: Option<f64>,
     /// What an exceeded budget does; overrides the file's `enforcement_mode`.
     pub budget_mode: Option<budget::Mode>,
     /// Record this run's trace to this JSONL file.
@@ -79,6 +83,8 @@ impl Default for RunOptions {
             overall_token_budget: None,
             overall_cost_budget: None,
             command_budget: Vec::new(),
+            command_cost_budget: Vec::new(),
+            budget_warning_at: None,
             budget_mode: None,
             trace_file: None,
             no_telemetry: false,

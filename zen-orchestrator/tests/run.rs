@@ -297,6 +297,72 @@ fn budget_block_refuses_a_launch_over_the_estimate() {
 }
 
 #[test]
+fn token_and_cost_budgets_warn_at_80_percent_then_block_with_exit_code_3() {
+    let dir = TempDir::new("budget-warning");
+    // One session uses 24 550 tokens and $0.0421: 82 % and 84 % of these budgets.
+    let config = dir.config(&json!({"instances": [
+        claude_instance("first", "/review", "session.jsonl"),
+        claude_instance("second", "/review", "session.jsonl"),
+    ]}));
+    let report_path = dir.path("report.json");
+    let out = run_config(
+        &config,
+        &[
+            "--max-parallel",
+            "1",
+            "--overall-token-budget",
+            "30000",
+            "--command-cost-budget",
+            "/review=0.05",
+            "--budget-mode",
+            "block",
+            "--report",
+            report_path.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("zen: budget warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "one early warning per budget: {stderr}");
+    assert!(
+        warnings.iter().any(|w| w.contains("overall token budget at 8")),
+        "{stderr}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("cost budget of /review at 8")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not starting second"), "{stderr}");
+    let report = read_json(&report_path);
+    assert_eq!(instance(&report, "first")["status"], "succeeded");
+    assert_eq!(instance(&report, "second")["status"], "blocked");
+    let recorded = report["budget"]["warnings"].as_array().map_or(0, Vec::len);
+    assert_eq!(recorded, 3, "two early warnings and the block: {report:#}");
+}
+
+#[test]
+fn budget_warning_at_100_warns_only_when_exceeded() {
+    let dir = TempDir::new("budget-no-warning");
+    let config = dir.config(&json!({"instances": [claude_instance("only", "/review", "session.jsonl")]}));
+    let out = run_config(
+        &config,
+        &["--overall-token-budget", "30000", "--budget-warning-at", "100"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("budget warning"), "{}", text(&out.stderr));
+    let bad = run_config(&config, &["--budget-warning-at", "120"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("--budget-warning-at 120"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
 fn budget_block_terminates_an_overrunning_instance() {
     let dir = TempDir::new("overrun");
     let config = dir.config(&json!({"instances": [{

@@ -32,6 +32,9 @@ pub fn describe(plan: &Plan) -> String {
         for (command, cost) in &b.command_cost {
             out.push_str(&format!(" {command} ${cost:.2};"));
         }
+        if let Some(fraction) = b.warn_fraction {
+            out.push_str(&format!(" warning at {:.0} %;", fraction * 100.0));
+        }
         out.push('\n');
     }
     for (index, spec) in plan.instances.iter().enumerate() {
@@ -115,13 +118,14 @@ mod tests {
             overall_tokens: Some(1000),
             overall_cost: Some(2.5),
             command_tokens: BTreeMap::from([("/review".to_owned(), 10)]),
-            command_cost: BTreeMap::new(),
+            command_cost: BTreeMap::from([("/review".to_owned(), 0.5)]),
+            warn_fraction: Some(0.8),
         };
         let text = describe(&plan_with(build_spec(), budget));
         assert_eq!(
             text,
             "zen: dry run: 1 instance(s), at most 3 at a time, 0.25s between launches, in /srv/work\n\
-             budget (block): overall 1000 tokens; overall $2.50; /review 10 tokens;\n\
+             budget (block): overall 1000 tokens; overall $2.50; /review 10 tokens; /review $0.50; warning at 80 %;\n\
              1. build (program) - compiles\n   $ sh -c 'echo '\\''hi'\\'' there'\n\
              \x20  timeout 2.0s; max 100 tokens; env API_TOKEN\n\
              zen: dry run: nothing was started\n"

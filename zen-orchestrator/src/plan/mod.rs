@@ -139,6 +139,25 @@ fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<bud
         })?;
         command_tokens.insert(command.trim().to_owned(), tokens);
     }
+    let mut command_cost = file.command_cost_budgets.clone();
+    for entry in &args.command_cost_budget {
+        let Some((command, usd)) = entry.split_once('=') else {
+            return Err(ZenError::Usage(format!(
+                "--command-cost-budget {entry:?}: expected /command=USD"
+            )));
+        };
+        let usd: f64 = usd
+            .trim()
+            .parse()
+            .ok()
+            .filter(|usd: &f64| usd.is_finite() && *usd >= 0.0)
+            .ok_or_else(|| {
+                ZenError::Usage(format!(
+                    "--command-cost-budget {entry:?}: {usd:?} is not a number of USD, 0 or more"
+                ))
+            })?;
+        command_cost.insert(command.trim().to_owned(), usd);
+    }
     if let Some(cost) = args.overall_cost_budget
         && !(cost.is_finite() && cost >= 0.0)
     {
@@ -146,12 +165,23 @@ fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<bud
             "--overall-cost-budget must be a number of USD, 0 or more".to_owned(),
         ));
     }
+    let warn_fraction = match args.budget_warning_at {
+        Some(percent) if !(percent.is_finite() && (0.0..=100.0).contains(&percent)) => {
+            return Err(ZenError::Usage(format!(
+                "--budget-warning-at {percent}: expected a percentage from 0 to 100 (100: no early warning)"
+            )));
+        }
+        Some(percent) if percent >= 100.0 => None,
+        Some(percent) => Some(percent / 100.0),
+        None => Some(budget::DEFAULT_WARN_FRACTION),
+    };
     Ok(budget::Settings {
         mode,
         overall_tokens: args.overall_token_budget.or(file.overall_budget),
         overall_cost: args.overall_cost_budget.or(file.overall_cost_budget),
         command_tokens,
-        command_cost: file.command_cost_budgets.clone(),
+        command_cost,
+        warn_fraction,
     })
 }
 
