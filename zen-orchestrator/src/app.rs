@@ -9,7 +9,8 @@ use crate::error::ZenError;
 use crate::options::{Action, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 use crate::{
-    budget, monitoring, plan, privacy, report, runner, signals, status, telemetry_status, traces, usage_metrics,
+    budget, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status, traces,
+    usage_metrics,
 };
 
 /// The exit code of a run in which a `block` budget refused or terminated an
@@ -174,6 +175,12 @@ fn finish(options: &RunOptions, console: &Console, summary: &RunSummary) -> u8 {
 /// The whole run: configuration, plan, instances. `None` for a dry run.
 #[zen_telemetry::traced("zen.run")]
 async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSummary>, ZenError> {
+    let start_at = options
+        .start_at
+        .as_deref()
+        .map(start_at::parse)
+        .transpose()
+        .map_err(ZenError::Usage)?;
     let plan = plan::build(options)?;
     let workspace = std::fs::canonicalize(&plan.workspace).unwrap_or_else(|_| plan.workspace.clone());
     zen_telemetry::span_attributes!(
@@ -183,8 +190,16 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         zen.workspace.hash = privacy::short_hash(&workspace.to_string_lossy()),
         zen.dry_run = options.dry_run,
     );
+    let now = chrono::Local::now().naive_local();
     if options.dry_run {
         print!("{}", plan::describe(&plan));
+        if let Some(start) = start_at {
+            println!(
+                "would start at {} (in {})",
+                start.target(now).format("%Y-%m-%d %H:%M:%S"),
+                start_at::remaining(start.wait(now))
+            );
+        }
         return Ok(None);
     }
 
@@ -198,6 +213,28 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         .map_err(|e| ZenError::Usage(format!("cannot listen for signals: {e}")))?;
     let interval = Duration::try_from_secs_f64(options.status_interval)
         .map_err(|_| ZenError::Usage("--status-interval must be a number of seconds, 0 or more".to_owned()))?;
+    if let Some(start) = start_at {
+        let wait = start.wait(now);
+        console.line(
+            Stream::Stderr,
+            &format!(
+                "zen: starting at {} (in {})",
+                start.target(now).format("%Y-%m-%d %H:%M:%S"),
+                start_at::remaining(wait)
+            ),
+        );
+        let said = console.clone();
+        if !start_at::countdown(wait, cancel_rx.clone(), |line| said.line(Stream::Stderr, &line)).await {
+            return Ok(Some(RunSummary {
+                board,
+                cancelled: true,
+                started_at,
+                duration: started.elapsed(),
+                budget: plan.budget.clone(),
+                budget_warnings: Vec::new(),
+            }));
+        }
+    }
     let live = status::spawn_live(board.clone(), console.clone(), interval);
 
     let runner = runner::Runner::new(&plan, board.clone(), console, cancel_rx, groups, options.quiet);

@@ -30,6 +30,37 @@ impl Mode {
     }
 }
 
+/// Which kinds of budget are enforced (`--budget-parameter-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kinds {
+    /// Token budgets only.
+    Tokens,
+    /// USD budgets only.
+    Cost,
+    /// Both.
+    Mixed,
+}
+
+impl Kinds {
+    /// `tokens`, `cost` or `mixed` (the config file's `budget_type`).
+    pub fn parse(word: &str) -> Option<Kinds> {
+        match word {
+            "tokens" => Some(Kinds::Tokens),
+            "cost" => Some(Kinds::Cost),
+            "mixed" => Some(Kinds::Mixed),
+            _ => None,
+        }
+    }
+
+    fn tokens(self) -> bool {
+        self != Kinds::Cost
+    }
+
+    fn cost(self) -> bool {
+        self != Kinds::Tokens
+    }
+}
+
 /// The budgets in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -46,6 +77,8 @@ pub struct Settings {
     /// Warn once when a budget reaches this fraction of its limit (e.g.
     /// `0.8`), whatever the mode; `None`: no early warning.
     pub warn_fraction: Option<f64>,
+    /// The kinds enforced; a budget of another kind is shown but not applied.
+    pub kinds: Kinds,
 }
 
 /// The default of `--budget-warning-at`: a warning at 80 % of a budget.
@@ -61,6 +94,7 @@ impl Default for Settings {
             command_tokens: BTreeMap::new(),
             command_cost: BTreeMap::new(),
             warn_fraction: Some(DEFAULT_WARN_FRACTION),
+            kinds: Kinds::Mixed,
         }
     }
 }
@@ -178,7 +212,8 @@ impl Tracker {
     fn limits(&self, subject: &Subject, estimate: (u64, f64)) -> Vec<Limit> {
         let mut limits = Vec::new();
         let (tokens, cost) = self.used();
-        if let Some(limit) = self.settings.overall_tokens {
+        let kinds = self.settings.kinds;
+        if let Some(limit) = self.settings.overall_tokens.filter(|_| kinds.tokens()) {
             limits.push(Limit {
                 key: "overall_tokens".to_owned(),
                 what: "overall token budget".to_owned(),
@@ -188,7 +223,7 @@ impl Tracker {
                 is_cost: false,
             });
         }
-        if let Some(limit) = self.settings.overall_cost {
+        if let Some(limit) = self.settings.overall_cost.filter(|_| kinds.cost()) {
             limits.push(Limit {
                 key: "overall_cost".to_owned(),
                 what: "overall cost budget".to_owned(),
@@ -200,7 +235,7 @@ impl Tracker {
         }
         if let Some(command) = &subject.command {
             let (tokens, cost) = self.used_by(Some(command));
-            if let Some(limit) = self.settings.command_tokens.get(command) {
+            if let Some(limit) = self.settings.command_tokens.get(command).filter(|_| kinds.tokens()) {
                 limits.push(Limit {
                     key: format!("command_tokens:{command}"),
                     what: format!("token budget of {command}"),
@@ -210,7 +245,7 @@ impl Tracker {
                     is_cost: false,
                 });
             }
-            if let Some(limit) = self.settings.command_cost.get(command) {
+            if let Some(limit) = self.settings.command_cost.get(command).filter(|_| kinds.cost()) {
                 limits.push(Limit {
                     key: format!("command_cost:{command}"),
                     what: format!("cost budget of {command}"),
@@ -309,7 +344,7 @@ impl Tracker {
         });
         entry.tokens = tokens;
         entry.cost = cost;
-        if let Some(limit) = subject.token_limit
+        if let Some(limit) = subject.token_limit.filter(|_| self.settings.kinds.tokens())
             && tokens > limit
         {
             let message = format!("max_tokens_per_command exceeded (used {tokens}, budget {limit})");
@@ -319,7 +354,7 @@ impl Tracker {
             }
         }
         let mut early = None;
-        if let Some(limit) = subject.token_limit {
+        if let Some(limit) = subject.token_limit.filter(|_| self.settings.kinds.tokens()) {
             let key = format!("instance:{}", subject.name);
             early = self.early_warning(
                 &subject.name,
@@ -463,6 +498,26 @@ mod tests {
             matches!(tracker.record(0, &a, 900, 1.2), Decision::Block(m) if m.contains("overall cost budget exceeded"))
         );
         assert_eq!(tracker.warnings.len(), 4, "{:?}", tracker.warnings);
+    }
+
+    #[test]
+    fn the_parameter_type_picks_the_kinds_enforced() {
+        let settings = |kinds| Settings {
+            mode: Mode::Block,
+            overall_tokens: Some(100),
+            overall_cost: Some(1.0),
+            kinds,
+            ..Settings::default()
+        };
+        let a = subject("a", None);
+        let over_tokens = |kinds| Tracker::new(settings(kinds)).record(0, &a, 200, 0.1);
+        let over_cost = |kinds| Tracker::new(settings(kinds)).record(0, &a, 10, 2.0);
+        assert!(matches!(over_tokens(Kinds::Tokens), Decision::Block(_)));
+        assert_eq!(over_cost(Kinds::Tokens), Decision::Allow);
+        assert_eq!(over_tokens(Kinds::Cost), Decision::Allow);
+        assert!(matches!(over_cost(Kinds::Cost), Decision::Block(_)));
+        assert!(matches!(over_tokens(Kinds::Mixed), Decision::Block(_)));
+        assert!(matches!(over_cost(Kinds::Mixed), Decision::Block(_)));
     }
 
     #[test]

@@ -223,6 +223,14 @@ struct RunArgs {
     /// What an exceeded budget does: warn, or block (refuse launches, terminate overrunning instances).
     #[arg(long, value_enum, value_name = "MODE")]
     budget_mode: Option<BudgetMode>,
+    /// Which budgets are enforced: tokens, cost, or mixed (both). Default: the file's budget_type,
+    /// else every budget that is set (Python Zen defaults to tokens).
+    #[arg(long, value_enum, value_name = "TYPE")]
+    budget_parameter_type: Option<BudgetType>,
+    /// Start later: after a delay (2h, 30m, 45s) or at a local time of day (14:30, 1am,
+    /// 10:30pm; tomorrow when it has passed today), with a countdown.
+    #[arg(long, value_name = "WHEN")]
+    start_at: Option<String>,
     /// Record this run's trace to FILE as JSON lines (every span; draw it with `zen traces FILE`).
     #[arg(long, value_name = "FILE", conflicts_with = "no_telemetry")]
     trace_file: Option<PathBuf>,
@@ -238,6 +246,27 @@ enum BudgetMode {
     Warn,
     /// Refuse launches and terminate instances that overrun.
     Block,
+}
+
+/// `--budget-parameter-type`'s values: [`budget::Kinds`] as clap shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BudgetType {
+    /// Token budgets only.
+    Tokens,
+    /// USD budgets only.
+    Cost,
+    /// Token and USD budgets.
+    Mixed,
+}
+
+impl From<BudgetType> for budget::Kinds {
+    fn from(kind: BudgetType) -> budget::Kinds {
+        match kind {
+            BudgetType::Tokens => budget::Kinds::Tokens,
+            BudgetType::Cost => budget::Kinds::Cost,
+            BudgetType::Mixed => budget::Kinds::Mixed,
+        }
+    }
 }
 
 impl From<BudgetMode> for budget::Mode {
@@ -267,7 +296,9 @@ impl From<RunArgs> for RunOptions {
             command_budget: args.command_budget,
             command_cost_budget: args.command_cost_budget,
             budget_warning_at: args.budget_warning_at,
+            budget_parameter_type: args.budget_parameter_type.map(budget::Kinds::from),
             budget_mode: args.budget_mode.map(budget::Mode::from),
+            start_at: args.start_at,
             trace_file: args.trace_file,
             no_telemetry: args.no_telemetry,
         }
@@ -342,6 +373,8 @@ mod tests {
             "/a=0.5",
             "--budget-warning-at",
             "90",
+            "--budget-parameter-type",
+            "cost",
             "--budget-mode",
             "block",
             "--trace-file",
@@ -365,7 +398,9 @@ mod tests {
                 command_budget: vec!["/a=1".to_owned(), "/b=2".to_owned()],
                 command_cost_budget: vec!["/a=0.5".to_owned()],
                 budget_warning_at: Some(90.0),
+                budget_parameter_type: Some(budget::Kinds::Cost),
                 budget_mode: Some(budget::Mode::Block),
+                start_at: None,
                 trace_file: Some(PathBuf::from("trace.jsonl")),
                 no_telemetry: false,
             }

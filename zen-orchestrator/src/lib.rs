@@ -28,6 +28,7 @@ pub mod privacy;
 pub mod report;
 pub mod runner;
 pub mod signals;
+pub mod start_at;
 pub mod status;
 pub mod telemetry_status;
 pub mod traces;

@@ -58,8 +58,12 @@ pub struct RunOptions {
     pub command_cost_budget: Vec<String>,
     /// Percent of a budget at which to warn once (default 80; 100: never).
     pub budget_warning_at: Option<f64>,
+    /// Which kinds of budget are enforced; overrides the file's `budget_type`.
+    pub budget_parameter_type: Option<budget::Kinds>,
     /// What an exceeded budget does; overrides the file's `enforcement_mode`.
     pub budget_mode: Option<budget::Mode>,
+    /// `--start-at` as written (parsed by `start_at::parse`).
+    pub start_at: Option<String>,
     /// Record this run's trace to this JSONL file.
     pub trace_file: Option<PathBuf>,
     /// Record no telemetry at all.
@@ -85,7 +89,9 @@ impl Default for RunOptions {
             command_budget: Vec::new(),
             command_cost_budget: Vec::new(),
             budget_warning_at: None,
+            budget_parameter_type: None,
             budget_mode: None,
+            start_at: None,
             trace_file: None,
             no_telemetry: false,
         }

@@ -238,6 +238,65 @@ fn sigint_terminates_children_prints_the_table_and_exits_130() {
 }
 
 #[test]
+fn start_at_is_shown_by_a_dry_run_and_refused_when_malformed() {
+    let dir = TempDir::new("start-at");
+    let config = dir.config(&json!({"instances": [{"name": "later", "program": FAKE_AGENT}]}));
+    let out = run_config(&config, &["--dry-run", "--start-at", "2h"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("would start at ") && stdout.contains("(in 2h 0m)"),
+        "{stdout}"
+    );
+    let bad = run_config(&config, &["--start-at", "teatime"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("--start-at \"teatime\": expected a delay"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_start_at_countdown_starts_nothing() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = TempDir::new("start-at-cancel");
+    let pid_file = dir.path("pids");
+    let config = dir.config(&json!({"instances": [
+        {"name": "later", "program": FAKE_AGENT, "args": ["--pid-file", pid_file.to_str().unwrap()]}
+    ]}));
+    let mut child = run_command(&config)
+        .args(["--start-at", "1h"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn zen");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let announced = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("zen: starting at "))
+        .expect("the start time is announced");
+    assert!(announced.ends_with("(in 1h 0m)"), "{announced}");
+    // SAFETY: plain kill(2) of our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let start = Instant::now();
+    let out = child.wait_with_output().expect("wait zen");
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        text(&out.stdout).contains("final status (interrupted)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!pid_file.exists(), "nothing was started");
+}
+
+#[test]
 fn budget_warn_lets_everything_run() {
     let dir = TempDir::new("warn");
     let config = dir.config(&json!({"instances": [
@@ -360,6 +419,43 @@ fn budget_warning_at_100_warns_only_when_exceeded() {
         "{}",
         text(&bad.stderr)
     );
+}
+
+#[test]
+fn budget_parameter_type_picks_which_budgets_apply_over_the_files_budget_type() {
+    let dir = TempDir::new("budget-type");
+    // 24 550 tokens against a 1 000-token budget: over, unless only cost budgets apply.
+    let config = |name: &str, linger: bool| {
+        let mut env = json!({"FAKE_AGENT_FIXTURE": fixture("session.jsonl")});
+        if linger {
+            // Still running when the budget looks, so it is terminated.
+            env["FAKE_AGENT_SLEEP_MS"] = json!("60000");
+        }
+        let path = dir.path(name);
+        let document = json!({
+            "instances": [{"name": "only", "command": "/review", "env": env}],
+            "budget": {"overall_budget": 1000, "budget_type": "cost", "enforcement_mode": "block"}
+        });
+        std::fs::write(&path, document.to_string()).expect("write the config");
+        path
+    };
+    let file_says_cost = run_config(&config("quick.json", false), &[]);
+    assert_eq!(
+        file_says_cost.status.code(),
+        Some(0),
+        "{}",
+        text(&file_says_cost.stderr)
+    );
+    let lingering = config("lingering.json", true);
+    for kind in ["tokens", "mixed"] {
+        let start = Instant::now();
+        let out = run_config(&lingering, &["--budget-parameter-type", kind]);
+        assert_eq!(out.status.code(), Some(3), "{kind}: {}", text(&out.stderr));
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{kind}: terminated, not waited for"
+        );
+    }
 }
 
 #[test]

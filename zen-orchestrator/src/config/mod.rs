@@ -65,7 +65,7 @@ pub struct BudgetConfig {
     pub overall_budget: Option<u64>,
     /// Overall budget in USD.
     pub overall_cost_budget: Option<f64>,
-    /// `tokens`, `cost` or `mixed` (informational; every budget that is set is enforced).
+    /// `tokens`, `cost` or `mixed`: which kinds of budget are enforced (unset: every budget that is set).
     pub budget_type: Option<String>,
     /// `warn` or `block`.
     pub enforcement_mode: Option<String>,

@@ -2,6 +2,7 @@
 //! the budgets; environment variable names but never their values.
 
 use super::model::Plan;
+use crate::budget::Kinds;
 use crate::claude;
 
 /// The plan as text, for `--dry-run`. Environment values are not shown.
@@ -31,6 +32,11 @@ pub fn describe(plan: &Plan) -> String {
         }
         for (command, cost) in &b.command_cost {
             out.push_str(&format!(" {command} ${cost:.2};"));
+        }
+        match b.kinds {
+            Kinds::Tokens => out.push_str(" token budgets only;"),
+            Kinds::Cost => out.push_str(" cost budgets only;"),
+            Kinds::Mixed => {}
         }
         if let Some(fraction) = b.warn_fraction {
             out.push_str(&format!(" warning at {:.0} %;", fraction * 100.0));
@@ -120,6 +126,7 @@ mod tests {
             command_tokens: BTreeMap::from([("/review".to_owned(), 10)]),
             command_cost: BTreeMap::from([("/review".to_owned(), 0.5)]),
             warn_fraction: Some(0.8),
+            kinds: Kinds::Mixed,
         };
         let text = describe(&plan_with(build_spec(), budget));
         assert_eq!(

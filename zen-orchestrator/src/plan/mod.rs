@@ -175,7 +175,12 @@ fn budget_settings(args: &RunOptions, file: &config::BudgetConfig) -> Result<bud
         Some(percent) => Some(percent / 100.0),
         None => Some(budget::DEFAULT_WARN_FRACTION),
     };
+    let kinds = args
+        .budget_parameter_type
+        .or_else(|| file.budget_type.as_deref().and_then(budget::Kinds::parse))
+        .unwrap_or(budget::Kinds::Mixed);
     Ok(budget::Settings {
+        kinds,
         mode,
         overall_tokens: args.overall_token_budget.or(file.overall_budget),
         overall_cost: args.overall_cost_budget.or(file.overall_cost_budget),
