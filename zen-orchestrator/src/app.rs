@@ -9,8 +9,8 @@ use crate::error::ZenError;
 use crate::options::{Action, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 use crate::{
-    budget, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status, traces,
-    usage_metrics,
+    budget, commands, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status, traces,
+    usage_metrics, workspace,
 };
 
 /// The exit code of a run in which a `block` budget refused or terminated an
@@ -36,7 +36,32 @@ pub fn execute(action: Action) -> u8 {
             0
         }
         Action::TelemetryMonitoring(options) => monitoring::run(&options),
+        Action::ListCommands { workspace } => match workspace::resolve(workspace.as_deref()) {
+            Ok(workspace) => {
+                print!("{}", commands::list(&commands::discover(&workspace)));
+                0
+            }
+            Err(message) => usage_error(&message),
+        },
+        Action::InspectCommand { workspace, name } => match workspace::resolve(workspace.as_deref()) {
+            Ok(workspace) => match commands::inspect(&commands::discover(&workspace), &name) {
+                Some(text) => {
+                    print!("{text}");
+                    0
+                }
+                None => {
+                    println!("Command not found or is a built-in command");
+                    1
+                }
+            },
+            Err(message) => usage_error(&message),
+        },
     }
+}
+
+fn usage_error(message: &str) -> u8 {
+    eprintln!("zen: error: {message}");
+    2
 }
 
 /// Configures zen's own telemetry from the options; must run before any traced call.

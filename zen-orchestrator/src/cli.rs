@@ -37,8 +37,8 @@ impl Cli {
     /// What was asked for; no subcommand means `run`.
     pub fn into_action(self) -> Action {
         match self.command {
-            None => Action::Run(Box::new(self.run.into())),
-            Some(Command::Run(args)) => Action::Run(Box::new((*args).into())),
+            None => self.run.into_action(),
+            Some(Command::Run(args)) => args.into_action(),
             Some(Command::Traces { file }) => Action::Traces(file),
             Some(Command::Telemetry {
                 command: TelemetryCommand::Status { json },
@@ -181,7 +181,9 @@ struct RunArgs {
     /// JSON configuration file (Python-Zen compatible; keys starting with `//` are comments).
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Working directory of every instance (default: the current directory).
+    /// Working directory of every instance (default: the nearest directory, from the current one
+    /// up, holding .git, .claude, package.json, setup.py, pyproject.toml or Cargo.toml; else the
+    /// current directory).
     #[arg(short, long, value_name = "DIR")]
     workspace: Option<PathBuf>,
     /// Most instances running at once (default: the file's max_parallel, else 4).
@@ -237,6 +239,12 @@ struct RunArgs {
     /// Record no telemetry at all for this run.
     #[arg(long)]
     no_telemetry: bool,
+    /// List the workspace's slash commands (.claude/commands/*.md) with their descriptions.
+    #[arg(long, conflicts_with_all = ["prompt", "config", "inspect_command"])]
+    list_commands: bool,
+    /// Show a slash command's file, frontmatter and the start of its text.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["prompt", "config"])]
+    inspect_command: Option<String>,
 }
 
 /// `--budget-mode`'s values: [`budget::Mode`] as clap shows it.
@@ -274,6 +282,24 @@ impl From<BudgetMode> for budget::Mode {
         match mode {
             BudgetMode::Warn => budget::Mode::Warn,
             BudgetMode::Block => budget::Mode::Block,
+        }
+    }
+}
+
+impl RunArgs {
+    /// A run, or one of the command listings that share its flags.
+    fn into_action(self) -> Action {
+        if self.list_commands {
+            Action::ListCommands {
+                workspace: self.workspace,
+            }
+        } else if let Some(name) = self.inspect_command {
+            Action::InspectCommand {
+                workspace: self.workspace,
+                name,
+            }
+        } else {
+            Action::Run(Box::new(self.into()))
         }
     }
 }
@@ -423,6 +449,20 @@ mod tests {
             action(&["telemetry", "status", "--json"]),
             Action::TelemetryStatus { json: true }
         );
+    }
+
+    #[test]
+    fn command_listings_are_their_own_actions() {
+        assert_eq!(action(&["--list-commands"]), Action::ListCommands { workspace: None });
+        assert_eq!(
+            action(&["run", "--inspect-command", "/review", "--workspace", "/srv"]),
+            Action::InspectCommand {
+                workspace: Some(PathBuf::from("/srv")),
+                name: "/review".to_owned()
+            }
+        );
+        let error = Cli::try_parse_from(["zen", "--list-commands", "/review"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

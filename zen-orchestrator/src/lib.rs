@@ -19,6 +19,7 @@ pub mod app;
 pub mod budget;
 pub mod claude;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod monitoring;
@@ -33,5 +34,6 @@ pub mod status;
 pub mod telemetry_status;
 pub mod traces;
 pub mod usage_metrics;
+pub mod workspace;
 
 pub use options::{Action, RunOptions};

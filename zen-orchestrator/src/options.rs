@@ -21,6 +21,18 @@ pub enum Action {
         /// Print JSON instead of text.
         json: bool,
     },
+    /// `zen --list-commands`: the workspace's slash commands.
+    ListCommands {
+        /// `--workspace`, else detected.
+        workspace: Option<PathBuf>,
+    },
+    /// `zen --inspect-command NAME`: one slash command's file and frontmatter.
+    InspectCommand {
+        /// `--workspace`, else detected.
+        workspace: Option<PathBuf>,
+        /// The command, with or without `/`.
+        name: String,
+    },
     /// `zen telemetry monitoring`: dashboards and alerts for a service.
     TelemetryMonitoring(Box<crate::monitoring::MonitoringOptions>),
 }

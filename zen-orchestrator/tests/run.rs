@@ -182,7 +182,7 @@ fn timeout_kills_the_whole_process_group() {
     let start = Instant::now();
     let out = run_config(&config, &["--report", report_path.to_str().unwrap()]);
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(1));
     let (pid, grandchild) = wait_pids(&pid_file, Duration::from_secs(1)).expect("the agent wrote its pids");
     assert_ne!(grandchild, 0);
     assert!(
@@ -294,6 +294,50 @@ fn ctrl_c_during_the_start_at_countdown_starts_nothing() {
         text(&out.stdout)
     );
     assert!(!pid_file.exists(), "nothing was started");
+}
+
+#[test]
+fn list_and_inspect_commands_from_a_subdirectory_of_the_workspace() {
+    let dir = TempDir::new("commands");
+    let commands = dir.0.join(".claude/commands");
+    std::fs::create_dir_all(&commands).unwrap();
+    std::fs::create_dir_all(dir.0.join("src/deep")).unwrap();
+    std::fs::write(
+        commands.join("review.md"),
+        "---\ndescription: Review the diff\n---\nReview $ARGUMENTS\n",
+    )
+    .unwrap();
+    let listed = zen()
+        .arg("--list-commands")
+        .current_dir(dir.0.join("src/deep"))
+        .output()
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let stdout = text(&listed.stdout);
+    assert!(stdout.starts_with("Available Slash Commands:\n"), "{stdout}");
+    assert!(
+        stdout.contains("/review                   - Review the diff\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/compact                  - Built-in command\n"),
+        "{stdout}"
+    );
+
+    let inspected = zen()
+        .args(["--inspect-command", "review", "--workspace"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(inspected.status.code(), Some(0), "{}", text(&inspected.stderr));
+    assert!(text(&inspected.stdout).contains("Configuration:\n  description: Review the diff\n"));
+    let missing = zen()
+        .args(["--inspect-command", "/nope", "--workspace"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(text(&missing.stdout), "Command not found or is a built-in command\n");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use crate::budget::{self, Mode};
 use crate::config::{self, FileConfig, InstanceConfig};
 use crate::error::ZenError;
 use crate::options::RunOptions;
+use crate::workspace;
 use crate::{claude, privacy};
 
 pub use describe::describe;
@@ -43,16 +44,7 @@ pub fn build(args: &RunOptions) -> Result<Plan, ZenError> {
         }
     };
 
-    let workspace = match &args.workspace {
-        Some(dir) if dir.is_dir() => dir.clone(),
-        Some(dir) => {
-            return Err(ZenError::Usage(format!(
-                "--workspace {}: not a directory",
-                dir.display()
-            )));
-        }
-        None => std::env::current_dir().map_err(|e| ZenError::Usage(format!("no current directory: {e}")))?,
-    };
+    let workspace = workspace::resolve(args.workspace.as_deref()).map_err(ZenError::Usage)?;
 
     let needs_claude = file.instances.iter().any(|i| i.program.is_none());
     let claude_bin = if needs_claude {
