@@ -9,7 +9,7 @@ use crate::budget;
 use crate::monitoring::objectives::Objectives;
 use crate::monitoring::promql::Dialect;
 use crate::monitoring::{self, ApplyTarget, MonitoringOptions};
-use crate::options::{Action, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, RunOptions};
+use crate::options::{Action, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, DirectInstance, RunOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -229,6 +229,21 @@ struct RunArgs {
     /// else every budget that is set (Python Zen defaults to tokens).
     #[arg(long, value_enum, value_name = "TYPE")]
     budget_parameter_type: Option<BudgetType>,
+    /// Direct mode: the instance's name (default: the slash command's name, else `prompt`).
+    #[arg(long, value_name = "NAME", requires = "prompt")]
+    instance_name: Option<String>,
+    /// Direct mode: a description of the instance, shown by --dry-run.
+    #[arg(long, value_name = "TEXT", requires = "prompt")]
+    instance_description: Option<String>,
+    /// Direct mode: Claude Code's --session-id.
+    #[arg(long, value_name = "ID", requires = "prompt")]
+    session_id: Option<String>,
+    /// Direct mode: send /clear before the prompt.
+    #[arg(long, requires = "prompt")]
+    clear_history: bool,
+    /// Direct mode: send /compact before the prompt.
+    #[arg(long, requires = "prompt")]
+    compact_history: bool,
     /// Start later: after a delay (2h, 30m, 45s) or at a local time of day (14:30, 1am,
     /// 10:30pm; tomorrow when it has passed today), with a countdown.
     #[arg(long, value_name = "WHEN")]
@@ -324,6 +339,13 @@ impl From<RunArgs> for RunOptions {
             budget_warning_at: args.budget_warning_at,
             budget_parameter_type: args.budget_parameter_type.map(budget::Kinds::from),
             budget_mode: args.budget_mode.map(budget::Mode::from),
+            direct: DirectInstance {
+                name: args.instance_name,
+                description: args.instance_description,
+                session_id: args.session_id,
+                clear_history: args.clear_history,
+                compact_history: args.compact_history,
+            },
             start_at: args.start_at,
             trace_file: args.trace_file,
             no_telemetry: args.no_telemetry,
@@ -426,6 +448,7 @@ mod tests {
                 budget_warning_at: Some(90.0),
                 budget_parameter_type: Some(budget::Kinds::Cost),
                 budget_mode: Some(budget::Mode::Block),
+                direct: DirectInstance::default(),
                 start_at: None,
                 trace_file: Some(PathBuf::from("trace.jsonl")),
                 no_telemetry: false,
@@ -449,6 +472,23 @@ mod tests {
             action(&["telemetry", "status", "--json"]),
             Action::TelemetryStatus { json: true }
         );
+    }
+
+    #[test]
+    fn direct_mode_flags_need_a_prompt() {
+        let options = run_options(&[
+            "--instance-name",
+            "n",
+            "--session-id",
+            "s",
+            "--clear-history",
+            "/review",
+        ]);
+        assert_eq!(options.direct.name.as_deref(), Some("n"));
+        assert_eq!(options.direct.session_id.as_deref(), Some("s"));
+        assert!(options.direct.clear_history && !options.direct.compact_history);
+        let error = Cli::try_parse_from(["zen", "--session-id", "s", "--config", "c.json"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     }
 
     #[test]

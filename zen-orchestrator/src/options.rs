@@ -37,6 +37,21 @@ pub enum Action {
     TelemetryMonitoring(Box<crate::monitoring::MonitoringOptions>),
 }
 
+/// Python Zen's direct-mode options: the one instance of a prompt run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectInstance {
+    /// `--instance-name` (default: the slash command's name, else `prompt`).
+    pub name: Option<String>,
+    /// `--instance-description`, shown by `--dry-run`.
+    pub description: Option<String>,
+    /// `--session-id`, passed to Claude Code.
+    pub session_id: Option<String>,
+    /// `--clear-history`: `/clear` before the prompt.
+    pub clear_history: bool,
+    /// `--compact-history`: `/compact` before the prompt.
+    pub compact_history: bool,
+}
+
 /// The options of `zen run` (see `zen run --help` for each flag).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
@@ -74,6 +89,8 @@ pub struct RunOptions {
     pub budget_parameter_type: Option<budget::Kinds>,
     /// What an exceeded budget does; overrides the file's `enforcement_mode`.
     pub budget_mode: Option<budget::Mode>,
+    /// Direct mode (a prompt instead of `--config`): how its one instance runs.
+    pub direct: DirectInstance,
     /// `--start-at` as written (parsed by `start_at::parse`).
     pub start_at: Option<String>,
     /// Record this run's trace to this JSONL file.
@@ -103,6 +120,7 @@ impl Default for RunOptions {
             budget_warning_at: None,
             budget_parameter_type: None,
             budget_mode: None,
+            direct: DirectInstance::default(),
             start_at: None,
             trace_file: None,
             no_telemetry: false,

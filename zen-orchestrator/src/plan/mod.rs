@@ -31,8 +31,12 @@ pub fn build(args: &RunOptions) -> Result<Plan, ZenError> {
         (Some(path), None) => config::load(path)?,
         (None, Some(prompt)) => FileConfig {
             instances: vec![InstanceConfig {
-                name: Some(direct_name(prompt)),
+                name: Some(args.direct.name.clone().unwrap_or_else(|| direct_name(prompt))),
                 command: Some(prompt.clone()),
+                description: args.direct.description.clone(),
+                session_id: args.direct.session_id.clone(),
+                clear_history: args.direct.clear_history,
+                compact_history: args.direct.compact_history,
                 ..InstanceConfig::default()
             }],
             ..FileConfig::default()

@@ -86,6 +86,36 @@ fn a_prompt_becomes_one_claude_instance_named_after_its_command() {
 }
 
 #[test]
+fn direct_mode_flags_shape_the_one_instance() {
+    let options = RunOptions {
+        direct: crate::options::DirectInstance {
+            name: Some("nightly-review".to_owned()),
+            description: Some("reviews main every night".to_owned()),
+            session_id: Some("0b6c2f1e".to_owned()),
+            clear_history: true,
+            compact_history: true,
+        },
+        ..prompt_options("/review src")
+    };
+    let plan = build(&options).unwrap();
+    let spec = &plan.instances[0];
+    assert_eq!(spec.name, "nightly-review");
+    assert_eq!(spec.description.as_deref(), Some("reviews main every night"));
+    assert_eq!(spec.args[..2], ["-p", "/clear\n/compact\n/review src"]);
+    let session = spec
+        .args
+        .iter()
+        .position(|a| a == "--session-id")
+        .expect("--session-id");
+    assert_eq!(spec.args[session + 1], "0b6c2f1e");
+    assert_eq!(
+        spec.command_name.as_deref(),
+        Some("/review"),
+        "budgets still see the command"
+    );
+}
+
+#[test]
 fn direct_names_come_from_the_slash_command_else_prompt() {
     let name = |prompt: &str| build(&prompt_options(prompt)).unwrap().instances[0].name.clone();
     assert_eq!(name("/ns:sub/cmd arg"), "ns-sub-cmd");
