@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::ZenError;
-use crate::options::{Action, RunOptions};
+use crate::options::{Action, Echo, LogLevel, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 use crate::{
     budget, commands, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status, traces,
@@ -260,9 +260,21 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
             }));
         }
     }
-    let live = status::spawn_live(board.clone(), console.clone(), interval);
+    let echo = if options.quiet {
+        Echo {
+            max_lines: Some(0),
+            ..options.echo
+        }
+    } else {
+        options.echo
+    };
+    let live = if echo.level == LogLevel::Silent {
+        None
+    } else {
+        status::spawn_live(board.clone(), console.clone(), interval)
+    };
 
-    let runner = runner::Runner::new(&plan, board.clone(), console, cancel_rx, groups, options.quiet);
+    let runner = runner::Runner::new(&plan, board.clone(), console, cancel_rx, groups, echo);
     let cancelled = runner.run().await;
     if let Some(live) = live {
         live.abort();

@@ -9,7 +9,10 @@ use crate::budget;
 use crate::monitoring::objectives::Objectives;
 use crate::monitoring::promql::Dialect;
 use crate::monitoring::{self, ApplyTarget, MonitoringOptions};
-use crate::options::{Action, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, DirectInstance, RunOptions};
+use crate::options::{
+    Action, DEFAULT_MAX_LINE_LENGTH, DEFAULT_STARTUP_DELAY_SECS, DEFAULT_STATUS_INTERVAL_SECS, DirectInstance, Echo,
+    LogLevel, RunOptions,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -201,6 +204,17 @@ struct RunArgs {
     /// Do not echo the instances' output.
     #[arg(short, long)]
     quiet: bool,
+    /// silent: only warnings, errors and the final table (no live table); concise: stream-json as
+    /// short readable lines (the default); detailed: every line as the instance wrote it.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevelArg>,
+    /// Echo at most N lines of each instance's output (0: none); the rest are counted.
+    #[arg(long, value_name = "N")]
+    max_console_lines: Option<usize>,
+    /// Cut echoed lines longer than N characters.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_LENGTH as u64,
+          value_parser = clap::value_parser!(u64).range(4..))]
+    max_line_length: u64,
     /// Print the plan and start nothing.
     #[arg(long)]
     dry_run: bool,
@@ -271,6 +285,17 @@ enum BudgetMode {
     Block,
 }
 
+/// `--log-level`'s values: [`LogLevel`] as clap shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogLevelArg {
+    /// Warnings, errors and the final table only.
+    Silent,
+    /// Readable short lines.
+    Concise,
+    /// Every line as written.
+    Detailed,
+}
+
 /// `--budget-parameter-type`'s values: [`budget::Kinds`] as clap shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BudgetType {
@@ -330,6 +355,15 @@ impl From<RunArgs> for RunOptions {
             startup_delay: args.startup_delay,
             status_interval: args.status_interval,
             quiet: args.quiet,
+            echo: Echo {
+                level: match args.log_level {
+                    Some(LogLevelArg::Silent) => LogLevel::Silent,
+                    Some(LogLevelArg::Detailed) => LogLevel::Detailed,
+                    Some(LogLevelArg::Concise) | None => LogLevel::Concise,
+                },
+                max_lines: args.max_console_lines,
+                max_line_length: usize::try_from(args.max_line_length).unwrap_or(usize::MAX),
+            },
             dry_run: args.dry_run,
             report: args.report,
             overall_token_budget: args.overall_token_budget,
@@ -439,6 +473,7 @@ mod tests {
                 startup_delay: 0.0,
                 status_interval: 1.5,
                 quiet: true,
+                echo: Echo::default(),
                 dry_run: true,
                 report: Some(PathBuf::from("report.json")),
                 overall_token_budget: Some(1000),

@@ -37,6 +37,42 @@ pub enum Action {
     TelemetryMonitoring(Box<crate::monitoring::MonitoringOptions>),
 }
 
+/// `--log-level`: how much of the instances' output `zen` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogLevel {
+    /// Nothing of the instances and no live table: warnings, errors and the final table only.
+    Silent,
+    /// Stream-json as short readable lines (tool calls, text, results), other output as it is.
+    #[default]
+    Concise,
+    /// Every line as the instance wrote it, stream-json included.
+    Detailed,
+}
+
+/// How the instances' output is echoed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Echo {
+    /// How much.
+    pub level: LogLevel,
+    /// At most this many lines per instance and stream; `None`: all.
+    pub max_lines: Option<usize>,
+    /// Longer lines are cut to this many characters, ending in `...`.
+    pub max_line_length: usize,
+}
+
+/// Python Zen's default of `--max-line-length`.
+pub const DEFAULT_MAX_LINE_LENGTH: usize = 800;
+
+impl Default for Echo {
+    fn default() -> Echo {
+        Echo {
+            level: LogLevel::Concise,
+            max_lines: None,
+            max_line_length: DEFAULT_MAX_LINE_LENGTH,
+        }
+    }
+}
+
 /// Python Zen's direct-mode options: the one instance of a prompt run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DirectInstance {
@@ -71,6 +107,8 @@ pub struct RunOptions {
     pub status_interval: f64,
     /// Do not echo the instances' output.
     pub quiet: bool,
+    /// `--log-level`, `--max-console-lines`, `--max-line-length` (`quiet` wins over them).
+    pub echo: Echo,
     /// Print the plan and start nothing.
     pub dry_run: bool,
     /// Where to write the JSON report.
@@ -111,6 +149,7 @@ impl Default for RunOptions {
             startup_delay: DEFAULT_STARTUP_DELAY_SECS,
             status_interval: DEFAULT_STATUS_INTERVAL_SECS,
             quiet: false,
+            echo: Echo::default(),
             dry_run: false,
             report: None,
             overall_token_budget: None,

@@ -341,6 +341,40 @@ fn list_and_inspect_commands_from_a_subdirectory_of_the_workspace() {
 }
 
 #[test]
+fn console_options_limit_cut_and_silence_the_echo() {
+    let dir = TempDir::new("console");
+    let config = dir.config(&json!({"instances": [{"name": "talker", "program": "sh",
+        "args": ["-c", "for i in 1 2 3 4 5; do echo line-$i-xxxxxxxxxxxxxxxx; done"]}]}));
+    let limited = run_config(&config, &["--max-console-lines", "2", "--max-line-length", "10"]);
+    assert_eq!(limited.status.code(), Some(0), "{}", text(&limited.stderr));
+    let echoed: Vec<String> = text(&limited.stdout)
+        .lines()
+        .filter(|l| l.starts_with("[talker]"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        echoed,
+        [
+            "[talker] line-1-...",
+            "[talker] line-2-...",
+            "[talker] ... 3 more line(s) not shown (--max-console-lines)"
+        ]
+    );
+
+    let silent = run_config(&config, &["--log-level", "silent"]);
+    let stdout = text(&silent.stdout);
+    assert!(!stdout.contains("[talker]"), "{stdout}");
+    assert!(stdout.contains("final status"), "{stdout}");
+
+    let claude = dir.config(&json!({"instances": [claude_instance("agent", "/review", "session.jsonl")]}));
+    let detailed = text(&run_config(&claude, &["--log-level", "detailed"]).stdout);
+    assert!(detailed.contains("[agent] {\"type\":"), "raw stream-json: {detailed}");
+    let concise = text(&run_config(&claude, &[]).stdout);
+    assert!(!concise.contains("[agent] {\"type\":"), "readable lines: {concise}");
+    assert!(concise.contains("[agent] "), "{concise}");
+}
+
+#[test]
 fn budget_warn_lets_everything_run() {
     let dir = TempDir::new("warn");
     let config = dir.config(&json!({"instances": [

@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
+use crate::options::{Echo, LogLevel};
 use crate::plan::InstanceSpec;
 use crate::signals::signal_group;
 use crate::status::{Console, InstanceStatus, Stream};
@@ -100,17 +101,19 @@ pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus
     }
 }
 
-/// Echoes a child's lines as they come, prefixed, and forwards them for accounting.
+/// Echoes a child's lines as they come, prefixed, as `echo` says, and
+/// forwards them for accounting.
 pub(super) async fn echo_lines(
     stream: impl AsyncRead + Unpin,
     prefix: String,
     to: Stream,
     console: Arc<Console>,
-    quiet: bool,
+    echo: Echo,
     accounting: Option<mpsc::UnboundedSender<String>>,
 ) {
     let mut reader = BufReader::new(stream);
     let mut buffer = Vec::new();
+    let (mut shown, mut hidden) = (0usize, 0usize);
     loop {
         buffer.clear();
         match reader.read_until(b'\n', &mut buffer).await {
@@ -118,15 +121,18 @@ pub(super) async fn echo_lines(
             Ok(_) => {
                 let text = String::from_utf8_lossy(&buffer);
                 let line = text.trim_end_matches(['\n', '\r']);
-                if !quiet {
+                let echoed = match echo.level {
+                    LogLevel::Silent => None,
                     // stream-json is shown as short readable lines, the rest as it is.
-                    let shown = if accounting.is_some() {
-                        crate::accounting::describe_line(line)
+                    LogLevel::Concise if accounting.is_some() => crate::accounting::describe_line(line),
+                    LogLevel::Concise | LogLevel::Detailed => Some(line.to_owned()),
+                };
+                if let Some(echoed) = echoed {
+                    if echo.max_lines.is_some_and(|most| shown >= most) {
+                        hidden += 1;
                     } else {
-                        Some(line.to_owned())
-                    };
-                    if let Some(shown) = shown {
-                        console.line(to, &format!("{prefix} {shown}"));
+                        shown += 1;
+                        console.line(to, &format!("{prefix} {}", cut(&echoed, echo.max_line_length)));
                     }
                 }
                 if let Some(tx) = &accounting {
@@ -135,12 +141,34 @@ pub(super) async fn echo_lines(
             }
         }
     }
+    if hidden > 0 && shown > 0 {
+        console.line(
+            to,
+            &format!("{prefix} ... {hidden} more line(s) not shown (--max-console-lines)"),
+        );
+    }
+}
+
+/// `line` cut to `most` characters, the last three `...`.
+fn cut(line: &str, most: usize) -> std::borrow::Cow<'_, str> {
+    if line.chars().count() <= most {
+        return line.into();
+    }
+    let kept: String = line.chars().take(most.saturating_sub(3)).collect();
+    format!("{kept}...").into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn long_lines_are_cut_with_an_ellipsis() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("0123456789abc", 10), "0123456...");
+        assert_eq!(cut("ééééé", 4), "é...");
+    }
     use std::ffi::OsStr;
     use std::os::unix::process::ExitStatusExt;
 

@@ -20,6 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use child::{Ended, echo_lines, exit_details, finished, terminate};
 
 use crate::budget::{Decision, Tracker};
+use crate::options::Echo;
 use crate::plan::{InstanceSpec, Plan};
 use crate::signals::{Groups, signal_group};
 use crate::status::{Board, Console, InstanceStatus, Stream};
@@ -35,7 +36,7 @@ pub struct Runner<'a> {
     budget: Mutex<Tracker>,
     cancel: watch::Receiver<bool>,
     groups: Groups,
-    quiet: bool,
+    echo: Echo,
 }
 
 /// What the budgets saw over a run, for the `zen.run` span and the report.
@@ -73,7 +74,7 @@ impl<'a> Runner<'a> {
         console: Arc<Console>,
         cancel: watch::Receiver<bool>,
         groups: Groups,
-        quiet: bool,
+        echo: Echo,
     ) -> Runner<'a> {
         Runner {
             budget: Mutex::new(Tracker::new(plan.budget.clone())),
@@ -82,7 +83,7 @@ impl<'a> Runner<'a> {
             console,
             cancel,
             groups,
-            quiet,
+            echo,
         }
     }
 
@@ -286,7 +287,7 @@ impl<'a> Runner<'a> {
                 prefix.clone(),
                 Stream::Stdout,
                 self.console.clone(),
-                self.quiet,
+                self.echo,
                 accounting_tx,
             )));
         }
@@ -296,7 +297,7 @@ impl<'a> Runner<'a> {
                 prefix,
                 Stream::Stderr,
                 self.console.clone(),
-                self.quiet,
+                self.echo,
                 None,
             )));
         }

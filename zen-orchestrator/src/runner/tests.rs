@@ -43,7 +43,10 @@ async fn run(plan: &Plan, cancelled: bool) -> Outcome {
         Arc::new(Console::new()),
         cancel_rx,
         Groups::default(),
-        true,
+        crate::options::Echo {
+            max_lines: Some(0),
+            ..crate::options::Echo::default()
+        },
     );
     let cancelled = runner.run().await;
     Outcome {
