@@ -101,7 +101,19 @@ pub struct Accounting {
     pub events: u64,
     /// The `result` event's `is_error`.
     pub result_is_error: Option<bool>,
+    /// Tool results in which Claude Code was refused a permission, as it said it.
+    pub permission_errors: Vec<String>,
 }
+
+/// What Claude Code says when it was not allowed a tool (Python Zen's list).
+const PERMISSION_PHRASES: [&str; 4] = [
+    "requires approval",
+    "permission denied",
+    "haven't granted it yet",
+    "claude requested permissions",
+];
+/// The most of one refusal that is kept.
+const PERMISSION_MESSAGE_CHARS: usize = 200;
 
 impl Accounting {
     /// Reads one line of output. Returns true when the totals may have changed.
@@ -142,6 +154,10 @@ impl Accounting {
                 }
                 true
             }
+            Some("user") => {
+                self.find_permission_errors(&event);
+                false
+            }
             Some("result") => {
                 if let Some(cost) = event.get("total_cost_usd").and_then(Value::as_f64)
                     && cost.is_finite()
@@ -156,6 +172,35 @@ impl Accounting {
                 true
             }
             _ => false,
+        }
+    }
+
+    fn find_permission_errors(&mut self, event: &Value) {
+        let blocks = event
+            .pointer("/message/content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for block in blocks {
+            if block.get("type").and_then(Value::as_str) != Some("tool_result")
+                || block.get("is_error").and_then(Value::as_bool) != Some(true)
+            {
+                continue;
+            }
+            let text = match block.get("content") {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter_map(|part| part.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => continue,
+            };
+            let lower = text.to_lowercase();
+            if PERMISSION_PHRASES.iter().any(|phrase| lower.contains(phrase)) {
+                self.permission_errors
+                    .push(text.chars().take(PERMISSION_MESSAGE_CHARS).collect());
+            }
         }
     }
 
@@ -303,6 +348,20 @@ mod tests {
             accounting.ingest_line(line);
         }
         accounting
+    }
+
+    #[test]
+    fn refused_tools_are_found_and_other_tool_errors_are_not() {
+        let refused = replay(include_str!("../tests/fixtures/permission.jsonl"));
+        assert_eq!(
+            refused.permission_errors,
+            ["Claude requested permissions to use Bash, but you haven't granted it yet."]
+        );
+        assert!(replay(include_str!("../tests/fixtures/session.jsonl")).permission_errors.is_empty());
+        let other_error = r#"{"type":"user","message":{"content":[{"type":"tool_result","is_error":true,"content":[{"type":"text","text":"No such file"}]}]}}"#;
+        assert!(replay(other_error).permission_errors.is_empty());
+        let not_an_error = r#"{"type":"user","message":{"content":[{"type":"tool_result","content":"the docs say: permission denied means..."}]}}"#;
+        assert!(replay(not_an_error).permission_errors.is_empty(), "only is_error results count");
     }
 
     #[test]

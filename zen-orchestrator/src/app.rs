@@ -178,6 +178,18 @@ fn finish(options: &RunOptions, console: &Console, summary: &RunSummary) -> u8 {
             text.push_str(&format!("  {}: {}\n", row.name, message));
         }
     }
+    let refused: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == InstanceStatus::PermissionDenied)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !refused.is_empty() {
+        text.push_str(&format!(
+            "zen: PERMISSION ERRORS: {} instance(s) were refused tools: {}\n",
+            refused.len(),
+            refused.join(", ")
+        ));
+    }
     console.line(Stream::Stdout, text.trim_end());
     if let Some(path) = &options.report {
         let document = report::build(&report::RunFacts {

@@ -28,6 +28,8 @@ pub enum InstanceStatus {
     Cancelled,
     /// Could not be started.
     SpawnFailed,
+    /// Ran, but Claude Code was refused a tool it asked for.
+    PermissionDenied,
 }
 
 impl InstanceStatus {
@@ -43,6 +45,7 @@ impl InstanceStatus {
             InstanceStatus::Blocked => "blocked",
             InstanceStatus::Cancelled => "cancelled",
             InstanceStatus::SpawnFailed => "spawn_failed",
+            InstanceStatus::PermissionDenied => "permission_denied",
         }
     }
 

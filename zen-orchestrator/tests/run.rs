@@ -375,6 +375,32 @@ fn console_options_limit_cut_and_silence_the_echo() {
 }
 
 #[test]
+fn a_refused_tool_is_a_permission_error_with_a_banner_and_its_own_status() {
+    let dir = TempDir::new("permission");
+    let config = dir.config(&json!({"instances": [
+        claude_instance("refused", "/test", "permission.jsonl"),
+        claude_instance("fine", "/review", "session.jsonl"),
+    ]}));
+    let report_path = dir.path("report.json");
+    let out = run_config(&config, &["--report", report_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("zen: PERMISSION ERROR: refused was refused a tool: Claude requested permissions to use Bash"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("PERMISSION ERROR:").count(), 1, "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("PERMISSION ERRORS: 1 instance(s) were refused tools: refused"),
+        "{stdout}"
+    );
+    let report = read_json(&report_path);
+    assert_eq!(instance(&report, "refused")["status"], "permission_denied");
+    assert_eq!(instance(&report, "fine")["status"], "succeeded");
+}
+
+#[test]
 fn budget_warn_lets_everything_run() {
     let dir = TempDir::new("warn");
     let config = dir.config(&json!({"instances": [

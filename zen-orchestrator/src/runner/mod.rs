@@ -241,11 +241,32 @@ impl<'a> Runner<'a> {
     /// Reads one stream-json line; returns a message when a `block` budget says stop.
     fn account(&self, index: usize, spec: &InstanceSpec, line: &str) -> Option<String> {
         let mut changed = None;
+        let mut refused = None;
         self.board.update(index, |row| {
+            let before = row.accounting.permission_errors.len();
             if row.accounting.ingest_line(line) {
                 changed = Some((row.accounting.usage().total(), row.accounting.cost().0));
             }
+            if row.accounting.permission_errors.len() > before {
+                refused = row.accounting.permission_errors.last().cloned();
+            }
         });
+        if let Some(refusal) = refused {
+            self.console.line(
+                Stream::Stderr,
+                &format!(
+                    "zen: PERMISSION ERROR: {} was refused a tool: {refusal}\n\
+                     zen:   its permission_mode ({}) does not allow it; set \"permission_mode\": \"bypassPermissions\" \
+                     or list the tool in \"allowed_tools\"",
+                    spec.name,
+                    spec.args
+                        .iter()
+                        .skip_while(|arg| *arg != "--permission-mode")
+                        .nth(1)
+                        .map_or("default", String::as_str)
+                ),
+            );
+        }
         let (tokens, cost) = changed?;
         let decision = self.budget().record(index, &spec.subject(), tokens, cost);
         match decision {
@@ -371,12 +392,21 @@ impl<'a> Runner<'a> {
                 ..exit_details(exit)
             },
             None => {
-                let reported_error = self
-                    .board
-                    .snapshot()
-                    .get(index)
-                    .and_then(|r| r.accounting.result_is_error);
-                finished(exit, reported_error)
+                let row = self.board.snapshot().into_iter().nth(index);
+                let accounting = row.map(|r| r.accounting);
+                let refusals = accounting.as_ref().map_or(0, |a| a.permission_errors.len());
+                let ended = finished(exit, accounting.and_then(|a| a.result_is_error));
+                if refusals == 0 {
+                    return ended;
+                }
+                Ended {
+                    status: InstanceStatus::PermissionDenied,
+                    message: Some(format!(
+                        "Claude Code was refused {refusals} tool call(s); {}",
+                        ended.message.as_deref().unwrap_or("it exited 0")
+                    )),
+                    ..ended
+                }
             }
         }
     }
