@@ -357,11 +357,18 @@ mod tests {
             refused.permission_errors,
             ["Claude requested permissions to use Bash, but you haven't granted it yet."]
         );
-        assert!(replay(include_str!("../tests/fixtures/session.jsonl")).permission_errors.is_empty());
+        assert!(
+            replay(include_str!("../tests/fixtures/session.jsonl"))
+                .permission_errors
+                .is_empty()
+        );
         let other_error = r#"{"type":"user","message":{"content":[{"type":"tool_result","is_error":true,"content":[{"type":"text","text":"No such file"}]}]}}"#;
         assert!(replay(other_error).permission_errors.is_empty());
         let not_an_error = r#"{"type":"user","message":{"content":[{"type":"tool_result","content":"the docs say: permission denied means..."}]}}"#;
-        assert!(replay(not_an_error).permission_errors.is_empty(), "only is_error results count");
+        assert!(
+            replay(not_an_error).permission_errors.is_empty(),
+            "only is_error results count"
+        );
     }
 
     #[test]

@@ -283,7 +283,7 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
     let live = if echo.level == LogLevel::Silent {
         None
     } else {
-        status::spawn_live(board.clone(), console.clone(), interval)
+        status::spawn_live(board.clone(), console.clone(), interval, plan.budget.clone())
     };
 
     let runner = runner::Runner::new(&plan, board.clone(), console, cancel_rx, groups, echo);

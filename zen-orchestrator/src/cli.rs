@@ -198,7 +198,8 @@ struct RunArgs {
     /// Seconds between two launches.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STARTUP_DELAY_SECS)]
     startup_delay: f64,
-    /// Seconds between two live status tables (0: none).
+    /// Seconds between two status tables when stderr is not a terminal (0: none). On a terminal
+    /// one table is redrawn in place 4 times a second instead (not with NO_COLOR or TERM=dumb).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATUS_INTERVAL_SECS)]
     status_interval: f64,
     /// Do not echo the instances' output.

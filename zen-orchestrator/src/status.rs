@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accounting::{Accounting, CostSource};
+use crate::budget;
 
 /// Where an instance is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,8 @@ pub struct Row {
     pub message: Option<String>,
     /// Stream accounting (empty for plain programs).
     pub accounting: Accounting,
+    /// The last line it wrote, as the console shows it.
+    pub last_line: Option<String>,
 }
 
 impl Row {
@@ -90,6 +93,7 @@ impl Row {
             signal: None,
             message: None,
             accounting: Accounting::default(),
+            last_line: None,
         }
     }
 
@@ -135,6 +139,13 @@ impl Board {
 }
 
 /// Serialises terminal output: child lines, warnings and the live table.
+///
+/// On a terminal (stderr a TTY, `NO_COLOR` unset, `TERM` not `dumb`) the
+/// live table is one block redrawn in place with crossterm's cursor
+/// commands, the cursor hidden meanwhile; anything else gets the table as
+/// plain periodic lines. The terminal never leaves normal mode (no raw mode,
+/// no alternate screen), so all there is to restore is the cursor: on
+/// [`Console::clear_live`], on drop and on panic.
 #[derive(Debug)]
 pub struct Console {
     state: Mutex<ConsoleState>,
@@ -145,6 +156,7 @@ pub struct Console {
 struct ConsoleState {
     /// Lines of the live table currently at the bottom of the terminal.
     live_lines: usize,
+    cursor_hidden: bool,
 }
 
 /// Which stream a line goes to.
@@ -156,13 +168,41 @@ pub enum Stream {
     Stderr,
 }
 
+/// Whether the live table may be redrawn in place.
+fn in_place_wanted() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|term| term == "dumb");
+    std::io::stderr().is_terminal() && !no_color && !dumb
+}
+
+/// Shows the cursor again if a panic unwinds past a hidden one.
+fn restore_cursor_on_panic() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(std::io::stderr(), crossterm::cursor::Show);
+            previous(info);
+        }));
+    });
+}
+
 impl Console {
-    /// A console for this process; the live table is redrawn in place when stderr is a terminal.
+    /// A console for this process.
     pub fn new() -> Console {
+        let live_in_place = in_place_wanted();
+        if live_in_place {
+            restore_cursor_on_panic();
+        }
         Console {
             state: Mutex::new(ConsoleState::default()),
-            live_in_place: std::io::stderr().is_terminal(),
+            live_in_place,
         }
+    }
+
+    /// True when the live table is redrawn in place.
+    pub fn redraws_in_place(&self) -> bool {
+        self.live_in_place
     }
 
     fn lock(&self) -> MutexGuard<'_, ConsoleState> {
@@ -171,9 +211,12 @@ impl Console {
 
     fn erase_live(&self, state: &mut ConsoleState) {
         if state.live_lines > 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\x1b[{}F\x1b[J", state.live_lines);
-            let _ = err.flush();
+            let lines = u16::try_from(state.live_lines).unwrap_or(u16::MAX);
+            let _ = crossterm::execute!(
+                std::io::stderr(),
+                crossterm::cursor::MoveToPreviousLine(lines),
+                crossterm::terminal::Clear(crossterm::terminal::ClearType::FromCursorDown)
+            );
             state.live_lines = 0;
         }
     }
@@ -196,22 +239,51 @@ impl Console {
         }
     }
 
-    /// Draws the live table (on stderr).
+    /// Draws the live table (on stderr): in place on a terminal, each line
+    /// cut to its width so none wraps, else as it is.
     pub fn live(&self, table: &str) {
         let mut state = self.lock();
         self.erase_live(&mut state);
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{table}");
-        let _ = err.flush();
-        if self.live_in_place {
-            state.live_lines = table.lines().count();
+        if !self.live_in_place {
+            let _ = write!(err, "{table}");
+            let _ = err.flush();
+            return;
         }
+        if !state.cursor_hidden {
+            let _ = crossterm::queue!(err, crossterm::cursor::Hide);
+            state.cursor_hidden = true;
+        }
+        let width = crossterm::terminal::size().map_or(usize::MAX, |(columns, _)| usize::from(columns.max(1)));
+        let mut lines = 0;
+        for line in table.lines() {
+            let cut: String = line.chars().take(width.saturating_sub(1).max(1)).collect();
+            let _ = writeln!(err, "{cut}");
+            lines += 1;
+        }
+        let _ = err.flush();
+        state.live_lines = lines;
     }
 
-    /// Removes the live table before the final output.
+    /// Removes the live table before the final output, and shows the cursor.
     pub fn clear_live(&self) {
         let mut state = self.lock();
         self.erase_live(&mut state);
+        self.show_cursor(&mut state);
+    }
+
+    fn show_cursor(&self, state: &mut ConsoleState) {
+        if state.cursor_hidden {
+            let _ = crossterm::execute!(std::io::stderr(), crossterm::cursor::Show);
+            state.cursor_hidden = false;
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let mut state = self.lock();
+        self.show_cursor(&mut state);
     }
 }
 
@@ -316,21 +388,131 @@ pub fn render_table(rows: &[Row]) -> String {
     out
 }
 
-/// Redraws the live table every `interval` until the returned handle is aborted.
-pub fn spawn_live(board: Board, console: Arc<Console>, interval: Duration) -> Option<tokio::task::JoinHandle<()>> {
+/// How often the table is redrawn in place.
+pub const IN_PLACE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Shows the live table until the returned handle is aborted: redrawn in
+/// place about four times a second on a terminal, else printed every
+/// `interval`. `None` when `interval` is zero (no live table).
+pub fn spawn_live(
+    board: Board,
+    console: Arc<Console>,
+    interval: Duration,
+    budget: budget::Settings,
+) -> Option<tokio::task::JoinHandle<()>> {
     if interval.is_zero() {
         return None;
     }
+    let in_place = console.redraws_in_place();
+    let interval = if in_place { IN_PLACE_INTERVAL } else { interval };
     Some(tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticker.tick().await;
+        if !in_place {
+            // Periodic lines start one interval in, as the table of a short run would be noise.
+            ticker.tick().await;
+        }
         loop {
             ticker.tick().await;
-            let table = render_table(&board.snapshot());
-            console.live(&format!("zen: status\n{table}"));
+            let rows = board.snapshot();
+            let table = if in_place {
+                render_live(&rows, &budget)
+            } else {
+                format!("zen: status\n{}", render_table(&rows))
+            };
+            console.live(&table);
         }
     }))
+}
+
+/// The in-place table: status, elapsed, tokens, cost and the last line of
+/// each instance, then a bar per budget.
+pub fn render_live(rows: &[Row], budget: &budget::Settings) -> String {
+    let mut cells: Vec<[String; 6]> =
+        vec![["INSTANCE", "STATUS", "ELAPSED", "TOKENS", "COST", "LAST OUTPUT"].map(str::to_owned)];
+    for row in rows {
+        cells.push([
+            row.name.clone(),
+            row.status.as_str().to_owned(),
+            row.elapsed().map(format_duration).unwrap_or_else(|| "-".to_owned()),
+            row.accounting.usage().total().to_string(),
+            format_cost(row),
+            row.last_line.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let done = rows.iter().filter(|r| r.status.is_final()).count();
+    let mut out = format!("zen: {done}/{} done\n", rows.len());
+    for line in &cells {
+        let mut text = String::new();
+        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if (3..5).contains(&i) {
+                text.push_str(&format!("{cell:>width$}"));
+            } else {
+                text.push_str(&format!("{cell:<width$}"));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    for (what, used, limit, is_cost) in budget_uses(rows, budget) {
+        let fraction = if limit > 0.0 {
+            (used / limit).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let filled = (fraction * 20.0).round() as usize;
+        let (used, limit) = if is_cost {
+            (format!("${used:.4}"), format!("${limit:.2}"))
+        } else {
+            (format!("{}", used as u64), format!("{}", limit as u64))
+        };
+        out.push_str(&format!(
+            "budget {what:<24} [{}{}] {:>3.0} %  {used} / {limit}\n",
+            "#".repeat(filled),
+            "-".repeat(20 - filled),
+            fraction * 100.0
+        ));
+    }
+    out
+}
+
+/// Every budget in force and what the rows used of it.
+fn budget_uses(rows: &[Row], budget: &budget::Settings) -> Vec<(String, f64, f64, bool)> {
+    let used = |command: Option<&str>| {
+        rows.iter()
+            .filter(|r| command.is_none() || r.command.as_deref() == command)
+            .fold((0u64, 0.0f64), |(tokens, cost), r| {
+                (tokens + r.accounting.usage().total(), cost + r.accounting.cost().0)
+            })
+    };
+    let mut uses = Vec::new();
+    if let Some(limit) = budget.overall_tokens {
+        uses.push(("overall tokens".to_owned(), used(None).0 as f64, limit as f64, false));
+    }
+    if let Some(limit) = budget.overall_cost {
+        uses.push(("overall cost".to_owned(), used(None).1, limit, true));
+    }
+    for (command, limit) in &budget.command_tokens {
+        uses.push((
+            format!("{command} tokens"),
+            used(Some(command)).0 as f64,
+            *limit as f64,
+            false,
+        ));
+    }
+    for (command, limit) in &budget.command_cost {
+        uses.push((format!("{command} cost"), used(Some(command)).1, *limit, true));
+    }
+    uses
 }
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ pub(super) async fn echo_lines(
     console: Arc<Console>,
     echo: Echo,
     accounting: Option<mpsc::UnboundedSender<String>>,
+    last_line: impl Fn(&str),
 ) {
     let mut reader = BufReader::new(stream);
     let mut buffer = Vec::new();
@@ -121,11 +122,19 @@ pub(super) async fn echo_lines(
             Ok(_) => {
                 let text = String::from_utf8_lossy(&buffer);
                 let line = text.trim_end_matches(['\n', '\r']);
+                // stream-json is shown as short readable lines, the rest as it is.
+                let readable = if accounting.is_some() {
+                    crate::accounting::describe_line(line)
+                } else {
+                    Some(line.to_owned())
+                };
+                if let Some(readable) = &readable {
+                    last_line(readable);
+                }
                 let echoed = match echo.level {
                     LogLevel::Silent => None,
-                    // stream-json is shown as short readable lines, the rest as it is.
-                    LogLevel::Concise if accounting.is_some() => crate::accounting::describe_line(line),
-                    LogLevel::Concise | LogLevel::Detailed => Some(line.to_owned()),
+                    LogLevel::Concise => readable,
+                    LogLevel::Detailed => Some(line.to_owned()),
                 };
                 if let Some(echoed) = echoed {
                     if echo.max_lines.is_some_and(|most| shown >= most) {

@@ -238,6 +238,12 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Keeps instance `index`'s last shown line on the board, for the live table.
+    fn last_line_of(&self, index: usize) -> impl Fn(&str) + Send + 'static {
+        let board = self.board.clone();
+        move |line: &str| board.update(index, |row| row.last_line = Some(line.to_owned()))
+    }
+
     /// Reads one stream-json line; returns a message when a `block` budget says stop.
     fn account(&self, index: usize, spec: &InstanceSpec, line: &str) -> Option<String> {
         let mut changed = None;
@@ -310,6 +316,7 @@ impl<'a> Runner<'a> {
                 self.console.clone(),
                 self.echo,
                 accounting_tx,
+                self.last_line_of(index),
             )));
         }
         if let Some(stderr) = child.stderr.take() {
@@ -320,6 +327,7 @@ impl<'a> Runner<'a> {
                 self.console.clone(),
                 self.echo,
                 None,
+                self.last_line_of(index),
             )));
         }
 
