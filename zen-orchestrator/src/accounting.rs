@@ -103,6 +103,20 @@ pub struct Accounting {
     pub result_is_error: Option<bool>,
     /// Tool results in which Claude Code was refused a permission, as it said it.
     pub permission_errors: Vec<String>,
+    /// The tools each assistant message (by id) asked for.
+    message_tools: HashMap<String, BTreeMap<String, u64>>,
+}
+
+/// What one tool cost an instance: its uses, and the tokens and cost of the
+/// assistant messages that asked for it (shared evenly among a message's tools).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ToolUse {
+    /// `tool_use` blocks.
+    pub uses: u64,
+    /// Tokens of the messages that used it, its share.
+    pub tokens: u64,
+    /// Their estimated cost in USD, its share.
+    pub cost: f64,
 }
 
 /// What Claude Code says when it was not allowed a tool (Python Zen's list).
@@ -219,6 +233,14 @@ impl Accounting {
             }
             let name = block.get("name").and_then(Value::as_str).unwrap_or("unknown");
             *self.tools.entry(name.to_owned()).or_default() += 1;
+            if let Some(message_id) = message.get("id").and_then(Value::as_str) {
+                *self
+                    .message_tools
+                    .entry(message_id.to_owned())
+                    .or_default()
+                    .entry(name.to_owned())
+                    .or_default() += 1;
+            }
         }
     }
 
@@ -235,6 +257,37 @@ impl Accounting {
     /// Number of `tool_use` blocks.
     pub fn tool_calls(&self) -> u64 {
         self.tools.values().sum()
+    }
+
+    /// Each tool's uses, and its share of the tokens and cost of the messages that used it.
+    pub fn tool_usage(&self) -> BTreeMap<String, ToolUse> {
+        let mut usage: BTreeMap<String, ToolUse> = self
+            .tools
+            .iter()
+            .map(|(name, uses)| {
+                (
+                    name.clone(),
+                    ToolUse {
+                        uses: *uses,
+                        ..ToolUse::default()
+                    },
+                )
+            })
+            .collect();
+        for (message, tools) in &self.message_tools {
+            let Some(tokens) = self.per_message.get(message) else {
+                continue;
+            };
+            let share = tools.values().sum::<u64>() as f64;
+            let cost = estimate_cost(self.model.as_deref(), *tokens);
+            for (name, uses) in tools {
+                let part = *uses as f64 / share;
+                let entry = usage.entry(name.clone()).or_default();
+                entry.tokens += (tokens.total() as f64 * part).round() as u64;
+                entry.cost += cost * part;
+            }
+        }
+        usage
     }
 
     /// The cost in USD and where it comes from.
@@ -348,6 +401,17 @@ mod tests {
             accounting.ingest_line(line);
         }
         accounting
+    }
+
+    #[test]
+    fn tools_get_the_tokens_of_the_messages_that_used_them() {
+        let tools = replay(include_str!("../tests/fixtures/session.jsonl")).tool_usage();
+        // msg_01 (13 500 tokens) used Read; msg_02 (5 650) used Read and Bash.
+        assert_eq!(tools["Read"].uses, 2);
+        assert_eq!(tools["Read"].tokens, 13_500 + 2_825);
+        assert_eq!(tools["Bash"].uses, 1);
+        assert_eq!(tools["Bash"].tokens, 2_825);
+        assert!(tools["Bash"].cost > 0.0 && tools["Read"].cost > tools["Bash"].cost);
     }
 
     #[test]

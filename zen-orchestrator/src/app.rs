@@ -178,6 +178,10 @@ fn finish(options: &RunOptions, console: &Console, summary: &RunSummary) -> u8 {
             text.push_str(&format!("  {}: {}\n", row.name, message));
         }
     }
+    if let Some(tools) = status::render_tools(&rows) {
+        text.push_str("\nzen: tool usage\n");
+        text.push_str(&tools);
+    }
     let refused: Vec<&str> = rows
         .iter()
         .filter(|r| r.status == InstanceStatus::PermissionDenied)

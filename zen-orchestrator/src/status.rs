@@ -1,11 +1,12 @@
 //! Live status and the final table, and the console every line goes through
 //! (so child output and the live table never garble each other).
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::accounting::{Accounting, CostSource};
+use crate::accounting::{Accounting, CostSource, ToolUse};
 use crate::budget;
 
 /// Where an instance is.
@@ -388,6 +389,81 @@ pub fn render_table(rows: &[Row]) -> String {
     out
 }
 
+/// The tool-usage table (Python Zen's "TOOL USAGE DETAILS"): per tool, its
+/// uses, the tokens and estimated cost of the messages that used it, and
+/// which instances used it. `None` when no tool was used.
+pub fn render_tools(rows: &[Row]) -> Option<String> {
+    let mut tools: BTreeMap<String, (ToolUse, Vec<String>)> = BTreeMap::new();
+    for row in rows {
+        for (name, usage) in row.accounting.tool_usage() {
+            let (total, users) = tools.entry(name).or_default();
+            total.uses += usage.uses;
+            total.tokens += usage.tokens;
+            total.cost += usage.cost;
+            users.push(format!("{} ({})", row.name, usage.uses));
+        }
+    }
+    if tools.is_empty() {
+        return None;
+    }
+    let mut cells: Vec<[String; 5]> = vec![["TOOL", "USES", "TOKENS", "COST", "USED BY"].map(str::to_owned)];
+    let mut sum = ToolUse::default();
+    for (name, (usage, users)) in &tools {
+        sum.uses += usage.uses;
+        sum.tokens += usage.tokens;
+        sum.cost += usage.cost;
+        let mut used_by = users.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if users.len() > 3 {
+            used_by.push_str(&format!(" +{} more", users.len() - 3));
+        }
+        cells.push([
+            name.clone(),
+            usage.uses.to_string(),
+            usage.tokens.to_string(),
+            tool_cost(usage.cost),
+            used_by,
+        ]);
+    }
+    cells.push([
+        "TOTAL".to_owned(),
+        sum.uses.to_string(),
+        sum.tokens.to_string(),
+        tool_cost(sum.cost),
+        String::new(),
+    ]);
+    let mut widths = [0usize; 5];
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in &cells {
+        let mut text = String::new();
+        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if (1..4).contains(&i) {
+                text.push_str(&format!("{cell:>width$}"));
+            } else {
+                text.push_str(&format!("{cell:<width$}"));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    Some(out)
+}
+
+fn tool_cost(cost: f64) -> String {
+    if cost > 0.0 {
+        format!("~${cost:.4}")
+    } else {
+        "-".to_owned()
+    }
+}
+
 /// How often the table is redrawn in place.
 pub const IN_PLACE_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -463,6 +539,16 @@ pub fn render_live(rows: &[Row], budget: &budget::Settings) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     }
+    let mut tools: BTreeMap<String, u64> = BTreeMap::new();
+    for row in rows {
+        for (name, uses) in &row.accounting.tools {
+            *tools.entry(name.clone()).or_default() += uses;
+        }
+    }
+    if !tools.is_empty() {
+        let list: Vec<String> = tools.iter().map(|(name, uses)| format!("{name} {uses}")).collect();
+        out.push_str(&format!("tools: {}\n", list.join(", ")));
+    }
     for (what, used, limit, is_cost) in budget_uses(rows, budget) {
         let fraction = if limit > 0.0 {
             (used / limit).clamp(0.0, 1.0)
@@ -535,6 +621,30 @@ mod tests {
         assert!(lines[1].starts_with("alpha     failed (3)  1.5s"), "{table}");
         assert!(lines[1].contains(" 7  ") && lines[1].contains("~$0."), "{table}");
         assert!(lines[2].starts_with("TOTAL     1/1 done"), "{table}");
+    }
+
+    #[test]
+    fn the_tool_table_sums_tools_over_instances() {
+        let mut rows = Vec::new();
+        for name in ["a", "b"] {
+            let mut row = Row::new(name.to_owned(), Some("/review".to_owned()));
+            for line in include_str!("../tests/fixtures/session.jsonl").lines() {
+                row.accounting.ingest_line(line);
+            }
+            rows.push(row);
+        }
+        rows.push(Row::new("plain".to_owned(), None));
+        let table = render_tools(&rows).expect("tools were used");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("TOOL   USES  TOKENS"), "{table}");
+        assert!(lines[1].starts_with("Bash      2    5650  ~$"), "{table}");
+        assert!(lines[1].ends_with("a (1), b (1)"), "{table}");
+        assert!(lines[2].starts_with("Read      4   32650  ~$"), "{table}");
+        assert!(lines[3].starts_with("TOTAL     6   38300  ~$"), "{table}");
+        assert_eq!(render_tools(&rows[2..]), None);
+        let live = render_live(&rows, &budget::Settings::default());
+        assert!(live.contains("\ntools: Bash 2, Read 4\n"), "{live}");
     }
 
     #[test]
