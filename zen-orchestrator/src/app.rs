@@ -9,8 +9,8 @@ use crate::error::ZenError;
 use crate::options::{Action, Echo, LogLevel, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 use crate::{
-    budget, commands, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status, traces,
-    usage_metrics, workspace,
+    budget, commands, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status,
+    trace_html, traces, usage_metrics, workspace,
 };
 
 /// The exit code of a run in which a `block` budget refused or terminated an
@@ -21,16 +21,22 @@ pub const EXIT_BUDGET: u8 = 3;
 pub fn execute(action: Action) -> u8 {
     match action {
         Action::Run(options) => run_command(&options),
-        Action::Traces(file) => match traces::render_file(&file, traces::colour_wanted()) {
-            Ok(text) => {
-                print!("{text}");
-                0
+        Action::Traces { file, html } => {
+            let drawn = match html {
+                Some(out) => trace_html::write_file(&file, &out),
+                None => traces::render_file(&file, traces::colour_wanted()),
+            };
+            match drawn {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(message) => {
+                    eprintln!("zen: error: {message}");
+                    2
+                }
             }
-            Err(message) => {
-                eprintln!("zen: error: {message}");
-                2
-            }
-        },
+        }
         Action::TelemetryStatus { json } => {
             print!("{}", telemetry_status(json));
             0

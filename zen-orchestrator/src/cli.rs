@@ -42,7 +42,7 @@ impl Cli {
         match self.command {
             None => self.run.into_action(),
             Some(Command::Run(args)) => args.into_action(),
-            Some(Command::Traces { file }) => Action::Traces(file),
+            Some(Command::Traces { file, html }) => Action::Traces { file, html },
             Some(Command::Telemetry {
                 command: TelemetryCommand::Status { json },
             }) => Action::TelemetryStatus { json },
@@ -62,6 +62,9 @@ enum Command {
     Traces {
         /// The JSONL file, e.g. written by `zen run --trace-file FILE`.
         file: PathBuf,
+        /// Write the waterfalls as one self-contained HTML page (opens offline) instead.
+        #[arg(long, value_name = "OUT.html")]
+        html: Option<PathBuf>,
     },
     /// Inspect zen's own telemetry.
     Telemetry {
@@ -499,7 +502,20 @@ mod tests {
 
     #[test]
     fn the_other_commands() {
-        assert_eq!(action(&["traces", "t.jsonl"]), Action::Traces(PathBuf::from("t.jsonl")));
+        assert_eq!(
+            action(&["traces", "t.jsonl"]),
+            Action::Traces {
+                file: PathBuf::from("t.jsonl"),
+                html: None
+            }
+        );
+        assert_eq!(
+            action(&["traces", "t.jsonl", "--html", "t.html"]),
+            Action::Traces {
+                file: PathBuf::from("t.jsonl"),
+                html: Some(PathBuf::from("t.html"))
+            }
+        );
         assert_eq!(
             action(&["telemetry", "status"]),
             Action::TelemetryStatus { json: false }

@@ -32,6 +32,7 @@ pub mod signals;
 pub mod start_at;
 pub mod status;
 pub mod telemetry_status;
+pub mod trace_html;
 pub mod traces;
 pub mod usage_metrics;
 pub mod workspace;

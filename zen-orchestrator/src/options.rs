@@ -15,7 +15,12 @@ pub enum Action {
     /// `zen run` (or the default command): run a configuration or one prompt.
     Run(Box<RunOptions>),
     /// `zen traces FILE`: draw a JSONL trace file.
-    Traces(PathBuf),
+    Traces {
+        /// The JSONL file.
+        file: PathBuf,
+        /// `--html OUT`: write an HTML page instead.
+        html: Option<PathBuf>,
+    },
     /// `zen telemetry status`: show what zen's own telemetry does.
     TelemetryStatus {
         /// Print JSON instead of text.

@@ -24,7 +24,8 @@ fn read_span(line: &str) -> Option<SpanRecord> {
     Some(span)
 }
 
-fn duration(span: &SpanRecord) -> u64 {
+/// A span's duration in nanoseconds.
+pub fn duration(span: &SpanRecord) -> u64 {
     span.end_unix_nano - span.start_unix_nano
 }
 
@@ -82,46 +83,41 @@ pub fn colour_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Draws every trace in the file.
-pub fn render(file: &TraceFile, colour: bool) -> String {
-    let style = Style { colour };
+/// One trace laid out for drawing: its spans depth first, children after
+/// their parent in start order, each with its depth.
+#[derive(Debug)]
+pub struct Trace<'a> {
+    /// The trace id.
+    pub trace_id: &'a str,
+    /// Its earliest start.
+    pub start: u64,
+    /// Its latest end.
+    pub end: u64,
+    /// `(depth, span)`, in drawing order.
+    pub rows: Vec<(usize, &'a SpanRecord)>,
+}
+
+impl Trace<'_> {
+    /// How long the trace took, at least 1 ns (bars are scaled to it).
+    pub fn span_nanos(&self) -> u64 {
+        (self.end - self.start).max(1)
+    }
+}
+
+/// Every trace of the file, the earliest first.
+pub fn layout(file: &TraceFile) -> Vec<Trace<'_>> {
     let mut traces: BTreeMap<&str, Vec<&SpanRecord>> = BTreeMap::new();
     for span in &file.spans {
         traces.entry(span.trace_id.as_str()).or_default().push(span);
     }
-    let mut ordered: Vec<(&str, Vec<&SpanRecord>)> = traces.into_iter().collect();
-    ordered.sort_by_key(|(id, spans)| (spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0), *id));
-
-    let mut out = String::new();
-    for (trace_id, spans) in &ordered {
-        render_trace(&mut out, trace_id, spans, &style);
-        out.push('\n');
-    }
-    let errors = file.spans.iter().filter(|s| s.is_error()).count();
-    out.push_str(&format!(
-        "{} trace(s), {} span(s), {} error(s)",
-        ordered.len(),
-        file.spans.len(),
-        errors
-    ));
-    if file.malformed > 0 {
-        out.push_str(&format!("; skipped {} malformed line(s)", file.malformed));
-    }
-    out.push('\n');
-    out
+    let mut ordered: Vec<Trace<'_>> = traces.into_iter().map(|(id, spans)| lay_out(id, &spans)).collect();
+    ordered.sort_by_key(|trace| (trace.start, trace.trace_id));
+    ordered
 }
 
-fn label(span: &SpanRecord) -> String {
-    match span.attributes.get("zen.instance.name").and_then(Value::as_str) {
-        Some(instance) => format!("{} [{instance}]", span.name),
-        None => span.name.clone(),
-    }
-}
-
-fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: &Style) {
-    let t0 = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
-    let t1 = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(t0);
-    let total = (t1 - t0).max(1);
+fn lay_out<'a>(trace_id: &'a str, spans: &[&'a SpanRecord]) -> Trace<'a> {
+    let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
+    let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
     let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
     let mut children: HashMap<&str, Vec<&SpanRecord>> = HashMap::new();
     let mut roots = Vec::new();
@@ -142,8 +138,6 @@ fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: 
     for list in children.values_mut() {
         list.sort_by(by_start);
     }
-
-    // Depth-first order, with depth.
     let mut rows: Vec<(usize, &SpanRecord)> = Vec::new();
     let mut seen = HashSet::new();
     let mut stack: Vec<(usize, &SpanRecord)> = roots.iter().rev().map(|s| (0, *s)).collect();
@@ -156,8 +150,55 @@ fn render_trace(out: &mut String, trace_id: &str, spans: &[&SpanRecord], style: 
             stack.extend(kids.iter().rev().map(|k| (depth + 1, *k)));
         }
     }
+    Trace {
+        trace_id,
+        start,
+        end,
+        rows,
+    }
+}
 
-    let header = format!("trace {trace_id}  {} span(s)  {}", spans.len(), format_nanos(t1 - t0));
+/// The closing line: traces, spans, errors and skipped lines.
+pub fn summary(file: &TraceFile, traces: usize) -> String {
+    let errors = file.spans.iter().filter(|s| s.is_error()).count();
+    let mut line = format!("{traces} trace(s), {} span(s), {errors} error(s)", file.spans.len());
+    if file.malformed > 0 {
+        line.push_str(&format!("; skipped {} malformed line(s)", file.malformed));
+    }
+    line
+}
+
+/// Draws every trace in the file.
+pub fn render(file: &TraceFile, colour: bool) -> String {
+    let style = Style { colour };
+    let traces = layout(file);
+    let mut out = String::new();
+    for trace in &traces {
+        render_trace(&mut out, trace, &style);
+        out.push('\n');
+    }
+    out.push_str(&summary(file, traces.len()));
+    out.push('\n');
+    out
+}
+
+/// The span's name, with the zen instance it ran for.
+pub fn label(span: &SpanRecord) -> String {
+    match span.attributes.get("zen.instance.name").and_then(Value::as_str) {
+        Some(instance) => format!("{} [{instance}]", span.name),
+        None => span.name.clone(),
+    }
+}
+
+fn render_trace(out: &mut String, trace: &Trace<'_>, style: &Style) {
+    let (t0, t1, total) = (trace.start, trace.end, trace.span_nanos());
+    let rows = &trace.rows;
+    let header = format!(
+        "trace {}  {} span(s)  {}",
+        trace.trace_id,
+        rows.len(),
+        format_nanos(t1 - t0)
+    );
     out.push_str(&style.paint("1", &header));
     out.push('\n');
     let names: Vec<String> = rows
