@@ -24,7 +24,11 @@ Examples:
   zen run --config claude.json --dry-run
 
 Exit codes: 0 every instance succeeded, 1 one or more did not, 2 usage or configuration error,
-3 a budget refused or terminated an instance (--budget-mode block), 130 interrupted (Ctrl-C / SIGTERM).";
+3 a budget refused or terminated an instance (--budget-mode block), 130 interrupted (Ctrl-C / SIGTERM).
+
+Python Zen's flags keep their names and meanings; where zen differs on purpose (a concurrency cap,
+every set budget enforced, exit code 3, permission_denied, workspace detection from the current
+directory up), README's section on zen says so.";
 
 /// Run many agent-CLI instances in parallel, with budgets, live status and a final report.
 #[derive(Debug, Parser)]
@@ -203,7 +207,8 @@ struct RunArgs {
     startup_delay: f64,
     /// Seconds between two status tables when stderr is not a terminal (0: none). On a terminal
     /// one table is redrawn in place 4 times a second instead (not with NO_COLOR or TERM=dumb).
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATUS_INTERVAL_SECS)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATUS_INTERVAL_SECS,
+          visible_alias = "status-report-interval")]
     status_interval: f64,
     /// Do not echo the instances' output.
     #[arg(short, long)]
@@ -212,6 +217,9 @@ struct RunArgs {
     /// short readable lines (the default); detailed: every line as the instance wrote it.
     #[arg(long, value_enum, value_name = "LEVEL")]
     log_level: Option<LogLevelArg>,
+    /// The same as --log-level detailed (Python Zen's).
+    #[arg(long, conflicts_with = "log_level")]
+    verbose: bool,
     /// Echo at most N lines of each instance's output (0: none); the rest are counted.
     #[arg(long, value_name = "N")]
     max_console_lines: Option<usize>,
@@ -241,7 +249,7 @@ struct RunArgs {
     #[arg(long, value_name = "PERCENT")]
     budget_warning_at: Option<f64>,
     /// What an exceeded budget does: warn, or block (refuse launches, terminate overrunning instances).
-    #[arg(long, value_enum, value_name = "MODE")]
+    #[arg(long, value_enum, value_name = "MODE", visible_alias = "budget-enforcement-mode")]
     budget_mode: Option<BudgetMode>,
     /// Which budgets are enforced: tokens, cost, or mixed (both). Default: the file's budget_type,
     /// else every budget that is set (Python Zen defaults to tokens).
@@ -363,6 +371,7 @@ impl From<RunArgs> for RunOptions {
                 level: match args.log_level {
                     Some(LogLevelArg::Silent) => LogLevel::Silent,
                     Some(LogLevelArg::Detailed) => LogLevel::Detailed,
+                    None if args.verbose => LogLevel::Detailed,
                     Some(LogLevelArg::Concise) | None => LogLevel::Concise,
                 },
                 max_lines: args.max_console_lines,
@@ -524,6 +533,21 @@ mod tests {
             action(&["telemetry", "status", "--json"]),
             Action::TelemetryStatus { json: true }
         );
+    }
+
+    #[test]
+    fn python_zens_flag_names_are_aliases() {
+        let options = run_options(&[
+            "--budget-enforcement-mode",
+            "block",
+            "--status-report-interval",
+            "2",
+            "--verbose",
+            "x",
+        ]);
+        assert_eq!(options.budget_mode, Some(budget::Mode::Block));
+        assert_eq!(options.status_interval, 2.0);
+        assert_eq!(options.echo.level, LogLevel::Detailed);
     }
 
     #[test]
