@@ -362,29 +362,35 @@ pub fn render_table(rows: &[Row]) -> String {
             "-".to_owned()
         },
     ]);
-    let mut widths = header.map(str::len);
-    for line in &lines {
+    let mut cells = vec![header.map(str::to_owned)];
+    cells.extend(lines);
+    aligned(&cells, 3..9)
+}
+
+/// Cells as columns two spaces apart, those in `right` right-aligned, the
+/// rest left-aligned; trailing spaces trimmed.
+fn aligned<const N: usize>(cells: &[[String; N]], right: std::ops::Range<usize>) -> String {
+    let mut widths = [0usize; N];
+    for line in cells {
         for (width, cell) in widths.iter_mut().zip(line) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let render = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+    let mut out = String::new();
+    for line in cells {
+        let mut text = String::new();
+        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
             if i > 0 {
-                out.push_str("  ");
+                text.push_str("  ");
             }
-            if i < 3 {
-                out.push_str(&format!("{cell:<width$}"));
+            if right.contains(&i) {
+                text.push_str(&format!("{cell:>width$}"));
             } else {
-                out.push_str(&format!("{cell:>width$}"));
+                text.push_str(&format!("{cell:<width$}"));
             }
         }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = render(&header.map(str::to_owned));
-    for line in &lines {
-        out.push_str(&render(line));
+        out.push_str(text.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -431,29 +437,7 @@ pub fn render_tools(rows: &[Row]) -> Option<String> {
         tool_cost(sum.cost),
         String::new(),
     ]);
-    let mut widths = [0usize; 5];
-    for line in &cells {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for line in &cells {
-        let mut text = String::new();
-        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            if (1..4).contains(&i) {
-                text.push_str(&format!("{cell:>width$}"));
-            } else {
-                text.push_str(&format!("{cell:<width$}"));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
-    Some(out)
+    Some(aligned(&cells, 1..4))
 }
 
 fn tool_cost(cost: f64) -> String {
@@ -516,29 +500,9 @@ pub fn render_live(rows: &[Row], budget: &budget::Settings) -> String {
             row.last_line.clone().unwrap_or_default(),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for line in &cells {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
     let done = rows.iter().filter(|r| r.status.is_final()).count();
     let mut out = format!("zen: {done}/{} done\n", rows.len());
-    for line in &cells {
-        let mut text = String::new();
-        for (i, (cell, width)) in line.iter().zip(widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            if (3..5).contains(&i) {
-                text.push_str(&format!("{cell:>width$}"));
-            } else {
-                text.push_str(&format!("{cell:<width$}"));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
+    out.push_str(&aligned(&cells, 3..5));
     let mut tools: BTreeMap<String, u64> = BTreeMap::new();
     for row in rows {
         for (name, uses) in &row.accounting.tools {
