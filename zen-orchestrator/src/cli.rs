@@ -205,7 +205,7 @@ struct RunArgs {
     /// Seconds between two launches.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STARTUP_DELAY_SECS)]
     startup_delay: f64,
-    /// Seconds between two status tables when stderr is not a terminal (0: none). On a terminal
+    /// Seconds between two status tables when stdout or stderr is not a terminal (0: none). On a terminal
     /// one table is redrawn in place 4 times a second instead (not with NO_COLOR or TERM=dumb).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STATUS_INTERVAL_SECS,
           visible_alias = "status-report-interval")]

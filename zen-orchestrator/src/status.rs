@@ -141,7 +141,7 @@ impl Board {
 
 /// Serialises terminal output: child lines, warnings and the live table.
 ///
-/// On a terminal (stderr a TTY, `NO_COLOR` unset, `TERM` not `dumb`) the
+/// On a terminal (stdout and stderr TTYs, `NO_COLOR` unset, `TERM` not `dumb`) the
 /// live table is one block redrawn in place with crossterm's cursor
 /// commands, the cursor hidden meanwhile; anything else gets the table as
 /// plain periodic lines. The terminal never leaves normal mode (no raw mode,
@@ -169,11 +169,13 @@ pub enum Stream {
     Stderr,
 }
 
-/// Whether the live table may be redrawn in place.
+/// Whether the live table may be redrawn in place: both streams on the
+/// terminal (echoed lines piped elsewhere would come back through `tee` and
+/// break the cursor arithmetic), colour allowed, and a capable terminal.
 fn in_place_wanted() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var("TERM").is_ok_and(|term| term == "dumb");
-    std::io::stderr().is_terminal() && !no_color && !dumb
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !no_color && !dumb
 }
 
 /// Shows the cursor again if a panic unwinds past a hidden one.
