@@ -52,6 +52,22 @@ fn accounts_tokens_cost_tools_and_malformed_lines_from_stream_json() {
     assert!(stdout.contains("[session] -> Read"), "{stdout}");
     assert!(stdout.contains("INSTANCE  STATUS"), "{stdout}");
     assert!(stdout.contains("24550") || stdout.contains("20000"), "{stdout}");
+    // Then the tool-usage table: session's Read used 2 of its messages' 19 150 tokens' worth.
+    let tools: Vec<&str> = stdout.lines().skip_while(|l| *l != "zen: tool usage").collect();
+    assert!(tools.len() >= 4, "{stdout}");
+    assert!(tools[1].starts_with("TOOL "), "{stdout}");
+    assert!(
+        tools
+            .iter()
+            .any(|l| l.starts_with("Read ") && l.contains(" 16325 ") && l.ends_with("session (2)")),
+        "{stdout}"
+    );
+    assert!(
+        tools
+            .iter()
+            .any(|l| l.starts_with("Bash ") && l.ends_with("session (1)")),
+        "{stdout}"
+    );
 }
 
 #[test]
