@@ -66,15 +66,11 @@ impl Objective {
     /// With a success objective of `percent`; a compile error unless it is
     /// one of [`SUCCESS_OBJECTIVES`].
     pub const fn success(self, percent: f64) -> Objective {
-        let mut index = 0;
-        while index < SUCCESS_OBJECTIVES.len() {
-            if SUCCESS_OBJECTIVES[index].0 == percent {
-                return Objective {
-                    success: Some(index as u8),
-                    ..self
-                };
-            }
-            index += 1;
+        if let Some(index) = position(&SUCCESS_OBJECTIVES, percent) {
+            return Objective {
+                success: Some(index),
+                ..self
+            };
         }
         panic!("#[traced(objective(success = ...))] must be one of 90, 95, 99, 99.5, 99.9, 99.95, 99.99 (percent)")
     }
@@ -82,15 +78,11 @@ impl Objective {
     /// With a latency objective of `ms`; a compile error unless it is one of
     /// [`LATENCY_OBJECTIVES_MS`].
     pub const fn latency_ms(self, ms: f64) -> Objective {
-        let mut index = 0;
-        while index < LATENCY_OBJECTIVES_MS.len() {
-            if LATENCY_OBJECTIVES_MS[index].0 == ms {
-                return Objective {
-                    latency: Some(index as u8),
-                    ..self
-                };
-            }
-            index += 1;
+        if let Some(index) = position(&LATENCY_OBJECTIVES_MS, ms) {
+            return Objective {
+                latency: Some(index),
+                ..self
+            };
         }
         panic!(
             "#[traced(objective(latency_ms = ...))] must be a bucket bound: 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, \
@@ -107,6 +99,18 @@ impl Objective {
     pub fn latency_label(&self) -> Option<&'static str> {
         self.latency.map(|index| LATENCY_OBJECTIVES_MS[usize::from(index)].1)
     }
+}
+
+/// Where `value` is in `table` (a `const fn`: iterators are not allowed here).
+const fn position(table: &[(f64, &str)], value: f64) -> Option<u8> {
+    let mut index = 0;
+    while index < table.len() {
+        if table[index].0 == value {
+            return Some(index as u8);
+        }
+        index += 1;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -338,6 +338,10 @@ fn unix_nanos() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+fn unix_secs() -> u64 {
+    unix_nanos() / 1_000_000_000
+}
+
 fn stem_nanos(path: &Path) -> Option<u64> {
     path.file_name()?.to_str()?.split('-').next()?.parse().ok()
 }
@@ -348,7 +352,7 @@ fn claim_age(path: &Path) -> Option<Duration> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     let (_, claim) = name.split_once(CLAIM_MARK)?;
     let claimed_at = claim.rsplit('-').next().and_then(|secs| secs.parse::<u64>().ok());
-    let now = unix_nanos() / 1_000_000_000;
+    let now = unix_secs();
     Some(claimed_at.map_or(Duration::MAX, |at| Duration::from_secs(now.saturating_sub(at))))
 }
 
@@ -368,7 +372,7 @@ fn claimed_name(original: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let now = unix_nanos() / 1_000_000_000;
+    let now = unix_secs();
     original.with_file_name(format!("{name}{CLAIM_MARK}{}-{now}", std::process::id()))
 }
 
@@ -608,7 +612,7 @@ mod tests {
             "fresh claims are respected"
         );
         // A claim made before STALE_CLAIM by a process that died since.
-        let long_ago = unix_nanos() / 1_000_000_000 - STALE_CLAIM.as_secs() - 1;
+        let long_ago = unix_secs() - STALE_CLAIM.as_secs() - 1;
         let dead = held.original.with_file_name(format!(
             "{}{CLAIM_MARK}999999-{long_ago}",
             held.original.file_name().expect("name").to_string_lossy()
