@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::ZenError;
-use crate::options::{Action, Echo, LogLevel, RunOptions};
+use crate::options::{Action, LogLevel, RunOptions};
 use crate::status::{Board, Console, InstanceStatus, Stream};
 use crate::{
     budget, commands, monitoring, plan, privacy, report, runner, signals, start_at, status, telemetry_status,
@@ -31,10 +31,7 @@ pub fn execute(action: Action) -> u8 {
                     print!("{text}");
                     0
                 }
-                Err(message) => {
-                    eprintln!("zen: error: {message}");
-                    2
-                }
+                Err(message) => usage_error(&message),
             }
         }
         Action::TelemetryStatus { json } => {
@@ -241,11 +238,7 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
     if options.dry_run {
         print!("{}", plan::describe(&plan));
         if let Some(start) = start_at {
-            println!(
-                "would start at {} (in {})",
-                start.target(now).format("%Y-%m-%d %H:%M:%S"),
-                start_at::remaining(start.wait(now))
-            );
+            println!("would start at {}", start.describe(now));
         }
         return Ok(None);
     }
@@ -262,14 +255,7 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
         .map_err(|_| ZenError::Usage("--status-interval must be a number of seconds, 0 or more".to_owned()))?;
     if let Some(start) = start_at {
         let wait = start.wait(now);
-        console.line(
-            Stream::Stderr,
-            &format!(
-                "zen: starting at {} (in {})",
-                start.target(now).format("%Y-%m-%d %H:%M:%S"),
-                start_at::remaining(wait)
-            ),
-        );
+        console.line(Stream::Stderr, &format!("zen: starting at {}", start.describe(now)));
         let said = console.clone();
         if !start_at::countdown(wait, cancel_rx.clone(), |line| said.line(Stream::Stderr, &line)).await {
             return Ok(Some(RunSummary {
@@ -282,14 +268,7 @@ async fn run(options: &RunOptions, console: Arc<Console>) -> Result<Option<RunSu
             }));
         }
     }
-    let echo = if options.quiet {
-        Echo {
-            max_lines: Some(0),
-            ..options.echo
-        }
-    } else {
-        options.echo
-    };
+    let echo = options.echo;
     let live = if echo.level == LogLevel::Silent {
         None
     } else {

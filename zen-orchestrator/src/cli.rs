@@ -366,7 +366,6 @@ impl From<RunArgs> for RunOptions {
             timeout: args.timeout,
             startup_delay: args.startup_delay,
             status_interval: args.status_interval,
-            quiet: args.quiet,
             echo: Echo {
                 level: match args.log_level {
                     Some(LogLevelArg::Silent) => LogLevel::Silent,
@@ -374,7 +373,8 @@ impl From<RunArgs> for RunOptions {
                     None if args.verbose => LogLevel::Detailed,
                     Some(LogLevelArg::Concise) | None => LogLevel::Concise,
                 },
-                max_lines: args.max_console_lines,
+                // --quiet: nothing of the instances, whatever --max-console-lines says.
+                max_lines: if args.quiet { Some(0) } else { args.max_console_lines },
                 max_line_length: usize::try_from(args.max_line_length).unwrap_or(usize::MAX),
             },
             dry_run: args.dry_run,
@@ -485,8 +485,10 @@ mod tests {
                 timeout: Some(60.0),
                 startup_delay: 0.0,
                 status_interval: 1.5,
-                quiet: true,
-                echo: Echo::default(),
+                echo: Echo {
+                    max_lines: Some(0),
+                    ..Echo::default()
+                },
                 dry_run: true,
                 report: Some(PathBuf::from("report.json")),
                 overall_token_budget: Some(1000),

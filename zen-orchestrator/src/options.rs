@@ -110,9 +110,7 @@ pub struct RunOptions {
     pub startup_delay: f64,
     /// Seconds between two live status tables (0: none).
     pub status_interval: f64,
-    /// Do not echo the instances' output.
-    pub quiet: bool,
-    /// `--log-level`, `--max-console-lines`, `--max-line-length` (`quiet` wins over them).
+    /// `--log-level`, `--max-console-lines` (0 with `--quiet`), `--max-line-length`.
     pub echo: Echo,
     /// Print the plan and start nothing.
     pub dry_run: bool,
@@ -153,7 +151,6 @@ impl Default for RunOptions {
             timeout: None,
             startup_delay: DEFAULT_STARTUP_DELAY_SECS,
             status_interval: DEFAULT_STATUS_INTERVAL_SECS,
-            quiet: false,
             echo: Echo::default(),
             dry_run: false,
             report: None,

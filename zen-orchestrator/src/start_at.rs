@@ -87,6 +87,15 @@ impl StartAt {
         }
     }
 
+    /// `2026-12-03 14:30:00 (in 1h 30m)`, as the run announces it.
+    pub fn describe(self, now: NaiveDateTime) -> String {
+        format!(
+            "{} (in {})",
+            self.target(now).format("%Y-%m-%d %H:%M:%S"),
+            remaining(self.wait(now))
+        )
+    }
+
     /// How long to wait from `now`.
     pub fn wait(self, now: NaiveDateTime) -> Duration {
         (self.target(now) - now).to_std().unwrap_or(Duration::ZERO)

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::traces::{self, TraceFile};
+use crate::traces::{self, Trace, TraceFile};
 
 const STYLE: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d2330;background:#fff}\
@@ -24,9 +24,8 @@ details{grid-column:1/3;margin:-.3em 0 .1em 1.2em;font-size:.85em;color:#3a4252}
 table{border-collapse:collapse;font-family:ui-monospace,monospace;font-size:.92em}\
 th,td{text-align:left;padding:.1em .8em .1em 0;vertical-align:top}th{color:#5a6272;font-weight:normal}";
 
-/// The page for `file`, whose name is `title`.
-pub fn render(file: &TraceFile, title: &str) -> String {
-    let traces = traces::layout(file);
+/// The page for `file` (laid out as `traces`), whose name is `title`.
+pub fn render(file: &TraceFile, traces: &[Trace<'_>], title: &str) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
@@ -38,7 +37,7 @@ pub fn render(file: &TraceFile, title: &str) -> String {
         escape(title),
         escape(&traces::summary(file, traces.len()))
     );
-    for trace in &traces {
+    for trace in traces {
         let total = trace.span_nanos() as f64;
         let _ = writeln!(
             html,
@@ -112,19 +111,17 @@ fn escape(text: &str) -> String {
 
 /// `zen traces FILE --html OUT`: writes the page; returns what to print.
 pub fn write_file(path: &std::path::Path, out: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file = traces::parse(&String::from_utf8_lossy(&text));
-    if file.spans.is_empty() {
-        return Err(format!("{}: no spans", path.display()));
-    }
+    let file = traces::read_file(path)?;
+    let laid_out = traces::layout(&file);
     let title = path
         .file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    std::fs::write(out, render(&file, &title)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::write(out, render(&file, &laid_out, &title))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(format!(
         "wrote {} ({})\n",
         out.display(),
-        traces::summary(&file, traces::layout(&file).len())
+        traces::summary(&file, laid_out.len())
     ))
 }
 
@@ -144,7 +141,8 @@ mod tests {
             line("ok<script>", "a1", "ok", ""),
             line("bad", "b2", "error", "boom <now>")
         );
-        let html = render(&traces::parse(&text), "t & t");
+        let file = traces::parse(&text);
+        let html = render(&file, &traces::layout(&file), "t & t");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("ok&lt;script&gt;"), "{html}");
         assert!(html.contains("<td>&lt;b&gt;&amp;&quot;x&quot;</td>"), "{html}");

@@ -244,6 +244,11 @@ fn render_trace(out: &mut String, trace: &Trace<'_>, style: &Style) {
 
 /// `zen traces FILE`: the rendered text, or an error message.
 pub fn render_file(path: &std::path::Path, colour: bool) -> Result<String, String> {
+    Ok(render(&read_file(path)?, colour))
+}
+
+/// Reads a JSONL trace file; an error when it cannot be read or holds no span.
+pub fn read_file(path: &std::path::Path) -> Result<TraceFile, String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file = parse(&String::from_utf8_lossy(&text));
     if file.spans.is_empty() {
@@ -253,7 +258,7 @@ pub fn render_file(path: &std::path::Path, colour: bool) -> Result<String, Strin
         }
         return Err(message);
     }
-    Ok(render(&file, colour))
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl Objectives {
 
     /// The latency objective in seconds, the unit of `le`.
     pub fn latency_seconds(&self) -> f64 {
-        (self.latency_ms * 1e3).round() / 1e6
+        seconds(self.latency_ms)
     }
 
     /// The quantile `histogram_quantile` takes, e.g. `0.99`.
@@ -90,6 +90,12 @@ impl Objectives {
             bounds_ms.join(", ")
         ))
     }
+}
+
+/// `ms` milliseconds in seconds, the unit of `le`, rounded to the
+/// microsecond (`250` gives `0.25`, not float noise).
+pub fn seconds(ms: f64) -> f64 {
+    (ms * 1e3).round() / 1e6
 }
 
 /// The error budget of a success objective of `percent`, as a fraction

@@ -251,7 +251,7 @@ impl Queries {
     pub fn latency_objective(&self, window: Window, default_seconds: f64) -> String {
         let arms = LATENCY_OBJECTIVES_MS
             .iter()
-            .map(|(ms, label)| (*label, (ms * 1e3).round() / 1e6))
+            .map(|(ms, label)| (*label, objectives::seconds(*ms)))
             .chain([("", default_seconds)]);
         self.per_function_constant(&FUNCTION_DURATION, OBJECTIVE_LATENCY_ATTRIBUTE, arms, window)
     }

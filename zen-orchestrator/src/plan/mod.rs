@@ -222,6 +222,7 @@ fn prepare_instance(
             stream_json: output_format == Some("stream-json"),
             session_hash,
             description: instance.description.clone(),
+            permission_mode: None,
         },
         None => {
             let prompt = claude::compose_prompt(
@@ -231,13 +232,14 @@ fn prepare_instance(
                 &instance.pre_commands,
             );
             let output_format = output_format.unwrap_or(claude::DEFAULT_OUTPUT_FORMAT);
+            let permission_mode = instance
+                .permission_mode
+                .as_deref()
+                .unwrap_or(claude::DEFAULT_PERMISSION_MODE);
             let args = claude::arguments(&claude::Invocation {
                 prompt: &prompt,
                 output_format,
-                permission_mode: instance
-                    .permission_mode
-                    .as_deref()
-                    .unwrap_or(claude::DEFAULT_PERMISSION_MODE),
+                permission_mode,
                 allowed_tools: instance.allowed_tools.as_deref().unwrap_or_default(),
                 session_id: instance.session_id.as_deref(),
             });
@@ -253,6 +255,7 @@ fn prepare_instance(
                 stream_json: matches!(output_format, "stream-json" | "json"),
                 session_hash,
                 description: instance.description.clone(),
+                permission_mode: Some(permission_mode.to_owned()),
             }
         }
     };

@@ -52,6 +52,8 @@ pub struct InstanceSpec {
     pub session_hash: Option<String>,
     /// From the configuration.
     pub description: Option<String>,
+    /// Claude Code's `--permission-mode` (Claude instances only).
+    pub permission_mode: Option<String>,
 }
 
 impl InstanceSpec {
@@ -79,6 +81,7 @@ impl InstanceSpec {
             stream_json: false,
             session_hash: None,
             description: None,
+            permission_mode: None,
         }
     }
 }

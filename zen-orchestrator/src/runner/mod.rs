@@ -265,11 +265,7 @@ impl<'a> Runner<'a> {
                      zen:   its permission_mode ({}) does not allow it; set \"permission_mode\": \"bypassPermissions\" \
                      or list the tool in \"allowed_tools\"",
                     spec.name,
-                    spec.args
-                        .iter()
-                        .skip_while(|arg| *arg != "--permission-mode")
-                        .nth(1)
-                        .map_or("default", String::as_str)
+                    spec.permission_mode.as_deref().unwrap_or("default")
                 ),
             );
         }
