@@ -43,14 +43,27 @@ pub const TELEMETRY_VARS: &[&str] = &[
     "OTEL_METRIC_EXPORT_INTERVAL",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "ZEN_TELEMETRY_SPOOL",
+    "ZEN_TELEMETRY_SPOOL_MAX_BYTES",
+    "ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS",
+    "XDG_STATE_HOME",
 ];
 
 /// A gcloud configuration directory that does not exist, so a developer's
 /// own gcloud setup never leaks into a probe.
 pub const NO_GCLOUD_DIR: &str = "/nonexistent/zen-tests/gcloud";
 
+/// A state directory that does not exist, for probes run without a spool.
+pub const NO_STATE_DIR: &str = "/nonexistent/zen-tests/state";
+
 /// `exe` with all telemetry variables cleared and `env` set. Integration
 /// tests pass `env!("CARGO_BIN_EXE_zen-probe")`.
+///
+/// The spool is off unless `env` turns it on (with an `XDG_STATE_HOME` of
+/// the test's own): a test's undelivered spans must never reach the
+/// developer's state directory, nor a later test whose receiver got the
+/// same port.
 pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(exe);
     command.args(args);
@@ -59,6 +72,8 @@ pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     }
     command.env("NO_GCE_CHECK", "true");
     command.env("CLOUDSDK_CONFIG", NO_GCLOUD_DIR);
+    command.env("ZEN_TELEMETRY_SPOOL", "off");
+    command.env("XDG_STATE_HOME", NO_STATE_DIR);
     for (key, value) in env {
         command.env(key, value);
     }

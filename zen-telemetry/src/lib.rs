@@ -84,8 +84,9 @@ pub use calls::{
     RESULT_ATTRIBUTE,
 };
 pub use config::gcp;
-pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind};
+pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind, SpoolSettings};
 pub use pipeline::InitError;
+pub use exporter::spool::SpoolStatus;
 pub use stats::{Stats, stats};
 pub use zen_telemetry_macros::traced;
 
@@ -115,6 +116,13 @@ pub fn is_on() -> bool {
 /// The configuration in force.
 pub fn config() -> Config {
     pipeline::config()
+}
+
+/// What waits in the on-disk spool for `config`'s destinations: batches a
+/// process could not deliver before it exited, which the next process with
+/// the same destination sends. Reads the directories; makes nothing.
+pub fn spool_status(config: &Config) -> Vec<SpoolStatus> {
+    exporter::spool::status(config, &|name| std::env::var(name).ok())
 }
 
 /// Flushes recorded spans and stops recording, waiting at most the shutdown

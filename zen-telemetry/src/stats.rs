@@ -1,4 +1,4 @@
-//! Counters of what happened to recorded spans.
+//! Counters of what happened to recorded spans and metric points.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,6 +8,12 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
 static POINTS_EXPORTED: AtomicU64 = AtomicU64::new(0);
 static POINTS_FAILED: AtomicU64 = AtomicU64::new(0);
+static SPANS_SPOOLED: AtomicU64 = AtomicU64::new(0);
+static POINTS_SPOOLED: AtomicU64 = AtomicU64::new(0);
+static SPANS_RESENT: AtomicU64 = AtomicU64::new(0);
+static POINTS_RESENT: AtomicU64 = AtomicU64::new(0);
+static SPANS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
+static POINTS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,6 +33,20 @@ pub struct Stats {
     /// Metric data points in exports that failed; a failed series is sent
     /// again with the next export, so it may be counted more than once.
     pub metric_points_failed: u64,
+    /// Spans of failed exports written to the on-disk spool, for a later
+    /// process to send (they are counted in `spans_failed` too).
+    pub spans_spooled: u64,
+    /// Metric points written to the spool at exit.
+    pub metric_points_spooled: u64,
+    /// Spooled spans (of this or an earlier process) this process delivered.
+    pub spans_resent: u64,
+    /// Spooled metric points this process delivered.
+    pub metric_points_resent: u64,
+    /// Spooled spans removed undelivered: over the spool's size bound, older
+    /// than the backend accepts, unreadable, or refused as invalid.
+    pub spans_spool_dropped: u64,
+    /// Spooled metric points removed undelivered, for the same reasons.
+    pub metric_points_spool_dropped: u64,
 }
 
 /// A snapshot of the counters.
@@ -38,6 +58,12 @@ pub fn stats() -> Stats {
         spans_failed: FAILED.load(Ordering::Relaxed),
         metric_points_exported: POINTS_EXPORTED.load(Ordering::Relaxed),
         metric_points_failed: POINTS_FAILED.load(Ordering::Relaxed),
+        spans_spooled: SPANS_SPOOLED.load(Ordering::Relaxed),
+        metric_points_spooled: POINTS_SPOOLED.load(Ordering::Relaxed),
+        spans_resent: SPANS_RESENT.load(Ordering::Relaxed),
+        metric_points_resent: POINTS_RESENT.load(Ordering::Relaxed),
+        spans_spool_dropped: SPANS_SPOOL_DROPPED.load(Ordering::Relaxed),
+        metric_points_spool_dropped: POINTS_SPOOL_DROPPED.load(Ordering::Relaxed),
     }
 }
 
@@ -63,4 +89,19 @@ pub(crate) fn add_metric_points_exported(n: u64) {
 
 pub(crate) fn add_metric_points_failed(n: u64) {
     POINTS_FAILED.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn add_spooled(spans: u64, points: u64) {
+    SPANS_SPOOLED.fetch_add(spans, Ordering::Relaxed);
+    POINTS_SPOOLED.fetch_add(points, Ordering::Relaxed);
+}
+
+pub(crate) fn add_resent(spans: u64, points: u64) {
+    SPANS_RESENT.fetch_add(spans, Ordering::Relaxed);
+    POINTS_RESENT.fetch_add(points, Ordering::Relaxed);
+}
+
+pub(crate) fn add_spool_dropped(spans: u64, points: u64) {
+    SPANS_SPOOL_DROPPED.fetch_add(spans, Ordering::Relaxed);
+    POINTS_SPOOL_DROPPED.fetch_add(points, Ordering::Relaxed);
 }

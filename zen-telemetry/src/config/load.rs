@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::env::{ConfigWarning, EnvReader, parse_flag};
 use super::gcp;
-use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind};
+use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind, SpoolSettings};
 
 impl Config {
     /// Reads the process environment.
@@ -101,6 +101,24 @@ impl Config {
             positive,
         ) {
             config.metric_export_interval = Duration::from_millis(ms);
+        }
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_SPOOL", true) {
+            config.spool.enabled = on;
+        }
+        config.spool.root = SpoolSettings::default_root(&lookup);
+        if let Some(bytes) = reader.number(
+            "ZEN_TELEMETRY_SPOOL_MAX_BYTES",
+            "bytes, a whole number above 0",
+            positive,
+        ) {
+            config.spool.max_bytes = bytes;
+        }
+        if let Some(ms) = reader.number(
+            "ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS",
+            "milliseconds, a whole number from 0 to 600000",
+            |v: u64| v <= 600_000,
+        ) {
+            config.spool.exit_budget = Duration::from_millis(ms);
         }
         config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();

@@ -20,6 +20,7 @@ mod settings;
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
 pub use settings::{
-    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME,
-    DEFAULT_SHUTDOWN_TIMEOUT, DisabledBy, ExporterKind,
+    BatchSettings, Config, DEFAULT_FILE, DEFAULT_OTLP_ENDPOINT, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy, ExporterKind,
+    SpoolSettings,
 };

@@ -105,6 +105,56 @@ impl Default for BatchSettings {
     }
 }
 
+/// Durable delivery: what could not be sent before exit waits on disk for
+/// the next process with the same destination (`ZEN_TELEMETRY_SPOOL*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpoolSettings {
+    /// Spool undelivered spans and metric points (`ZEN_TELEMETRY_SPOOL`).
+    pub enabled: bool,
+    /// The spool's root: `$XDG_STATE_HOME/zen-telemetry/spool`, else
+    /// `$HOME/.local/state/zen-telemetry/spool`; `None` (no spool) without either.
+    pub root: Option<PathBuf>,
+    /// The most one destination's spool holds; beyond it the oldest batches
+    /// are dropped and counted (`ZEN_TELEMETRY_SPOOL_MAX_BYTES`).
+    pub max_bytes: u64,
+    /// How long the exit flush tries to deliver before spooling the rest
+    /// (`ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS`); never more than the shutdown timeout.
+    pub exit_budget: Duration,
+}
+
+/// Default `ZEN_TELEMETRY_SPOOL_MAX_BYTES`: 16 MiB.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Default `ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS`.
+pub const DEFAULT_SPOOL_EXIT_BUDGET: Duration = Duration::from_millis(200);
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        SpoolSettings {
+            enabled: true,
+            root: None,
+            max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+            exit_budget: DEFAULT_SPOOL_EXIT_BUDGET,
+        }
+    }
+}
+
+impl SpoolSettings {
+    /// The spool root under `XDG_STATE_HOME`, else `HOME`, read through `lookup`.
+    pub(crate) fn default_root(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
+        let state = lookup("XDG_STATE_HOME")
+            .and_then(absolute)
+            .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
+        Some(state.join("zen-telemetry").join("spool"))
+    }
+
+    /// The root in use: `None` when spooling is off or there is no root.
+    pub fn active_root(&self) -> Option<&std::path::Path> {
+        self.root.as_deref().filter(|_| self.enabled)
+    }
+}
+
 /// The resolved telemetry configuration.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -143,6 +193,8 @@ pub struct Config {
     /// (`ZEN_TELEMETRY_METRICS_FILE`); `None`: beside the span file, see
     /// [`Config::metrics_file`].
     pub metrics_file_path: Option<PathBuf>,
+    /// The spool of undelivered batches.
+    pub spool: SpoolSettings,
 }
 
 /// Default `service.name`.
@@ -151,6 +203,8 @@ pub const DEFAULT_SERVICE_NAME: &str = "zen-library";
 pub const DEFAULT_SAMPLE_RATE: f64 = 0.1;
 /// Default `ZEN_TELEMETRY_FILE`.
 pub const DEFAULT_FILE: &str = "zen-traces.jsonl";
+/// Where OTLP goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
+pub const DEFAULT_OTLP_ENDPOINT: &str = "http://localhost:4317";
 /// Default `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the OTel specification's.
@@ -174,6 +228,7 @@ impl Default for Config {
             metrics: true,
             metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             metrics_file_path: None,
+            spool: SpoolSettings::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+use super::grpc::Grpc;
+use super::spool::Signal;
 use crate::config::BatchSettings;
 use crate::stats;
 
@@ -61,6 +63,17 @@ impl std::fmt::Debug for Control {
 impl CountingBatchProcessor {
     /// Starts the export thread. Fails only when the thread cannot be spawned.
     pub(crate) fn new<E: SpanExporter + 'static>(exporter: E, settings: &BatchSettings) -> Result<Self, String> {
+        Self::with_resend(exporter, settings, None)
+    }
+
+    /// Starts the export thread, which also sends what was spooled for
+    /// `destination`, by earlier processes or this one: a round when it
+    /// starts, then more while any is left (`Grpc::next_resend`).
+    pub(crate) fn with_resend<E: SpanExporter + 'static>(
+        exporter: E,
+        settings: &BatchSettings,
+        destination: Option<Arc<Grpc>>,
+    ) -> Result<Self, String> {
         // Zero would make `sync_channel` a rendezvous channel, on which every
         // `try_send` fails while the worker is busy: treat it as one.
         let max_queue_size = settings.max_queue_size.max(1);
@@ -78,6 +91,7 @@ impl CountingBatchProcessor {
             batch: Vec::with_capacity(max_export_batch_size),
             max_export_batch_size,
             schedule_delay: settings.schedule_delay,
+            resend: destination,
         };
         thread::Builder::new()
             .name("zen-telemetry-batch".to_owned())
@@ -160,6 +174,8 @@ struct Worker<E> {
     batch: Vec<SpanData>,
     max_export_batch_size: usize,
     schedule_delay: Duration,
+    /// Where spooled batches are sent again; `None` for local exporters.
+    resend: Option<Arc<Grpc>>,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -167,8 +183,15 @@ impl<E: SpanExporter> Worker<E> {
         // Exporting must not itself produce spans (e.g. a traced exporter).
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut last_export = Instant::now();
+        let mut last_resend = None;
         loop {
-            let wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+            if let Some(destination) = &self.resend {
+                destination.resend_if_due(Signal::Traces, &mut last_resend);
+            }
+            let mut wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+            if let Some(next) = self.resend.as_ref().and_then(|d| d.next_resend(last_resend)) {
+                wait = wait.min(next);
+            }
             match self.control.recv_timeout(wait) {
                 Ok(Control::BatchReady) => {
                     self.ready_sent.store(false, Ordering::Release);
@@ -188,8 +211,10 @@ impl<E: SpanExporter> Worker<E> {
                 }
                 Ok(Control::SetResource(resource)) => self.exporter.set_resource(&resource),
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = self.export_queued(false);
-                    last_export = Instant::now();
+                    if last_export.elapsed() >= self.schedule_delay {
+                        let _ = self.export_queued(false);
+                        last_export = Instant::now();
+                    }
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             }

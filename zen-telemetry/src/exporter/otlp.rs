@@ -1,17 +1,81 @@
-//! OTLP/gRPC export, configured by the standard `OTEL_EXPORTER_OTLP_*` variables.
+//! Span export over OTLP/gRPC, to a collector (configured by the standard
+//! `OTEL_EXPORTER_OTLP_*` variables) or to Google's Telemetry API.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::on_runtime::{OnRuntime, tokio_runtime};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-/// The OTLP exporter, running on the private runtime.
-pub(crate) fn exporter(timeout: Duration) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
-    let runtime = tokio_runtime()?;
-    // tonic spawns its connection task while building, so build inside the runtime.
-    let _entered = runtime.enter();
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .build()
-        .map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
-    Ok(OnRuntime::new(exporter, runtime.handle().clone(), timeout))
+use super::grpc::Grpc;
+use super::limits;
+use super::spool::Signal;
+use crate::config::Config;
+use crate::config::gcp::GcpSettings;
+
+/// Sends batches of spans as `ExportTraceServiceRequest`s.
+#[derive(Debug)]
+pub(crate) struct OtlpSpans {
+    grpc: Arc<Grpc>,
+    resource: ResourceAttributesWithSchema,
+    /// Shorten what exceeds the Telemetry API's limits.
+    google_limits: bool,
+}
+
+/// The exporter to the collector named by the OTLP variables.
+pub(crate) fn collector(config: &Config, timeout: Duration) -> Result<OtlpSpans, String> {
+    let grpc = Grpc::otlp(Signal::Traces, |name| std::env::var(name).ok(), timeout, &config.spool)?;
+    Ok(OtlpSpans::new(grpc, false))
+}
+
+/// The exporter to Google's Telemetry API.
+pub(crate) fn google(config: &Config, settings: &GcpSettings, timeout: Duration) -> Result<OtlpSpans, String> {
+    let session = super::gcp::session(settings)?;
+    let project = settings.project.as_ref().map(|project| project.id.as_str());
+    let grpc = Grpc::google(session, project, timeout, &config.spool)?;
+    Ok(OtlpSpans::new(grpc, true))
+}
+
+impl OtlpSpans {
+    fn new(grpc: Grpc, google_limits: bool) -> OtlpSpans {
+        OtlpSpans {
+            grpc: Arc::new(grpc),
+            resource: ResourceAttributesWithSchema::default(),
+            google_limits,
+        }
+    }
+
+    /// The destination, for the export thread to resend the spool to.
+    pub(crate) fn destination(&self) -> Arc<Grpc> {
+        self.grpc.clone()
+    }
+}
+
+impl SpanExporter for OtlpSpans {
+    /// Blocks: the batch thread drives this future on its own thread, and
+    /// the request runs on the private runtime.
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.google_limits {
+            batch.iter_mut().for_each(limits::apply);
+        }
+        let spans = batch.len() as u64;
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        self.grpc
+            .deliver(request, spans, Instant::now() + self.grpc.timeout())
+            .map_err(OTelSdkError::InternalFailure)
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
 }

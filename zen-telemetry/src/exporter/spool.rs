@@ -1,7 +1,7 @@
 //! The on-disk spool of requests that could not be delivered before exit,
-//! for a later process with the same destination to send (issue 16, durable
-//! delivery). This module is the store only: files, their format, the bound
-//! and the claims; the exit path and the resend use it.
+//! for a later process with the same destination to send. This module is the
+//! store: files, their format, the bound and the claims; `grpc.rs` writes to
+//! it when a request fails and `resend.rs` reads it back.
 //!
 //! - One directory per destination, named by a hash of endpoint and project,
 //!   under `$XDG_STATE_HOME/zen-telemetry/spool` (else
@@ -13,19 +13,15 @@
 //! - File: `ZENSPOOL`, a format version, the signal, the destination, the
 //!   payload (an OTLP protobuf request) and a SHA-256 prefix of all before
 //!   it. A file that fails any check is removed and reported, never sent.
-//! - Names sort by age (`<unix nanos>-<pid>-<seq>.<signal>.batch`); over the
-//!   size bound the oldest go first.
+//! - Names sort by age (`<unix nanos>-<pid>-<seq>-<items>.<signal>.batch`,
+//!   items being spans or points, so dropping counts them without reading);
+//!   over the size bound the oldest go first.
 //! - A sender claims a batch by renaming it to `….claimed-<pid>-<unix secs>`:
 //!   rename is atomic, so two processes never both send one. A claim older
 //!   than [`STALE_CLAIM`] (by the time in its name: a rename keeps the
 //!   file's own times) belongs to a process that died, and is taken over.
 //!
 //! Credentials never go here: only what the request body holds.
-
-#![allow(
-    dead_code,
-    reason = "the store of issue 16: its exit path and resend are not wired yet"
-)]
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
@@ -36,6 +32,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+use crate::config::{Config, ExporterKind};
+
 const MAGIC: &[u8; 8] = b"ZENSPOOL";
 const VERSION: u8 = 1;
 const CHECKSUM_LEN: usize = 8;
@@ -43,8 +41,6 @@ const BATCH_SUFFIX: &str = ".batch";
 const CLAIM_MARK: &str = ".claimed-";
 const TEMP_PREFIX: &str = ".tmp-";
 
-/// The default bound of one destination's spool.
-pub(crate) const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// A claim this old belongs to a process that died: its batch is taken over.
 pub(crate) const STALE_CLAIM: Duration = Duration::from_secs(10 * 60);
 /// Spans older than this are not resent but dropped and counted. Cloud
@@ -86,22 +82,54 @@ impl Signal {
         }
     }
 
-    fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Signal::Traces => "traces",
             Signal::Metrics => "metrics",
         }
     }
+
+    /// The oldest data the backend still takes.
+    pub(crate) fn max_age(self) -> Duration {
+        match self {
+            Signal::Traces => SPAN_MAX_AGE,
+            Signal::Metrics => METRIC_MAX_AGE,
+        }
+    }
+
+    fn of_name(name: &str) -> Option<Signal> {
+        [Signal::Traces, Signal::Metrics]
+            .into_iter()
+            .find(|signal| name.contains(&format!(".{}{BATCH_SUFFIX}", signal.word())))
+    }
 }
 
-/// The spool root: `$XDG_STATE_HOME/zen-telemetry/spool`, else
-/// `$HOME/.local/state/zen-telemetry/spool`; `None` without either.
-pub(crate) fn default_root(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
-    let state = lookup("XDG_STATE_HOME")
-        .and_then(absolute)
-        .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
-    Some(state.join("zen-telemetry").join("spool"))
+/// Spans and metric points removed from the spool undelivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Dropped {
+    /// Batches removed.
+    pub(crate) batches: usize,
+    /// The spans in them.
+    pub(crate) spans: u64,
+    /// The metric points in them.
+    pub(crate) points: u64,
+}
+
+impl Dropped {
+    fn add(&mut self, path: &Path) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.batches += 1;
+        match Signal::of_name(&name) {
+            Some(Signal::Traces) => self.spans += name_items(&name),
+            Some(Signal::Metrics) => self.points += name_items(&name),
+            None => {}
+        }
+    }
+
+    /// Adds these to `stats()`.
+    pub(crate) fn count(&self) {
+        crate::stats::add_spool_dropped(self.spans, self.points);
+    }
 }
 
 /// One destination's spool.
@@ -117,6 +145,8 @@ pub(crate) struct Spool {
 pub(crate) struct Batch {
     /// Traces or metrics.
     pub(crate) signal: Signal,
+    /// The spans or points in it.
+    pub(crate) items: u64,
     /// The request, as it was written.
     pub(crate) payload: Vec<u8>,
 }
@@ -151,6 +181,15 @@ pub(crate) struct Unreadable {
     pub(crate) reason: String,
 }
 
+/// What [`Spool::claim_next`] removed on its way to a batch.
+#[derive(Debug, Default)]
+pub(crate) struct Skipped {
+    /// Files that were not batches.
+    pub(crate) unreadable: Vec<Unreadable>,
+    /// Everything removed: unreadable files and batches too old to send.
+    pub(crate) dropped: Dropped,
+}
+
 impl Spool {
     /// The spool of `endpoint` (and `project`, for Google Cloud) under `root`.
     pub(crate) fn new(root: &Path, endpoint: &str, project: Option<&str>, max_bytes: u64) -> Spool {
@@ -175,13 +214,13 @@ impl Spool {
         &self.dir
     }
 
-    /// Writes one batch atomically, then keeps the spool within its bound by
-    /// removing the oldest batches; returns how many were removed (the new
-    /// one among them when it alone is over the bound).
-    pub(crate) fn write(&self, signal: Signal, payload: &[u8]) -> io::Result<usize> {
+    /// Writes one batch of `items` spans or points atomically, then keeps
+    /// the spool within its bound by removing the oldest batches; returns
+    /// what was removed (the new batch among them when it alone is over).
+    pub(crate) fn write(&self, signal: Signal, items: u64, payload: &[u8]) -> io::Result<Dropped> {
         create_private_dir(&self.dir)?;
         remove_stale_temps(&self.dir);
-        let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal));
+        let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal, items));
         let temp = self.dir.join(format!("{TEMP_PREFIX}{name}"));
         let mut file = OpenOptions::new()
             .write(true)
@@ -200,17 +239,17 @@ impl Spool {
     }
 
     /// Removes the oldest batches until the spool fits its bound.
-    fn enforce_bound(&self) -> usize {
+    fn enforce_bound(&self) -> Dropped {
         let mut files = self.files();
         let mut total: u64 = files.iter().map(|(_, size)| size).sum();
-        let mut removed = 0;
+        let mut removed = Dropped::default();
         files.sort();
         for (path, size) in files {
             if total <= self.max_bytes {
                 break;
             }
             if fs::remove_file(&path).is_ok() {
-                removed += 1;
+                removed.add(&path);
                 total -= size;
             }
         }
@@ -219,43 +258,26 @@ impl Spool {
 
     /// Every batch file (claimed or not) and its size.
     fn files(&self) -> Vec<(PathBuf, u64)> {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter(|entry| {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                !name.starts_with(TEMP_PREFIX) && (name.ends_with(BATCH_SUFFIX) || name.contains(CLAIM_MARK))
-            })
-            .filter_map(|entry| Some((entry.path(), entry.metadata().ok()?.len())))
-            .collect()
+        batch_files(&self.dir)
     }
 
     /// What is waiting.
     pub(crate) fn pending(&self) -> Pending {
-        let files = self.files();
-        let now = unix_nanos();
-        let oldest = files
-            .iter()
-            .filter_map(|(path, _)| stem_nanos(path))
-            .min()
-            .map(|nanos| Duration::from_nanos(now.saturating_sub(nanos)));
-        Pending {
-            batches: files.len(),
-            bytes: files.iter().map(|(_, size)| size).sum(),
-            oldest,
-        }
+        pending_in(&self.dir)
     }
-
-    /// Claims the oldest batch not claimed by a live process. Files that are
-    /// not batches are removed and reported in `unreadable`.
-    pub(crate) fn claim_next(&self, unreadable: &mut Vec<Unreadable>) -> Option<Claimed> {
+    /// Claims the oldest batch of `signal` not claimed by a live process.
+    /// Files that are not batches, and batches older than the signal's
+    /// [`max_age`](Signal::max_age), are removed and reported in `skipped`.
+    pub(crate) fn claim_next(&self, signal: Signal, skipped: &mut Skipped) -> Option<Claimed> {
+        let now = unix_nanos();
         let mut candidates: Vec<PathBuf> = self
             .files()
             .into_iter()
             .map(|(path, _)| path)
+            .filter(|path| {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                Signal::of_name(&name).is_none_or(|of| of == signal)
+            })
             .filter(|path| claim_age(path).is_none_or(|age| age >= STALE_CLAIM))
             .collect();
         candidates.sort_by_key(|path| stem_nanos(path).unwrap_or(0));
@@ -266,24 +288,115 @@ impl Spool {
             if fs::rename(&path, &claimed).is_err() {
                 continue;
             }
+            let age = stem_nanos(&original).map(|nanos| Duration::from_nanos(now.saturating_sub(nanos)));
+            if age.is_some_and(|age| age > signal.max_age()) {
+                let _ = fs::remove_file(&claimed);
+                skipped.dropped.add(&original);
+                continue;
+            }
             match fs::read(&claimed)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| decode(&bytes, &self.destination))
             {
-                Ok(batch) => {
+                Ok((of, payload)) => {
+                    let items = original
+                        .file_name()
+                        .map_or(0, |name| name_items(&name.to_string_lossy()));
                     return Some(Claimed {
                         path: claimed,
                         original,
-                        batch,
+                        batch: Batch {
+                            signal: of,
+                            items,
+                            payload,
+                        },
                     });
                 }
                 Err(reason) => {
                     let _ = fs::remove_file(&claimed);
-                    unreadable.push(Unreadable { path: original, reason });
+                    skipped.dropped.add(&original);
+                    skipped.unreadable.push(Unreadable { path: original, reason });
                 }
             }
         }
         None
+    }
+}
+
+/// One destination's spool, as `zen telemetry status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpoolStatus {
+    /// The directory (it exists only once a batch was spooled).
+    pub dir: PathBuf,
+    /// Batches waiting to be sent.
+    pub batches: usize,
+    /// Their size on disk.
+    pub bytes: u64,
+    /// The age of the oldest.
+    pub oldest: Option<Duration>,
+}
+
+/// The spools `config` sends to and from: its span destination's, then its
+/// metric destination's when that differs. Empty without a spool (spooling
+/// off, no state directory, a local exporter, or a Google project not named
+/// by the configuration). Makes nothing on disk.
+pub(crate) fn status(config: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<SpoolStatus> {
+    let Some(root) = config.spool.active_root() else {
+        return Vec::new();
+    };
+    let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let spools: Vec<Spool> = match config.resolved_exporter() {
+        ExporterKind::Otlp => ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]
+            .into_iter()
+            .map(|name| {
+                let endpoint = non_empty(name)
+                    .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
+                    .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned());
+                Spool::new(root, &endpoint, None, config.spool.max_bytes)
+            })
+            .collect(),
+        ExporterKind::Gcp => config
+            .gcp
+            .project
+            .iter()
+            .map(|project| Spool::new(root, &config.gcp.endpoint, Some(&project.id), config.spool.max_bytes))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut seen = Vec::new();
+    spools
+        .into_iter()
+        .filter(|spool| {
+            let new = !seen.contains(&spool.dir);
+            seen.push(spool.dir.clone());
+            new
+        })
+        .map(|spool| {
+            let pending = spool.pending();
+            SpoolStatus {
+                dir: spool.dir,
+                batches: pending.batches,
+                bytes: pending.bytes,
+                oldest: pending.oldest,
+            }
+        })
+        .collect()
+}
+
+/// What the spool directory `dir` holds, without making it.
+fn pending_in(dir: &Path) -> Pending {
+    let files = batch_files(dir);
+    let now = unix_nanos();
+    let oldest = files
+        .iter()
+        .filter_map(|(path, _)| stem_nanos(path))
+        .min()
+        .map(|nanos| Duration::from_nanos(now.saturating_sub(nanos)));
+    Pending {
+        batches: files.len(),
+        bytes: files.iter().map(|(_, size)| size).sum(),
+        oldest,
     }
 }
 
@@ -297,6 +410,21 @@ impl Claimed {
     pub(crate) fn release(self) -> io::Result<()> {
         fs::rename(&self.path, &self.original)
     }
+}
+
+fn batch_files(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with(TEMP_PREFIX) && (name.ends_with(BATCH_SUFFIX) || name.contains(CLAIM_MARK))
+        })
+        .filter_map(|entry| Some((entry.path(), entry.metadata().ok()?.len())))
+        .collect()
 }
 
 fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -321,15 +449,24 @@ fn older_than(path: &Path, age: Duration) -> bool {
         .is_some_and(|elapsed| elapsed >= age)
 }
 
-fn batch_stem(signal: Signal) -> String {
+fn batch_stem(signal: Signal, items: u64) -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     format!(
-        "{:020}-{}-{}.{}",
+        "{:020}-{}-{}-{items}.{}",
         unix_nanos(),
         std::process::id(),
         SEQUENCE.fetch_add(1, Ordering::Relaxed),
         signal.word()
     )
+}
+
+/// The item count in a batch's name; 0 when it has none.
+fn name_items(name: &str) -> u64 {
+    name.split('.')
+        .next()
+        .and_then(|stem| stem.split('-').nth(3))
+        .and_then(|items| items.parse().ok())
+        .unwrap_or(0)
 }
 
 fn unix_nanos() -> u64 {
@@ -391,7 +528,7 @@ fn encode(signal: Signal, destination: &str, payload: &[u8]) -> Vec<u8> {
     bytes
 }
 
-fn decode(bytes: &[u8], destination: &str) -> Result<Batch, String> {
+fn decode(bytes: &[u8], destination: &str) -> Result<(Signal, Vec<u8>), String> {
     let mut rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a zen-telemetry spool file")?;
@@ -424,7 +561,7 @@ fn decode(bytes: &[u8], destination: &str) -> Result<Batch, String> {
     if written_for != destination.as_bytes() {
         return Err("written for another destination".to_owned());
     }
-    Ok(Batch { signal, payload })
+    Ok((signal, payload))
 }
 
 #[cfg(test)]
@@ -459,87 +596,77 @@ mod tests {
     }
 
     #[test]
-    fn the_root_follows_xdg_then_home() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
-        };
-        assert_eq!(
-            default_root(&env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
-            Some(PathBuf::from("/s/zen-telemetry/spool"))
-        );
-        assert_eq!(
-            default_root(&env(&[("XDG_STATE_HOME", "relative"), ("HOME", "/h")])),
-            Some(PathBuf::from("/h/.local/state/zen-telemetry/spool"))
-        );
-        assert_eq!(default_root(&env(&[])), None);
-    }
-
-    #[test]
     fn a_batch_round_trips_once_with_private_permissions() {
         let root = TempRoot::new("round-trip");
         let spool = Spool::new(
             &root.0,
             "https://telemetry.googleapis.com",
             Some("my-project"),
-            DEFAULT_MAX_BYTES,
+            crate::config::DEFAULT_SPOOL_MAX_BYTES,
         );
         assert!(!root.0.exists(), "nothing is made before a write");
-        assert_eq!(spool.write(Signal::Traces, b"spans").ok(), Some(0));
-        assert_eq!(spool.write(Signal::Metrics, b"points").ok(), Some(0));
+        assert_eq!(spool.write(Signal::Traces, 3, b"spans").ok(), Some(Dropped::default()));
+        assert_eq!(spool.write(Signal::Metrics, 5, b"points").ok(), Some(Dropped::default()));
         assert_eq!(mode(spool.dir()), 0o700);
         for (path, _) in spool.files() {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
         }
         assert_eq!(spool.pending().batches, 2);
 
-        let mut unreadable = Vec::new();
-        let first = spool.claim_next(&mut unreadable).expect("the oldest batch");
+        let mut skipped = Skipped::default();
+        let first = spool.claim_next(Signal::Traces, &mut skipped).expect("the spans");
         assert_eq!(
             first.batch,
             Batch {
                 signal: Signal::Traces,
+                items: 3,
                 payload: b"spans".to_vec()
             }
         );
-        let second = spool.claim_next(&mut unreadable).expect("the next batch");
-        assert_eq!(second.batch.signal, Signal::Metrics);
-        assert!(spool.claim_next(&mut unreadable).is_none(), "both are claimed");
+        assert!(
+            spool.claim_next(Signal::Traces, &mut skipped).is_none(),
+            "metrics are not claimed for traces"
+        );
+        let second = spool.claim_next(Signal::Metrics, &mut skipped).expect("the points");
+        assert_eq!((second.batch.signal, second.batch.items), (Signal::Metrics, 5));
+        assert!(spool.claim_next(Signal::Metrics, &mut skipped).is_none(), "both are claimed");
         second.release().expect("release");
         first.acknowledge().expect("acknowledge");
-        let again = spool.claim_next(&mut unreadable).expect("the released batch");
+        let again = spool.claim_next(Signal::Metrics, &mut skipped).expect("the released batch");
         assert_eq!(again.batch.payload, b"points");
         again.acknowledge().expect("acknowledge");
         assert_eq!(spool.pending(), Pending::default());
-        assert!(unreadable.is_empty());
+        assert!(skipped.unreadable.is_empty());
     }
 
     #[test]
     fn destinations_get_their_own_directories() {
         let root = TempRoot::new("destinations");
-        let a = Spool::new(&root.0, "http://127.0.0.1:4317", None, DEFAULT_MAX_BYTES);
+        let a = Spool::new(&root.0, "http://127.0.0.1:4317", None, crate::config::DEFAULT_SPOOL_MAX_BYTES);
         let b = Spool::new(
             &root.0,
             "https://telemetry.googleapis.com",
             Some("p"),
-            DEFAULT_MAX_BYTES,
+            crate::config::DEFAULT_SPOOL_MAX_BYTES,
         );
         let c = Spool::new(
             &root.0,
             "https://telemetry.googleapis.com",
             Some("q"),
-            DEFAULT_MAX_BYTES,
+            crate::config::DEFAULT_SPOOL_MAX_BYTES,
         );
         assert_ne!(a.dir(), b.dir());
         assert_ne!(b.dir(), c.dir());
         // A file moved into another destination's directory is not sent there.
-        b.write(Signal::Traces, b"for p").expect("write");
+        b.write(Signal::Traces, 1, b"for p").expect("write");
         let (path, _) = b.files().pop().expect("a file");
         fs::create_dir_all(c.dir()).expect("dir");
         fs::rename(&path, c.dir().join(path.file_name().expect("name"))).expect("move");
-        let mut unreadable = Vec::new();
-        assert!(c.claim_next(&mut unreadable).is_none());
-        assert_eq!(unreadable.len(), 1);
-        assert_eq!(unreadable[0].reason, "written for another destination");
+        let mut skipped = Skipped::default();
+        assert!(c.claim_next(Signal::Traces, &mut skipped).is_none());
+        assert_eq!(skipped.unreadable.len(), 1);
+        assert_eq!(skipped.unreadable[0].reason, "written for another destination");
+        assert_eq!(skipped.dropped.spans, 1);
     }
 
     #[test]
@@ -548,16 +675,18 @@ mod tests {
         let payload = vec![7u8; 1000];
         let one = encode(Signal::Traces, "e", &payload).len() as u64;
         let spool = Spool::new(&root.0, "e", None, 3 * one);
-        let mut removed = 0;
+        let mut removed = Dropped::default();
         for index in 0..5u8 {
             let mut payload = payload.clone();
             payload[0] = index;
-            removed += spool.write(Signal::Traces, &payload).expect("write");
+            let dropped = spool.write(Signal::Traces, 10, &payload).expect("write");
+            removed.batches += dropped.batches;
+            removed.spans += dropped.spans;
         }
-        assert_eq!(removed, 2);
+        assert_eq!((removed.batches, removed.spans), (2, 20));
         assert_eq!(spool.pending().batches, 3);
-        let mut unreadable = Vec::new();
-        let firsts: Vec<u8> = std::iter::from_fn(|| spool.claim_next(&mut unreadable))
+        let mut skipped = Skipped::default();
+        let firsts: Vec<u8> = std::iter::from_fn(|| spool.claim_next(Signal::Traces, &mut skipped))
             .map(|claimed| claimed.batch.payload[0])
             .collect();
         assert_eq!(firsts, [2, 3, 4], "the two oldest were dropped");
@@ -566,8 +695,8 @@ mod tests {
     #[test]
     fn corrupt_truncated_and_foreign_files_are_removed_and_reported() {
         let root = TempRoot::new("corrupt");
-        let spool = Spool::new(&root.0, "e", None, DEFAULT_MAX_BYTES);
-        spool.write(Signal::Traces, b"good").expect("write");
+        let spool = Spool::new(&root.0, "e", None, crate::config::DEFAULT_SPOOL_MAX_BYTES);
+        spool.write(Signal::Traces, 1, b"good").expect("write");
         let good = encode(Signal::Traces, "e", b"good");
         let mut flipped = good.clone();
         flipped[20] ^= 1;
@@ -580,13 +709,14 @@ mod tests {
             ("junk", b"hello"),
         ];
         for (index, (tag, bytes)) in cases.iter().enumerate() {
-            let name = format!("{:020}-1-{index}.traces.batch", index + 1);
+            let name = format!("{:020}-1-{index}-2.traces.batch", unix_nanos() - 60_000_000_000 + index as u64);
             fs::write(spool.dir().join(name), bytes).unwrap_or_else(|e| panic!("{tag}: {e}"));
         }
-        let mut unreadable = Vec::new();
-        let claimed = spool.claim_next(&mut unreadable).expect("the good batch");
+        let mut skipped = Skipped::default();
+        let claimed = spool.claim_next(Signal::Traces, &mut skipped).expect("the good batch");
         assert_eq!(claimed.batch.payload, b"good");
-        let reasons: Vec<&str> = unreadable.iter().map(|u| u.reason.as_str()).collect();
+        assert_eq!(skipped.dropped.spans, 8, "four unreadable files of two spans each");
+        let reasons: Vec<&str> = skipped.unreadable.iter().map(|u| u.reason.as_str()).collect();
         assert_eq!(
             reasons,
             [
@@ -603,12 +733,12 @@ mod tests {
     #[test]
     fn a_claim_of_a_live_process_is_left_and_a_stale_one_taken_over() {
         let root = TempRoot::new("claims");
-        let spool = Spool::new(&root.0, "e", None, DEFAULT_MAX_BYTES);
-        spool.write(Signal::Traces, b"held").expect("write");
-        let mut unreadable = Vec::new();
-        let held = spool.claim_next(&mut unreadable).expect("claim");
+        let spool = Spool::new(&root.0, "e", None, crate::config::DEFAULT_SPOOL_MAX_BYTES);
+        spool.write(Signal::Traces, 1, b"held").expect("write");
+        let mut skipped = Skipped::default();
+        let held = spool.claim_next(Signal::Traces, &mut skipped).expect("claim");
         assert!(
-            spool.claim_next(&mut unreadable).is_none(),
+            spool.claim_next(Signal::Traces, &mut skipped).is_none(),
             "fresh claims are respected"
         );
         // A claim made before STALE_CLAIM by a process that died since.
@@ -618,8 +748,36 @@ mod tests {
             held.original.file_name().expect("name").to_string_lossy()
         ));
         fs::rename(&held.path, &dead).expect("age the claim");
-        let taken = spool.claim_next(&mut unreadable).expect("a stale claim is taken over");
+        let taken = spool.claim_next(Signal::Traces, &mut skipped).expect("a stale claim is taken over");
         assert_eq!(taken.batch.payload, b"held");
-        assert!(unreadable.is_empty());
+        assert!(skipped.unreadable.is_empty());
+    }
+
+    #[test]
+    fn batches_older_than_the_backend_takes_are_dropped_and_counted() {
+        let root = TempRoot::new("age");
+        let spool = Spool::new(&root.0, "e", None, crate::config::DEFAULT_SPOOL_MAX_BYTES);
+        let write_aged = |signal: Signal, age: Duration, items: u64| {
+            let nanos = unix_nanos() - u64::try_from(age.as_nanos()).unwrap_or(0);
+            let name = format!("{nanos:020}-1-0-{items}.{}{BATCH_SUFFIX}", signal.word());
+            fs::create_dir_all(spool.dir()).expect("dir");
+            fs::write(spool.dir().join(name), encode(signal, "e", b"old")).expect("write");
+        };
+        write_aged(Signal::Traces, SPAN_MAX_AGE + Duration::from_secs(60), 7);
+        write_aged(Signal::Traces, SPAN_MAX_AGE - Duration::from_secs(60), 2);
+        write_aged(Signal::Metrics, METRIC_MAX_AGE + Duration::from_secs(60), 4);
+        let mut skipped = Skipped::default();
+        let kept = spool.claim_next(Signal::Traces, &mut skipped).expect("the younger spans");
+        assert_eq!(kept.batch.items, 2);
+        assert!(spool.claim_next(Signal::Metrics, &mut skipped).is_none());
+        assert_eq!(
+            skipped.dropped,
+            Dropped {
+                batches: 2,
+                spans: 7,
+                points: 4
+            }
+        );
+        assert!(skipped.unreadable.is_empty(), "age is not corruption");
     }
 }

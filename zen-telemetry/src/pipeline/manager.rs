@@ -148,7 +148,13 @@ pub(crate) fn force_state(on: Option<bool>) {
     }
 }
 
-/// The most that flushing at exit may add to the program's exit.
-pub(crate) fn shutdown_timeout() -> std::time::Duration {
-    lock_config().as_ref().map(|c| c.shutdown_timeout).unwrap_or_default()
+/// The most that flushing at exit may add to the program's exit, and how
+/// long requests may try before their batches are spooled (`None`: no spool).
+pub(crate) fn shutdown_timeout() -> (std::time::Duration, Option<std::time::Duration>) {
+    let guard = lock_config();
+    let Some(config) = guard.as_ref() else {
+        return Default::default();
+    };
+    let spool_budget = config.spool.active_root().map(|_| config.spool.exit_budget);
+    (config.shutdown_timeout, spool_budget)
 }

@@ -59,8 +59,11 @@ pub(crate) fn shutdown() {
         return;
     }
     if let Some(pipeline) = PIPELINE.get() {
-        let timeout = manager::shutdown_timeout();
+        let (timeout, spool_budget) = manager::shutdown_timeout();
         let deadline = Instant::now() + timeout;
+        // Requests give up at the spool budget, so what they could not
+        // deliver is spooled before the timeout; without a spool, at the timeout.
+        crate::exporter::begin_exit(Instant::now() + spool_budget.unwrap_or(timeout).min(timeout));
         // The last metric export runs on its own thread beside the span flush.
         let metrics_done = pipeline
             .metric_export

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  calls::sites() ────────────┐
-//!                             ├──> points (changed series only, ≤ 200 a request) ──> grpc (OTLP, Telemetry API)
+//!                             ├──> points (changed series only, ≤ 200 a request) ──> exporter::grpc (OTLP, Telemetry API; spooled at exit)
 //!  SdkMeterProvider ──> ManualReader ─┘                                           └─> lines (file, stdout)
 //! ```
 //!
@@ -14,7 +14,6 @@
 //! So the SDK aggregates users' instruments and a `ManualReader` hands them
 //! to our thread.
 
-mod grpc;
 mod lines;
 mod points;
 
@@ -29,6 +28,8 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
+use super::grpc::Grpc;
+use super::spool::Signal;
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
 use points::MAX_POINTS_PER_REQUEST;
@@ -36,14 +37,14 @@ use points::MAX_POINTS_PER_REQUEST;
 /// Where metric points go.
 #[derive(Debug)]
 enum Sink {
-    Grpc(grpc::Grpc),
+    Grpc(Grpc),
     Lines(lines::Lines),
 }
 
 impl Sink {
-    fn send(&self, request: ExportMetricsServiceRequest, deadline: Instant) -> Result<(), String> {
+    fn send(&self, request: ExportMetricsServiceRequest, points: u64, deadline: Instant) -> Result<(), String> {
         match self {
-            Sink::Grpc(grpc) => grpc.send(request, deadline),
+            Sink::Grpc(grpc) => grpc.deliver(request, points, deadline),
             Sink::Lines(lines) => lines.send(&request),
         }
     }
@@ -76,8 +77,18 @@ impl MetricExport {
             ExporterKind::None | ExporterKind::Auto => return Ok(None),
             ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
             ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
-            ExporterKind::Otlp => Sink::Grpc(grpc::Grpc::otlp(|name| std::env::var(name).ok(), timeout)?),
-            ExporterKind::Gcp => Sink::Grpc(grpc::Grpc::google(super::gcp::session(&config.gcp)?, timeout)?),
+            ExporterKind::Otlp => Sink::Grpc(Grpc::otlp(
+                Signal::Metrics,
+                |name| std::env::var(name).ok(),
+                timeout,
+                &config.spool,
+            )?),
+            ExporterKind::Gcp => Sink::Grpc(Grpc::google(
+                super::gcp::session(&config.gcp)?,
+                config.gcp.project.as_ref().map(|project| project.id.as_str()),
+                timeout,
+                &config.spool,
+            )?),
         };
         let reader = Arc::new(
             ManualReader::builder()
@@ -147,14 +158,24 @@ struct Worker {
 impl Worker {
     fn run(mut self, inbox: &mpsc::Receiver<Shutdown>) {
         let mut next = Instant::now() + self.interval;
+        let mut last_resend = None;
         loop {
-            match inbox.recv_timeout(next.saturating_duration_since(Instant::now())) {
+            let mut wake = next;
+            if let Sink::Grpc(destination) = &self.sink {
+                destination.resend_if_due(Signal::Metrics, &mut last_resend);
+                if let Some(resend) = destination.next_resend(last_resend) {
+                    wake = wake.min(Instant::now() + resend);
+                }
+            }
+            match inbox.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Err(RecvTimeoutError::Timeout) => {
-                    self.export(Instant::now() + self.timeout.min(self.interval));
-                    next = (next + self.interval).max(Instant::now());
+                    if Instant::now() >= next {
+                        self.export(Instant::now() + self.timeout.min(self.interval), false);
+                        next = (next + self.interval).max(Instant::now());
+                    }
                 }
                 Ok(Shutdown { deadline, done }) => {
-                    self.export(deadline);
+                    self.export(deadline, true);
                     let _ = done.send(());
                     return;
                 }
@@ -163,9 +184,11 @@ impl Worker {
         }
     }
 
-    /// Sends what changed; a failed request stops this export, and its
-    /// series (still marked undelivered) go again with the next one.
-    fn export(&mut self, deadline: Instant) {
+    /// Sends what changed. During the run a failed request stops this
+    /// export, and its series (still marked undelivered) go again with the
+    /// next one; at the `last` export every request is made, so that what
+    /// fails is spooled.
+    fn export(&mut self, deadline: Instant, last: bool) {
         let mut collected = ResourceMetrics::default();
         if let Err(error) = self.reader.collect(&mut collected) {
             diag::debug_line(|| format!("collecting metrics: {error}"));
@@ -174,7 +197,7 @@ impl Worker {
         let mut unsent = batches.iter().map(|batch| batch.series.len() as u64).sum::<u64>();
         for batch in batches {
             let points = batch.series.len() as u64;
-            match self.sink.send(batch.request, deadline) {
+            match self.sink.send(batch.request, points, deadline) {
                 Ok(()) => {
                     self.points.delivered(batch.series);
                     stats::add_metric_points_exported(points);
@@ -182,7 +205,9 @@ impl Worker {
                 }
                 Err(error) => {
                     diag::debug_line(|| format!("metric export failed: {error}"));
-                    break;
+                    if !last {
+                        break;
+                    }
                 }
             }
         }
