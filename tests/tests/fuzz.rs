@@ -213,11 +213,11 @@ proptest! {
     /// Every variable set at once, each to its own arbitrary value.
     #[test]
     fn all_variables_together_warn_at_most_once_each(
-        values in prop::collection::vec(env_value(), 32),
-        unset in prop::collection::vec(any::<bool>(), 32),
+        values in prop::collection::vec(env_value(), 48),
+        unset in prop::collection::vec(any::<bool>(), 48),
     ) {
         let variables = variables_read();
-        prop_assert!(variables.len() <= 32, "raise the vector sizes: {} variables", variables.len());
+        prop_assert!(variables.len() <= 48, "raise the vector sizes: {} variables", variables.len());
         let env: BTreeMap<String, String> = variables
             .iter()
             .zip(values)
