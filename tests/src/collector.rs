@@ -173,7 +173,19 @@ impl FakeCollector {
 
     /// Starts listening on 127.0.0.1 on a free port, answering as told.
     pub fn answering(answer: Answer) -> FakeCollector {
-        let (listener, addr) = crate::bind_loopback();
+        let (listener, _) = crate::bind_loopback();
+        FakeCollector::serving(listener, answer)
+    }
+
+    /// Starts listening on `addr`, which an earlier receiver of the same
+    /// test had (a backend coming back at the same endpoint), accepting everything.
+    pub fn start_on(addr: SocketAddr) -> FakeCollector {
+        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr} again: {e}"));
+        FakeCollector::serving(listener, Answer::Accept)
+    }
+
+    fn serving(listener: TcpListener, answer: Answer) -> FakeCollector {
+        let addr = listener.local_addr().expect("local addr");
         let requests: Requests = Arc::default();
         let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
         let metrics: MetricRequests = Arc::default();
@@ -317,6 +329,58 @@ impl Blackhole {
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+}
+
+/// A blackhole that closes its port and every connection when dropped, so
+/// a healthy receiver can take the same endpoint.
+pub struct ClosingBlackhole {
+    addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl ClosingBlackhole {
+    /// Starts listening on 127.0.0.1 on a free port.
+    pub fn start() -> ClosingBlackhole {
+        let (listener, addr) = crate::bind_loopback();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = thread::spawn(move || {
+            let mut held: Vec<TcpStream> = Vec::new();
+            for stream in listener.incoming().flatten() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                held.push(stream);
+            }
+        });
+        ClosingBlackhole {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The address, for the receiver that follows.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ClosingBlackhole {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //! `zen-probe fail N` (each root also calls `probe.fail`, which returns an
 //! error whose text holds secrets) |
 //! `zen-probe meters N` (N roots, and a counter of our own through
-//! `meter_provider()` with 300 series, `probe.orders` by `shard`)
+//! `meter_provider()` with 300 series, `probe.orders` by `shard`) |
+//! `zen-probe flushed N` (N roots, then `shutdown()` before the report, so
+//! its counts include the exit flush and the spool)
 
 use zen_telemetry::traced;
 
@@ -96,6 +98,9 @@ fn main() {
             }
         }
     }
+    if mode == "flushed" {
+        zen_telemetry::shutdown();
+    }
     let threads_after = dir_entries("/proc/self/task").len();
     let fds_after = dir_entries("/proc/self/fd");
     let calls_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -115,6 +120,12 @@ fn main() {
         "dropped": stats.spans_dropped,
         "failed": stats.spans_failed,
         "metric_points_exported": stats.metric_points_exported,
+        "spans_spooled": stats.spans_spooled,
+        "spans_resent": stats.spans_resent,
+        "spans_spool_dropped": stats.spans_spool_dropped,
+        "metric_points_spooled": stats.metric_points_spooled,
+        "metric_points_resent": stats.metric_points_resent,
+        "metric_points_spool_dropped": stats.metric_points_spool_dropped,
         "calls_ms": calls_ms,
         "peak_rss_kib": peak_rss_kib(),
     });

@@ -273,14 +273,12 @@ impl Grpc {
     }
 
     /// Sends spooled batches of `signal` before new data, a few per round so
-    /// a large spool cannot starve it. A batch is removed only once the
+    /// a large spool cannot starve it; a round that starts as the program
+    /// exits is cut off at the exit deadline like any request. A batch is removed only once the
     /// backend took it (or refused it as invalid); a failure ends the round
     /// and hands the batch back.
     fn resend_round(&self, signal: Signal) {
         let Some(spool) = &self.spool else { return };
-        if exit::deadline().is_some() {
-            return;
-        }
         let mut skipped = Skipped::default();
         for _ in 0..RESEND_BATCHES_PER_ROUND {
             let Some(claimed) = spool.claim_next(signal, &mut skipped) else {

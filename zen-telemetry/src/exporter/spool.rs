@@ -8,8 +8,8 @@
 //!   `~/.local/state/zen-telemetry/spool`). Directories are 0700, files 0600.
 //! - A batch is written to a temporary file and renamed into place, so a
 //!   reader never sees half a batch under a batch's name; a process killed
-//!   mid-write leaves only a temporary file, removed by the next write once
-//!   it is old.
+//!   mid-write leaves only a temporary file, removed by the next write or
+//!   claim once it is a minute old.
 //! - File: `ZENSPOOL`, a format version, the signal, the destination, the
 //!   payload (an OTLP protobuf request) and a SHA-256 prefix of all before
 //!   it. A file that fails any check is removed and reported, never sent.
@@ -269,6 +269,7 @@ impl Spool {
     /// Files that are not batches, and batches older than the signal's
     /// [`max_age`](Signal::max_age), are removed and reported in `skipped`.
     pub(crate) fn claim_next(&self, signal: Signal, skipped: &mut Skipped) -> Option<Claimed> {
+        remove_stale_temps(&self.dir);
         let now = unix_nanos();
         let mut candidates: Vec<PathBuf> = self
             .files()
