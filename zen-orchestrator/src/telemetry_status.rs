@@ -90,8 +90,68 @@ pub fn to_json(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
         "error_messages": config.error_messages,
         "traceparent_present": traceparent_present,
         "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
+        "spool": spool(config),
         "data": DATA,
     })
+}
+
+/// Where undelivered batches wait for the next run, and what waits there.
+fn spool(config: &Config) -> Value {
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let destinations: Vec<Value> = zen_telemetry::spool_status(config)
+        .into_iter()
+        .map(|spool| {
+            json!({
+                "dir": spool.dir.display().to_string(),
+                "batches": spool.batches,
+                "bytes": spool.bytes,
+                "oldest_s": spool.oldest.map(|age| age.as_secs()),
+            })
+        })
+        .collect();
+    json!({
+        "enabled": config.spool.enabled,
+        "root": config.spool.root.as_ref().map(|root| root.display().to_string()),
+        "max_bytes": config.spool.max_bytes,
+        "exit_budget_ms": millis(config.spool.exit_budget),
+        "destinations": destinations,
+    })
+}
+
+fn spool_lines(config: &Config) -> Vec<String> {
+    if !config.spool.enabled {
+        return vec!["spool: off (ZEN_TELEMETRY_SPOOL=off)".to_owned()];
+    }
+    let Some(root) = &config.spool.root else {
+        return vec!["spool: none (neither XDG_STATE_HOME nor HOME is set)".to_owned()];
+    };
+    let spools = zen_telemetry::spool_status(config);
+    if spools.is_empty() {
+        return vec![format!(
+            "spool: {} (not used for this destination)",
+            root.display()
+        )];
+    }
+    spools
+        .iter()
+        .map(|spool| {
+            let waiting = match spool.oldest {
+                Some(age) => format!(
+                    "{} batches, {} KiB, the oldest {} s old",
+                    spool.batches,
+                    spool.bytes.div_ceil(1024),
+                    age.as_secs()
+                ),
+                None => "empty".to_owned(),
+            };
+            format!(
+                "spool: {}: {waiting} (sent by the next run; up to {} MiB, {} ms at exit)",
+                spool.dir.display(),
+                config.spool.max_bytes / (1024 * 1024),
+                config.spool.exit_budget.as_millis()
+            )
+        })
+        .collect()
 }
 
 /// The status as text, one fact per line.
@@ -167,6 +227,11 @@ pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
         }
     ));
     line(format!("shutdown timeout: {} ms", config.shutdown_timeout.as_millis()));
+    if config.turns_on() {
+        for spool in spool_lines(config) {
+            line(spool);
+        }
+    }
     line("data collected:".into());
     for item in DATA {
         line(format!("  - {item}"));

@@ -206,3 +206,45 @@ fn metrics_destination_and_interval() {
     assert_eq!(json(&off)["metrics"], Value::Null);
     assert!(text(&off).contains("metrics: off (ZEN_TELEMETRY_METRICS=false)"));
 }
+
+#[test]
+fn spool_path_pending_batches_and_their_age() {
+    let state = TempDir::new("status-spool");
+    let state_dir = state.path("state");
+    let env = [
+        ("NO_GCE_CHECK", "true"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+        ("XDG_STATE_HOME", state_dir.to_str().unwrap()),
+    ];
+    let status = json(&env);
+    assert_eq!(status["spool"]["enabled"], true);
+    assert_eq!(status["spool"]["exit_budget_ms"], 200);
+    assert_eq!(status["spool"]["max_bytes"], 16 * 1024 * 1024);
+    let destinations = status["spool"]["destinations"].as_array().cloned().unwrap_or_default();
+    assert_eq!(destinations.len(), 1, "traces and metrics share the endpoint: {destinations:?}");
+    let dir = std::path::PathBuf::from(destinations[0]["dir"].as_str().unwrap());
+    assert!(dir.starts_with(state_dir.join("zen-telemetry/spool")), "{}", dir.display());
+    assert_eq!(destinations[0]["batches"], 0);
+    assert!(!state_dir.exists(), "asking makes nothing");
+
+    // A batch spooled 90 s ago (its name holds the time).
+    std::fs::create_dir_all(&dir).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        - 90_000_000_000;
+    std::fs::write(dir.join(format!("{nanos:020}-1-0-12.traces.batch")), [0u8; 2000]).unwrap();
+    let status = json(&env);
+    let spool = &status["spool"]["destinations"][0];
+    assert_eq!((spool["batches"].as_u64(), spool["bytes"].as_u64()), (Some(1), Some(2000)));
+    assert!(spool["oldest_s"].as_u64().is_some_and(|age| (90..100).contains(&age)), "{spool}");
+    let shown = text(&env);
+    assert!(
+        shown.contains(&format!("spool: {}: 1 batches, 2 KiB, the oldest 9", dir.display())),
+        "{shown}"
+    );
+
+    let off = [env[0], env[1], env[2], ("ZEN_TELEMETRY_SPOOL", "off")];
+    assert!(text(&off).contains("spool: off (ZEN_TELEMETRY_SPOOL=off)"));
+}
