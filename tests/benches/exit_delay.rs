@@ -109,7 +109,11 @@ fn main() {
             "| {} | {:.0} ms | {} | {:.0} ms |",
             mode.name(),
             millis(on),
-            if on <= Duration::from_millis(250) { "met" } else { "missed" },
+            if on <= Duration::from_millis(250) {
+                "met"
+            } else {
+                "missed"
+            },
             millis(plain)
         );
     }

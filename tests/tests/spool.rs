@@ -84,7 +84,9 @@ fn spooled(state: &Path) -> BTreeMap<&'static str, Vec<(PathBuf, u64)>> {
 }
 
 fn spooled_items(state: &Path, signal: &str) -> u64 {
-    spooled(state).get(signal).map_or(0, |files| files.iter().map(|(_, n)| n).sum())
+    spooled(state)
+        .get(signal)
+        .map_or(0, |files| files.iter().map(|(_, n)| n).sum())
 }
 
 /// Span ids received for the run tagged `run`.
@@ -206,7 +208,11 @@ fn a_torn_batch_is_skipped_with_one_warning_and_the_rest_delivered() {
 
     let collector = FakeCollector::start_on(addr);
     let b = run(&["flushed", "1"], &collector.endpoint(), state.path(), "b", &[]);
-    let warnings: Vec<&str> = b.stderr.lines().filter(|l| l.contains("unreadable spool file")).collect();
+    let warnings: Vec<&str> = b
+        .stderr
+        .lines()
+        .filter(|l| l.contains("unreadable spool file"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{}", b.stderr);
     assert!(warnings[0].contains("truncated"), "{}", warnings[0]);
     let spans = collector.wait_for_spans(40 - *torn_items as usize + 2, Duration::from_secs(5));
@@ -221,7 +227,12 @@ fn a_run_killed_at_exit_leaves_nothing_the_next_run_trips_on() {
     let state = TempDir::new("spool-kill");
     let addr = free_addr();
     let endpoint = format!("http://{addr}");
-    let env = env(&endpoint, state.path(), "a", &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")]);
+    let env = env(
+        &endpoint,
+        state.path(),
+        "a",
+        &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")],
+    );
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // Killed with SIGKILL as soon as its work is done, in the middle of its
     // exit flush: whatever it managed to spool is whole.
@@ -250,7 +261,10 @@ fn a_run_killed_at_exit_leaves_nothing_the_next_run_trips_on() {
 fn over_its_bound_the_spool_drops_the_oldest_and_counts_them() {
     let state = TempDir::new("spool-bound");
     let endpoint = format!("http://{}", free_addr());
-    let bounded = [("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"), ("ZEN_TELEMETRY_SPOOL_MAX_BYTES", "12000")];
+    let bounded = [
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
+        ("ZEN_TELEMETRY_SPOOL_MAX_BYTES", "12000"),
+    ];
     let a = run(&["flushed", "200"], &endpoint, state.path(), "a", &bounded);
     let (spooled_spans, dropped) = (count(&a, "spans_spooled"), count(&a, "spans_spool_dropped"));
     assert_eq!(spooled_spans, 400);
@@ -267,13 +281,20 @@ fn over_its_bound_the_spool_drops_the_oldest_and_counts_them() {
     // The oldest went: what is left is the newest, batch names sorting by age.
     let mut names: Vec<String> = spooled(state.path())["traces"]
         .iter()
-        .map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|(p, _)| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     names.sort();
     let last_seq = |name: &str| name.split('-').nth(2).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
     let seqs: Vec<u64> = names.iter().map(|n| last_seq(n)).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{names:?}");
-    assert!(*seqs.first().unwrap_or(&0) > 0, "the first batch was dropped: {names:?}");
+    assert!(
+        *seqs.first().unwrap_or(&0) > 0,
+        "the first batch was dropped: {names:?}"
+    );
 }
 
 fn metric_dropped(run: &WatchedRun) -> u64 {
@@ -334,7 +355,11 @@ fn metric_points_are_spooled_and_resent_too() {
         .iter()
         .flat_map(|(_, request)| &request.resource_metrics)
         .filter(|rm| {
-            rm.resource.as_ref().map(|r| attributes(&r.attributes)).unwrap_or_default().get("service.version")
+            rm.resource
+                .as_ref()
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default()
+                .get("service.version")
                 == Some(&"a".to_owned())
         })
         .flat_map(|rm| &rm.scope_metrics)
@@ -342,6 +367,9 @@ fn metric_points_are_spooled_and_resent_too() {
         .map(|m| m.name.clone())
         .collect();
     let names: BTreeSet<&str> = from_a.iter().map(String::as_str).collect();
-    assert!(names.contains("function.calls") && names.contains("function.calls.duration"), "{names:?}");
+    assert!(
+        names.contains("function.calls") && names.contains("function.calls.duration"),
+        "{names:?}"
+    );
     assert_eq!(spooled_items(state.path(), "metrics"), 0);
 }

@@ -127,10 +127,7 @@ fn spool_lines(config: &Config) -> Vec<String> {
     };
     let spools = zen_telemetry::spool_status(config);
     if spools.is_empty() {
-        return vec![format!(
-            "spool: {} (not used for this destination)",
-            root.display()
-        )];
+        return vec![format!("spool: {} (not used for this destination)", root.display())];
     }
     spools
         .iter()

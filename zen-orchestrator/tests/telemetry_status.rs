@@ -221,9 +221,17 @@ fn spool_path_pending_batches_and_their_age() {
     assert_eq!(status["spool"]["exit_budget_ms"], 200);
     assert_eq!(status["spool"]["max_bytes"], 16 * 1024 * 1024);
     let destinations = status["spool"]["destinations"].as_array().cloned().unwrap_or_default();
-    assert_eq!(destinations.len(), 1, "traces and metrics share the endpoint: {destinations:?}");
+    assert_eq!(
+        destinations.len(),
+        1,
+        "traces and metrics share the endpoint: {destinations:?}"
+    );
     let dir = std::path::PathBuf::from(destinations[0]["dir"].as_str().unwrap());
-    assert!(dir.starts_with(state_dir.join("zen-telemetry/spool")), "{}", dir.display());
+    assert!(
+        dir.starts_with(state_dir.join("zen-telemetry/spool")),
+        "{}",
+        dir.display()
+    );
     assert_eq!(destinations[0]["batches"], 0);
     assert!(!state_dir.exists(), "asking makes nothing");
 
@@ -237,8 +245,14 @@ fn spool_path_pending_batches_and_their_age() {
     std::fs::write(dir.join(format!("{nanos:020}-1-0-12.traces.batch")), [0u8; 2000]).unwrap();
     let status = json(&env);
     let spool = &status["spool"]["destinations"][0];
-    assert_eq!((spool["batches"].as_u64(), spool["bytes"].as_u64()), (Some(1), Some(2000)));
-    assert!(spool["oldest_s"].as_u64().is_some_and(|age| (90..100).contains(&age)), "{spool}");
+    assert_eq!(
+        (spool["batches"].as_u64(), spool["bytes"].as_u64()),
+        (Some(1), Some(2000))
+    );
+    assert!(
+        spool["oldest_s"].as_u64().is_some_and(|age| (90..100).contains(&age)),
+        "{spool}"
+    );
     let shown = text(&env);
     assert!(
         shown.contains(&format!("spool: {}: 1 batches, 2 KiB, the oldest 9", dir.display())),

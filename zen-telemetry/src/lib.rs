@@ -85,8 +85,8 @@ pub use calls::{
 };
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind, SpoolSettings};
-pub use pipeline::InitError;
 pub use exporter::spool::SpoolStatus;
+pub use pipeline::InitError;
 pub use stats::{Stats, stats};
 pub use zen_telemetry_macros::traced;
 

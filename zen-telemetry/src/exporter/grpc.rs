@@ -167,7 +167,12 @@ impl Grpc {
         Grpc::new(endpoint, timeout, Credentials::Google(session), spool)
     }
 
-    fn new(endpoint: String, timeout: Duration, credentials: Credentials, spool: Option<Spool>) -> Result<Grpc, String> {
+    fn new(
+        endpoint: String,
+        timeout: Duration,
+        credentials: Credentials,
+        spool: Option<Spool>,
+    ) -> Result<Grpc, String> {
         let runtime = crate::exporter::on_runtime::tokio_runtime()?;
         // tonic spawns its connection task while connecting, so do it inside the runtime.
         let _entered = runtime.enter();
@@ -201,7 +206,12 @@ impl Grpc {
             match tokio::time::timeout(budget, self.prepare(&mut request)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(reason)) => return Err(Failed::Lost(reason)),
-                Err(_) => return Err(Failed::Lost(format!("{} was not ready within {budget:?}", self.endpoint))),
+                Err(_) => {
+                    return Err(Failed::Lost(format!(
+                        "{} was not ready within {budget:?}",
+                        self.endpoint
+                    )));
+                }
             }
             let payload = Bytes::from(request.encode_to_vec());
             // At exit, a backend that just failed gets no wait at all.
@@ -361,7 +371,9 @@ impl Grpc {
             let mut backoff = FIRST_BACKOFF;
             loop {
                 match self.send::<R>(payload.clone()).await {
-                    Err(refusal) if refusal.again_soon && backoff <= MAX_BACKOFF && Instant::now() + backoff < deadline => {
+                    Err(refusal)
+                        if refusal.again_soon && backoff <= MAX_BACKOFF && Instant::now() + backoff < deadline =>
+                    {
                         diag::debug_line(|| format!("{}; trying again in {backoff:?}", refusal.message));
                         tokio::time::sleep(backoff).await;
                         backoff *= 2;
@@ -403,9 +415,7 @@ impl Grpc {
                 .ready()
                 .await
                 .map_err(|e| Status::unavailable(format!("not connected: {e}")))?;
-            client
-                .unary(message, export_path(R::SIGNAL), RawCodec)
-                .await
+            client.unary(message, export_path(R::SIGNAL), RawCodec).await
         };
         match answer.await {
             Ok(response) => {
@@ -464,7 +474,12 @@ fn causes(error: &dyn std::error::Error) -> String {
 fn passing(code: Code) -> bool {
     matches!(
         code,
-        Code::Unavailable | Code::ResourceExhausted | Code::Aborted | Code::Cancelled | Code::OutOfRange | Code::DataLoss
+        Code::Unavailable
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Cancelled
+            | Code::OutOfRange
+            | Code::DataLoss
     )
 }
 
@@ -625,7 +640,12 @@ mod tests {
 
     #[test]
     fn only_refusals_of_the_data_itself_are_not_retried() {
-        for code in [Code::Unavailable, Code::DeadlineExceeded, Code::ResourceExhausted, Code::Unauthenticated] {
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Unauthenticated,
+        ] {
             assert!(worth_retrying(code), "{code:?}");
         }
         for code in [Code::InvalidArgument, Code::Unimplemented, Code::NotFound] {

@@ -117,7 +117,10 @@ pub(crate) struct Dropped {
 
 impl Dropped {
     fn add(&mut self, path: &Path) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         self.batches += 1;
         match Signal::of_name(&name) {
             Some(Signal::Traces) => self.spans += name_items(&name),
@@ -276,7 +279,10 @@ impl Spool {
             .into_iter()
             .map(|(path, _)| path)
             .filter(|path| {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 Signal::of_name(&name).is_none_or(|of| of == signal)
             })
             .filter(|path| claim_age(path).is_none_or(|age| age >= STALE_CLAIM))
@@ -348,15 +354,18 @@ pub(crate) fn status(config: &Config, lookup: &dyn Fn(&str) -> Option<String>) -
     };
     let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let spools: Vec<Spool> = match config.resolved_exporter() {
-        ExporterKind::Otlp => ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]
-            .into_iter()
-            .map(|name| {
-                let endpoint = non_empty(name)
-                    .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
-                    .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned());
-                Spool::new(root, &endpoint, None, config.spool.max_bytes)
-            })
-            .collect(),
+        ExporterKind::Otlp => [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ]
+        .into_iter()
+        .map(|name| {
+            let endpoint = non_empty(name)
+                .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
+                .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned());
+            Spool::new(root, &endpoint, None, config.spool.max_bytes)
+        })
+        .collect(),
         ExporterKind::Gcp => config
             .gcp
             .project
@@ -607,7 +616,10 @@ mod tests {
         );
         assert!(!root.0.exists(), "nothing is made before a write");
         assert_eq!(spool.write(Signal::Traces, 3, b"spans").ok(), Some(Dropped::default()));
-        assert_eq!(spool.write(Signal::Metrics, 5, b"points").ok(), Some(Dropped::default()));
+        assert_eq!(
+            spool.write(Signal::Metrics, 5, b"points").ok(),
+            Some(Dropped::default())
+        );
         assert_eq!(mode(spool.dir()), 0o700);
         for (path, _) in spool.files() {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
@@ -630,10 +642,15 @@ mod tests {
         );
         let second = spool.claim_next(Signal::Metrics, &mut skipped).expect("the points");
         assert_eq!((second.batch.signal, second.batch.items), (Signal::Metrics, 5));
-        assert!(spool.claim_next(Signal::Metrics, &mut skipped).is_none(), "both are claimed");
+        assert!(
+            spool.claim_next(Signal::Metrics, &mut skipped).is_none(),
+            "both are claimed"
+        );
         second.release().expect("release");
         first.acknowledge().expect("acknowledge");
-        let again = spool.claim_next(Signal::Metrics, &mut skipped).expect("the released batch");
+        let again = spool
+            .claim_next(Signal::Metrics, &mut skipped)
+            .expect("the released batch");
         assert_eq!(again.batch.payload, b"points");
         again.acknowledge().expect("acknowledge");
         assert_eq!(spool.pending(), Pending::default());
@@ -643,7 +660,12 @@ mod tests {
     #[test]
     fn destinations_get_their_own_directories() {
         let root = TempRoot::new("destinations");
-        let a = Spool::new(&root.0, "http://127.0.0.1:4317", None, crate::config::DEFAULT_SPOOL_MAX_BYTES);
+        let a = Spool::new(
+            &root.0,
+            "http://127.0.0.1:4317",
+            None,
+            crate::config::DEFAULT_SPOOL_MAX_BYTES,
+        );
         let b = Spool::new(
             &root.0,
             "https://telemetry.googleapis.com",
@@ -710,7 +732,10 @@ mod tests {
             ("junk", b"hello"),
         ];
         for (index, (tag, bytes)) in cases.iter().enumerate() {
-            let name = format!("{:020}-1-{index}-2.traces.batch", unix_nanos() - 60_000_000_000 + index as u64);
+            let name = format!(
+                "{:020}-1-{index}-2.traces.batch",
+                unix_nanos() - 60_000_000_000 + index as u64
+            );
             fs::write(spool.dir().join(name), bytes).unwrap_or_else(|e| panic!("{tag}: {e}"));
         }
         let mut skipped = Skipped::default();
@@ -749,7 +774,9 @@ mod tests {
             held.original.file_name().expect("name").to_string_lossy()
         ));
         fs::rename(&held.path, &dead).expect("age the claim");
-        let taken = spool.claim_next(Signal::Traces, &mut skipped).expect("a stale claim is taken over");
+        let taken = spool
+            .claim_next(Signal::Traces, &mut skipped)
+            .expect("a stale claim is taken over");
         assert_eq!(taken.batch.payload, b"held");
         assert!(skipped.unreadable.is_empty());
     }
@@ -768,7 +795,9 @@ mod tests {
         write_aged(Signal::Traces, SPAN_MAX_AGE - Duration::from_secs(60), 2);
         write_aged(Signal::Metrics, METRIC_MAX_AGE + Duration::from_secs(60), 4);
         let mut skipped = Skipped::default();
-        let kept = spool.claim_next(Signal::Traces, &mut skipped).expect("the younger spans");
+        let kept = spool
+            .claim_next(Signal::Traces, &mut skipped)
+            .expect("the younger spans");
         assert_eq!(kept.batch.items, 2);
         assert!(spool.claim_next(Signal::Metrics, &mut skipped).is_none());
         assert_eq!(
