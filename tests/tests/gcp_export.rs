@@ -387,3 +387,59 @@ fn no_project_and_no_metadata_check_warns_once_and_stops_recording() {
         "recording stopped at the first span: {recorded} recorded"
     );
 }
+
+#[test]
+fn spans_spooled_while_the_telemetry_api_is_away_reach_it_with_their_project() {
+    let creds = credentials(3600);
+    let state = TempDir::new("gcp-spool");
+    let state_dir = state.path().to_str().expect("utf-8 path").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let endpoint = format!("http://{addr}");
+    let spool = [("ZEN_TELEMETRY_SPOOL", "on"), ("XDG_STATE_HOME", state_dir.as_str())];
+    let (output, _) = run_gcp(&["spans", "3"], &endpoint, &creds, &spool);
+    assert_clean_exit(&output);
+    let spool_root = state.path().join("zen-telemetry/spool");
+    let batches: Vec<PathBuf> = std::fs::read_dir(&spool_root)
+        .expect("a spool was made")
+        .flatten()
+        .flat_map(|dir| std::fs::read_dir(dir.path()).into_iter().flatten().flatten())
+        .map(|file| file.path())
+        .collect();
+    assert!(!batches.is_empty(), "nothing spooled: {}", stderr(&output));
+    let spooled: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| std::fs::read(b).expect("read a batch"))
+        .collect();
+
+    let api = FakeCollector::start_on(addr);
+    let (output, _) = run_gcp(&["spans", "1"], &endpoint, &creds, &spool);
+    assert_clean_exit(&output);
+    let spans = api.wait_for_spans(8, Duration::from_secs(5));
+    assert_eq!(spans.len(), 8, "3 + 1 roots of 2 spans");
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.resource.get("gcp.project_id").map(String::as_str) == Some(PROJECT)),
+        "every span names the project"
+    );
+    assert!(
+        api.request_headers()
+            .iter()
+            .all(|h| h.authorization.as_deref().is_some_and(|a| a.starts_with("Bearer "))),
+        "resent with a fresh token"
+    );
+    // Every token the fake grants starts so; run A was granted one too.
+    let token = b"fake-access-token-";
+    assert!(
+        api.request_headers()[0]
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.as_bytes().windows(token.len()).any(|w| w == token))
+    );
+    for bytes in &spooled {
+        assert!(!bytes.windows(token.len()).any(|w| w == token), "a token was spooled");
+        assert!(!bytes.windows(6).any(|w| w == b"Bearer"), "a header was spooled");
+    }
+}

@@ -107,6 +107,16 @@ impl std::fmt::Debug for Grpc {
     }
 }
 
+/// What becomes of a request that could not be delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undelivered {
+    /// Spooled for a later try (spans, and metric points at the last export).
+    Spool,
+    /// Dropped: a later request supersedes it (cumulative metric points
+    /// during the run, whose series go again with the next export).
+    Drop,
+}
+
 /// A batch that was not delivered: kept (its bytes, to spool) or lost.
 enum Failed {
     Kept(Bytes, String),
@@ -196,9 +206,15 @@ impl Grpc {
 
     /// Sends `request`, holding `items` spans or points, giving up at
     /// `deadline` or at the exit deadline. A batch that was not delivered
-    /// but may be later is spooled. Blocks the calling thread, which must
-    /// not be a runtime's.
-    pub(crate) fn deliver<R: OtlpRequest>(&self, mut request: R, items: u64, deadline: Instant) -> Result<(), String> {
+    /// but may be later is spooled when `spool` says so. Blocks the calling
+    /// thread, which must not be a runtime's.
+    pub(crate) fn deliver<R: OtlpRequest>(
+        &self,
+        mut request: R,
+        items: u64,
+        deadline: Instant,
+        spool: Undelivered,
+    ) -> Result<(), String> {
         let exiting = exit::deadline();
         let deadline = exiting.map_or(deadline, |exit| exit.min(deadline));
         let budget = deadline.saturating_duration_since(Instant::now());
@@ -231,7 +247,9 @@ impl Grpc {
         match outcome {
             Ok(()) => Ok(()),
             Err(Failed::Kept(payload, reason)) => {
-                self.spool_write(R::SIGNAL, items, &payload);
+                if spool == Undelivered::Spool {
+                    self.spool_write(R::SIGNAL, items, &payload);
+                }
                 Err(reason)
             }
             Err(Failed::Lost(reason)) => Err(reason),

@@ -11,7 +11,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::grpc::Grpc;
+use super::grpc::{Grpc, Undelivered};
 use super::limits;
 use super::spool::Signal;
 use crate::config::Config;
@@ -67,7 +67,7 @@ impl SpanExporter for OtlpSpans {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
         self.grpc
-            .deliver(request, spans, Instant::now() + self.grpc.timeout())
+            .deliver(request, spans, Instant::now() + self.grpc.timeout(), Undelivered::Spool)
             .map_err(OTelSdkError::InternalFailure)
     }
 

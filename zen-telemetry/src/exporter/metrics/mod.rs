@@ -28,7 +28,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
-use super::grpc::Grpc;
+use super::grpc::{Grpc, Undelivered};
 use super::spool::Signal;
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
@@ -42,9 +42,15 @@ enum Sink {
 }
 
 impl Sink {
-    fn send(&self, request: ExportMetricsServiceRequest, points: u64, deadline: Instant) -> Result<(), String> {
+    fn send(
+        &self,
+        request: ExportMetricsServiceRequest,
+        points: u64,
+        deadline: Instant,
+        undelivered: Undelivered,
+    ) -> Result<(), String> {
         match self {
-            Sink::Grpc(grpc) => grpc.deliver(request, points, deadline),
+            Sink::Grpc(grpc) => grpc.deliver(request, points, deadline, undelivered),
             Sink::Lines(lines) => lines.send(&request),
         }
     }
@@ -186,8 +192,8 @@ impl Worker {
 
     /// Sends what changed. During the run a failed request stops this
     /// export, and its series (still marked undelivered) go again with the
-    /// next one; at the `last` export every request is made, so that what
-    /// fails is spooled.
+    /// next one, superseding it (the points are cumulative); at the `last`
+    /// export every request is made, and what fails is spooled.
     fn export(&mut self, deadline: Instant, last: bool) {
         let mut collected = ResourceMetrics::default();
         if let Err(error) = self.reader.collect(&mut collected) {
@@ -197,7 +203,8 @@ impl Worker {
         let mut unsent = batches.iter().map(|batch| batch.series.len() as u64).sum::<u64>();
         for batch in batches {
             let points = batch.series.len() as u64;
-            match self.sink.send(batch.request, points, deadline) {
+            let undelivered = if last { Undelivered::Spool } else { Undelivered::Drop };
+            match self.sink.send(batch.request, points, deadline, undelivered) {
                 Ok(()) => {
                     self.points.delivered(batch.series);
                     stats::add_metric_points_exported(points);
