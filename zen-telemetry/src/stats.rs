@@ -91,11 +91,13 @@ pub(crate) fn add_metric_points_failed(n: u64) {
     POINTS_FAILED.fetch_add(n, Ordering::Relaxed);
 }
 
+#[cfg(feature = "otlp")]
 pub(crate) fn add_spooled(spans: u64, points: u64) {
     SPANS_SPOOLED.fetch_add(spans, Ordering::Relaxed);
     POINTS_SPOOLED.fetch_add(points, Ordering::Relaxed);
 }
 
+#[cfg(feature = "otlp")]
 pub(crate) fn add_resent(spans: u64, points: u64) {
     SPANS_RESENT.fetch_add(spans, Ordering::Relaxed);
     POINTS_RESENT.fetch_add(points, Ordering::Relaxed);

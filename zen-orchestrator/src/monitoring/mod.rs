@@ -5,7 +5,7 @@
 //! [`promql`] builds every query from the exporters' own names; [`alerts`]
 //! defines the alerts once, and [`policies`] and [`rules`] spell them for
 //! Cloud Monitoring and Prometheus; [`apply`] reconciles them with a project
-//! through the Monitoring REST API ([`api`]).
+//! through the Monitoring REST API (`api.rs`).
 
 pub mod alerts;
 mod api;

@@ -240,15 +240,18 @@ impl Config {
         self.disabled_by.is_some()
     }
 
-    /// The exporter that will actually be used, `auto` resolved.
+    /// The exporter that will actually be used, `auto` resolved. `auto`
+    /// picks only exporters this build has (the `gcp` and `otlp` features).
     pub fn resolved_exporter(&self) -> ExporterKind {
+        let gcp = cfg!(feature = "gcp");
+        let otlp = cfg!(feature = "otlp");
         match self.exporter {
             ExporterKind::Auto => {
-                if self.gcp.project.is_some() {
+                if gcp && self.gcp.project.is_some() {
                     ExporterKind::Gcp
-                } else if self.otlp_endpoint_set {
+                } else if otlp && self.otlp_endpoint_set {
                     ExporterKind::Otlp
-                } else if self.gcp.metadata_check {
+                } else if gcp && self.gcp.metadata_check {
                     // The metadata server is asked at the first span, off the
                     // start-up path; with no project there, recording stops.
                     ExporterKind::Gcp

@@ -20,7 +20,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+#[cfg(feature = "otlp")]
 use super::grpc::Grpc;
+#[cfg(feature = "otlp")]
 use super::spool::Signal;
 use crate::config::BatchSettings;
 use crate::stats;
@@ -72,7 +74,7 @@ impl CountingBatchProcessor {
     pub(crate) fn with_resend<E: SpanExporter + 'static>(
         exporter: E,
         settings: &BatchSettings,
-        destination: Option<Arc<Grpc>>,
+        destination: Option<Resend>,
     ) -> Result<Self, String> {
         // Zero would make `sync_channel` a rendezvous channel, on which every
         // `try_send` fails while the worker is busy: treat it as one.
@@ -175,22 +177,34 @@ struct Worker<E> {
     max_export_batch_size: usize,
     schedule_delay: Duration,
     /// Where spooled batches are sent again; `None` for local exporters.
-    resend: Option<Arc<Grpc>>,
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    resend: Option<Resend>,
 }
+
+/// The destination spooled batches are sent again to.
+#[cfg(feature = "otlp")]
+pub(crate) type Resend = Arc<Grpc>;
+/// Without network exporters there is nothing to resend.
+#[cfg(not(feature = "otlp"))]
+pub(crate) type Resend = std::convert::Infallible;
 
 impl<E: SpanExporter> Worker<E> {
     fn run(mut self) {
         // Exporting must not itself produce spans (e.g. a traced exporter).
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut last_export = Instant::now();
+        #[cfg(feature = "otlp")]
         let mut last_resend = None;
         loop {
+            #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
+            let mut wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+            #[cfg(feature = "otlp")]
             if let Some(destination) = &self.resend {
                 destination.resend_if_due(Signal::Traces, &mut last_resend);
-            }
-            let mut wait = self.schedule_delay.saturating_sub(last_export.elapsed());
-            if let Some(next) = self.resend.as_ref().and_then(|d| d.next_resend(last_resend)) {
-                wait = wait.min(next);
+                wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+                if let Some(next) = destination.next_resend(last_resend) {
+                    wait = wait.min(next);
+                }
             }
             match self.control.recv_timeout(wait) {
                 Ok(Control::BatchReady) => {

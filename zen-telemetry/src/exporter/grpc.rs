@@ -15,6 +15,7 @@
 //!                                                                       └──> spool ──> resend_round (a later process)
 //! ```
 
+#[cfg(feature = "gcp")]
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,15 +23,19 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+#[cfg(feature = "gcp")]
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+#[cfg(feature = "gcp")]
+use tonic::transport::ClientTlsConfig;
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use super::exit;
+#[cfg(feature = "gcp")]
 use super::gcp::Session;
 use super::spool::{Signal, Skipped, Spool};
 use crate::config::SpoolSettings;
@@ -52,6 +57,7 @@ pub(crate) trait OtlpRequest: Message + Sized {
     /// What it carries.
     const SIGNAL: Signal;
     /// The resources of its data, for Google's attributes.
+    #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
     fn resources(&mut self) -> Vec<&mut Resource>;
 }
 
@@ -96,6 +102,7 @@ enum Credentials {
     /// Headers from `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS`.
     Headers(Vec<(AsciiMetadataKey, AsciiMetadataValue)>),
     /// The Google Cloud session: token, quota project, resource attributes.
+    #[cfg(feature = "gcp")]
     Google(Arc<Session>),
 }
 
@@ -163,6 +170,7 @@ impl Grpc {
     /// Google's Telemetry API, sharing the session of the process. Batches
     /// are spooled only when `project` is known from the configuration: the
     /// spool is named by it, and a project found later could differ.
+    #[cfg(feature = "gcp")]
     pub(crate) fn google(
         session: Arc<Session>,
         project: Option<&str>,
@@ -359,17 +367,13 @@ impl Grpc {
     }
 
     /// Google's resource attributes, before the request is encoded.
+    #[cfg_attr(not(feature = "gcp"), allow(clippy::unused_async))]
     async fn prepare<R: OtlpRequest>(&self, request: &mut R) -> Result<(), String> {
-        let Credentials::Google(session) = &self.credentials else {
-            return Ok(());
-        };
-        let project = session.project().await?;
-        let location = match R::SIGNAL {
-            Signal::Metrics => Some(session.location().await),
-            Signal::Traces => None,
-        };
-        for resource in request.resources() {
-            set_google_attributes(&mut resource.attributes, project, location);
+        #[cfg(not(feature = "gcp"))]
+        let _ = request;
+        #[cfg(feature = "gcp")]
+        if let Credentials::Google(session) = &self.credentials {
+            return prepare_for_google(session, request).await;
         }
         Ok(())
     }
@@ -408,9 +412,11 @@ impl Grpc {
 
     async fn send<R: OtlpRequest>(&self, payload: Bytes) -> Result<(), Refusal> {
         let mut headers = Vec::new();
+        #[cfg(feature = "gcp")]
         let mut project = None;
         match &self.credentials {
             Credentials::Headers(fixed) => headers.clone_from(fixed),
+            #[cfg(feature = "gcp")]
             Credentials::Google(session) => {
                 let id = session.ready().await.map_err(|message| Refusal {
                     message,
@@ -448,6 +454,7 @@ impl Grpc {
                 }
             }
             Err(status) => {
+                #[cfg(feature = "gcp")]
                 if let (Credentials::Google(session), Some(project)) = (&self.credentials, project) {
                     session.refused(status.code(), project);
                 }
@@ -560,10 +567,19 @@ impl Decoder for RawCodec {
     }
 }
 
-/// A lazily connecting channel to `endpoint`, with TLS for `https://`.
+/// A lazily connecting channel to `endpoint`, with TLS for `https://` (TLS
+/// comes with the `gcp` feature).
 pub(crate) fn channel(endpoint: &str, timeout: Duration) -> Result<Channel, String> {
+    #[cfg_attr(not(feature = "gcp"), allow(unused_mut))]
     let mut channel =
         Endpoint::from_shared(endpoint.to_owned()).map_err(|e| format!("invalid endpoint {endpoint}: {e}"))?;
+    #[cfg(not(feature = "gcp"))]
+    if endpoint.starts_with("https://") {
+        return Err(format!(
+            "{endpoint}: TLS needs zen-telemetry's `gcp` feature; this build has plaintext OTLP only"
+        ));
+    }
+    #[cfg(feature = "gcp")]
     if endpoint.starts_with("https://") {
         channel = channel
             .tls_config(ClientTlsConfig::new().with_webpki_roots())
@@ -572,8 +588,23 @@ pub(crate) fn channel(endpoint: &str, timeout: Duration) -> Result<Channel, Stri
     Ok(channel.timeout(timeout).connect_lazy())
 }
 
+/// Google's resource attributes on every resource of `request`.
+#[cfg(feature = "gcp")]
+async fn prepare_for_google<R: OtlpRequest>(session: &Session, request: &mut R) -> Result<(), String> {
+    let project = session.project().await?;
+    let location = match R::SIGNAL {
+        Signal::Metrics => Some(session.location().await),
+        Signal::Traces => None,
+    };
+    for resource in request.resources() {
+        set_google_attributes(&mut resource.attributes, project, location);
+    }
+    Ok(())
+}
+
 /// The resource attributes Google needs: the project, and for metric points
 /// a location unless the resource already names one.
+#[cfg(feature = "gcp")]
 fn set_google_attributes(attributes: &mut Vec<KeyValue>, project: &str, location: Option<&str>) {
     let text = |value: &str| {
         Some(AnyValue {
@@ -637,6 +668,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "gcp")]
     #[test]
     fn google_attributes_keep_a_given_location() {
         let mut attributes = vec![KeyValue {

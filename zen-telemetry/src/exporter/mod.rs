@@ -9,14 +9,20 @@
 
 mod batch;
 mod counted;
+#[cfg(feature = "otlp")]
 mod exit;
+#[cfg(feature = "gcp")]
 mod gcp;
+#[cfg(feature = "otlp")]
 mod grpc;
 mod json;
 mod jsonl;
+#[cfg(feature = "gcp")]
 mod limits;
 pub(crate) mod metrics;
+#[cfg(feature = "otlp")]
 mod on_runtime;
+#[cfg(feature = "otlp")]
 mod otlp;
 pub(crate) mod spool;
 
@@ -33,6 +39,7 @@ pub(crate) fn batch_processor(
     destination: ExporterKind,
 ) -> Result<Option<CountingBatchProcessor>, String> {
     let settings = &config.batch;
+    #[cfg(feature = "otlp")]
     let timeout = settings.export_timeout;
     let processor = match destination {
         ExporterKind::None | ExporterKind::Auto => return Ok(None),
@@ -40,12 +47,25 @@ pub(crate) fn batch_processor(
         ExporterKind::File => {
             CountingBatchProcessor::new(Counted(JsonLinesExporter::new(config.file_path.clone())), settings)?
         }
+        #[cfg(feature = "otlp")]
         ExporterKind::Otlp => network(otlp::collector(config, timeout)?, settings)?,
+        #[cfg(feature = "gcp")]
         ExporterKind::Gcp => network(otlp::google(config, &config.gcp, timeout)?, settings)?,
+        #[cfg(not(feature = "otlp"))]
+        ExporterKind::Otlp => return Err(missing_feature("otlp")),
+        #[cfg(not(feature = "gcp"))]
+        ExporterKind::Gcp => return Err(missing_feature("gcp")),
     };
     Ok(Some(processor))
 }
 
+/// Why an exporter chosen by configuration cannot start in this build.
+#[cfg(any(not(feature = "otlp"), not(feature = "gcp")))]
+pub(crate) fn missing_feature(feature: &str) -> String {
+    format!("zen-telemetry was built without its `{feature}` feature (enable it in Cargo.toml)")
+}
+
+#[cfg(feature = "otlp")]
 fn network(
     exporter: otlp::OtlpSpans,
     settings: &crate::config::BatchSettings,
@@ -56,5 +76,49 @@ fn network(
 
 /// The program is exiting: requests in flight and to come give up at `deadline`.
 pub(crate) fn begin_exit(deadline: std::time::Instant) {
+    #[cfg(feature = "otlp")]
     exit::begin(deadline);
+    #[cfg(not(feature = "otlp"))]
+    let _ = deadline;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the `otlp` and `gcp` features, choosing those exporters names
+    /// the missing feature (the pipeline prints it once and records nothing).
+    #[cfg(not(feature = "otlp"))]
+    #[test]
+    fn an_exporter_left_out_of_the_build_names_its_feature() {
+        let config = Config::default();
+        for (kind, feature) in [(ExporterKind::Otlp, "`otlp`"), (ExporterKind::Gcp, "`gcp`")] {
+            let error = batch_processor(&config, kind).err().unwrap_or_default();
+            assert!(error.contains(feature), "{kind}: {error}");
+        }
+    }
+
+    /// `auto` never picks an exporter the build lacks.
+    #[test]
+    fn auto_picks_only_exporters_in_the_build() {
+        let (config, _) = Config::from_lookup(|name| {
+            matches!(
+                name,
+                "GOOGLE_CLOUD_PROJECT" | "OTEL_EXPORTER_OTLP_ENDPOINT" | "NO_GCE_CHECK"
+            )
+            .then(|| match name {
+                "GOOGLE_CLOUD_PROJECT" => "zen-test-project".to_owned(),
+                "NO_GCE_CHECK" => "true".to_owned(),
+                _ => "http://127.0.0.1:4317".to_owned(),
+            })
+        });
+        let expected = if cfg!(feature = "gcp") {
+            ExporterKind::Gcp
+        } else if cfg!(feature = "otlp") {
+            ExporterKind::Otlp
+        } else {
+            ExporterKind::None
+        };
+        assert_eq!(config.resolved_exporter(), expected);
+    }
 }

@@ -12,9 +12,11 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::grpc::{Grpc, Undelivered};
+#[cfg(feature = "gcp")]
 use super::limits;
 use super::spool::Signal;
 use crate::config::Config;
+#[cfg(feature = "gcp")]
 use crate::config::gcp::GcpSettings;
 
 /// Sends batches of spans as `ExportTraceServiceRequest`s.
@@ -23,6 +25,7 @@ pub(crate) struct OtlpSpans {
     grpc: Arc<Grpc>,
     resource: ResourceAttributesWithSchema,
     /// Shorten what exceeds the Telemetry API's limits.
+    #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
     google_limits: bool,
 }
 
@@ -33,6 +36,7 @@ pub(crate) fn collector(config: &Config, timeout: Duration) -> Result<OtlpSpans,
 }
 
 /// The exporter to Google's Telemetry API.
+#[cfg(feature = "gcp")]
 pub(crate) fn google(config: &Config, settings: &GcpSettings, timeout: Duration) -> Result<OtlpSpans, String> {
     let session = super::gcp::session(settings)?;
     let project = settings.project.as_ref().map(|project| project.id.as_str());
@@ -58,7 +62,9 @@ impl OtlpSpans {
 impl SpanExporter for OtlpSpans {
     /// Blocks: the batch thread drives this future on its own thread, and
     /// the request runs on the private runtime.
+    #[cfg_attr(not(feature = "gcp"), allow(unused_mut))]
     async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+        #[cfg(feature = "gcp")]
         if self.google_limits {
             batch.iter_mut().for_each(limits::apply);
         }

@@ -22,6 +22,10 @@
 //!   file's own times) belongs to a process that died, and is taken over.
 //!
 //! Credentials never go here: only what the request body holds.
+//!
+//! Without the `otlp` feature only [`status`] is used: there is nothing to spool.
+
+#![cfg_attr(not(feature = "otlp"), allow(dead_code))]
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};

@@ -293,7 +293,7 @@ pub fn valid_project_id(id: &str) -> bool {
 /// Whether `endpoint` may receive credentials: `https://` anywhere,
 /// `http://` only to a loopback address (the tests' fakes).
 pub fn valid_endpoint(endpoint: &str) -> bool {
-    let Ok(uri) = endpoint.parse::<hyper::Uri>() else {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
         return false;
     };
     let Some(host) = uri.host().filter(|h| !h.is_empty()) else {

@@ -28,7 +28,9 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
+#[cfg(feature = "otlp")]
 use super::grpc::{Grpc, Undelivered};
+#[cfg(feature = "otlp")]
 use super::spool::Signal;
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
@@ -37,21 +39,31 @@ use points::MAX_POINTS_PER_REQUEST;
 /// Where metric points go.
 #[derive(Debug)]
 enum Sink {
+    #[cfg(feature = "otlp")]
     Grpc(Grpc),
     Lines(lines::Lines),
 }
 
 impl Sink {
+    /// Sends one request; a network sink spools it at the `last` export
+    /// when it cannot deliver it.
     fn send(
         &self,
         request: ExportMetricsServiceRequest,
         points: u64,
         deadline: Instant,
-        undelivered: Undelivered,
+        last: bool,
     ) -> Result<(), String> {
         match self {
-            Sink::Grpc(grpc) => grpc.deliver(request, points, deadline, undelivered),
-            Sink::Lines(lines) => lines.send(&request),
+            #[cfg(feature = "otlp")]
+            Sink::Grpc(grpc) => {
+                let undelivered = if last { Undelivered::Spool } else { Undelivered::Drop };
+                grpc.deliver(request, points, deadline, undelivered)
+            }
+            Sink::Lines(lines) => {
+                let _ = (points, deadline, last);
+                lines.send(&request)
+            }
         }
     }
 }
@@ -83,18 +95,24 @@ impl MetricExport {
             ExporterKind::None | ExporterKind::Auto => return Ok(None),
             ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
             ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
+            #[cfg(feature = "otlp")]
             ExporterKind::Otlp => Sink::Grpc(Grpc::otlp(
                 Signal::Metrics,
                 |name| std::env::var(name).ok(),
                 timeout,
                 &config.spool,
             )?),
+            #[cfg(feature = "gcp")]
             ExporterKind::Gcp => Sink::Grpc(Grpc::google(
                 super::gcp::session(&config.gcp)?,
                 config.gcp.project.as_ref().map(|project| project.id.as_str()),
                 timeout,
                 &config.spool,
             )?),
+            #[cfg(not(feature = "otlp"))]
+            ExporterKind::Otlp => return Err(super::missing_feature("otlp")),
+            #[cfg(not(feature = "gcp"))]
+            ExporterKind::Gcp => return Err(super::missing_feature("gcp")),
         };
         let reader = Arc::new(
             ManualReader::builder()
@@ -164,9 +182,12 @@ struct Worker {
 impl Worker {
     fn run(mut self, inbox: &mpsc::Receiver<Shutdown>) {
         let mut next = Instant::now() + self.interval;
+        #[cfg(feature = "otlp")]
         let mut last_resend = None;
         loop {
+            #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
             let mut wake = next;
+            #[cfg(feature = "otlp")]
             if let Sink::Grpc(destination) = &self.sink {
                 destination.resend_if_due(Signal::Metrics, &mut last_resend);
                 if let Some(resend) = destination.next_resend(last_resend) {
@@ -203,8 +224,7 @@ impl Worker {
         let mut unsent = batches.iter().map(|batch| batch.series.len() as u64).sum::<u64>();
         for batch in batches {
             let points = batch.series.len() as u64;
-            let undelivered = if last { Undelivered::Spool } else { Undelivered::Drop };
-            match self.sink.send(batch.request, points, deadline, undelivered) {
+            match self.sink.send(batch.request, points, deadline, last) {
                 Ok(()) => {
                     self.points.delivered(batch.series);
                     stats::add_metric_points_exported(points);
