@@ -287,7 +287,7 @@ const TELEMETRY_LAYERS: &[&[&str]] = &[
     &["config"],
     &["exporter"],
     &["pipeline"],
-    &["propagation", "span"],
+    &["propagation", "span", "tracing_layer"],
     &["__private"],
     &["testing", "bench"],
 ];

@@ -22,7 +22,10 @@ fn parse_order(line: &str) -> Result<u32, std::num::ParseIntError> {
 #[traced("orders.total")]
 fn total(lines: &[&str]) -> u32 {
     let parsed: Vec<u32> = lines.iter().filter_map(|line| parse_order(line).ok()).collect();
-    span_attributes!(orders.parsed = parsed.len(), orders.skipped = lines.len() - parsed.len());
+    span_attributes!(
+        orders.parsed = parsed.len(),
+        orders.skipped = lines.len() - parsed.len()
+    );
     parsed.iter().sum()
 }
 
@@ -48,5 +51,8 @@ fn main() {
     // Spans are flushed at exit; stats() says where they went.
     zen_telemetry::shutdown();
     let stats = zen_telemetry::stats();
-    println!("{} spans recorded, {} exported", stats.spans_recorded, stats.spans_exported);
+    println!(
+        "{} spans recorded, {} exported",
+        stats.spans_recorded, stats.spans_exported
+    );
 }

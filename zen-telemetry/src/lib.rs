@@ -58,6 +58,8 @@ mod pipeline;
 
 pub mod propagation;
 mod span;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 
 #[doc(hidden)]
 #[path = "private/mod.rs"]
@@ -88,6 +90,9 @@ pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy
 pub use exporter::spool::SpoolStatus;
 pub use pipeline::InitError;
 pub use stats::{Stats, stats};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use tracing_layer::tracing_layer;
 pub use zen_telemetry_macros::traced;
 
 /// Starts telemetry now rather than at the first recorded span. Idempotent.
