@@ -89,6 +89,47 @@ pub fn inject(cx: &Context) -> Option<(String, Option<String>)> {
 /// Inside a call that was not sampled, the child gets a `traceparent` with the
 /// sampled flag off, so it does not record either.
 pub fn child_env() -> Vec<(&'static str, String)> {
+    current_pair(["TRACEPARENT", "TRACESTATE"])
+}
+
+/// The W3C headers (`traceparent`, and `tracestate` when there is one) that
+/// make an outgoing request continue the current trace; empty when there is
+/// nothing to continue. Unsampled calls pass on the unsampled flag, as
+/// [`child_env`] does.
+///
+/// ```
+/// let mut request = Vec::new();
+/// for (name, value) in zen_telemetry::propagation::headers() {
+///     request.push(format!("{name}: {value}"));
+/// }
+/// ```
+pub fn headers() -> Vec<(&'static str, String)> {
+    current_pair(["traceparent", "tracestate"])
+}
+
+/// The caller's context from a request's W3C headers, read through `header`
+/// (a header name, lower case, to its value); `None` without a valid
+/// `traceparent`. Run the handler inside it and its `#[traced]` span is the
+/// caller's child:
+///
+/// ```
+/// use zen_telemetry::opentelemetry::context::FutureExt;
+///
+/// # async fn handle() {}
+/// # async fn serve(incoming: &std::collections::HashMap<&str, &str>) {
+/// let caller = zen_telemetry::propagation::from_headers(|name| incoming.get(name).copied());
+/// match caller {
+///     Some(cx) => handle().with_context(cx).await,
+///     None => handle().await,
+/// }
+/// # }
+/// ```
+pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<Context> {
+    extract(header("traceparent")?, header("tracestate"))
+}
+
+/// The current trace's `traceparent` and `tracestate` under `names`.
+fn current_pair(names: [&'static str; 2]) -> Vec<(&'static str, String)> {
     if !pipeline::is_on() {
         return Vec::new();
     }
@@ -103,11 +144,11 @@ pub fn child_env() -> Vec<(&'static str, String)> {
     let Some((traceparent, tracestate)) = injected else {
         return Vec::new();
     };
-    let mut env = vec![("TRACEPARENT", traceparent)];
+    let mut pair = vec![(names[0], traceparent)];
     if let Some(state) = tracestate {
-        env.push(("TRACESTATE", state));
+        pair.push((names[1], state));
     }
-    env
+    pair
 }
 
 fn unsampled_context() -> Context {
