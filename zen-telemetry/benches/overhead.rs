@@ -67,6 +67,11 @@ async fn traced_async(x: u64) -> u64 {
     work(x)
 }
 
+/// The async floor: the same off switch inside an async fn, polled the same way.
+async fn atomic_floor_async(x: u64) -> u64 {
+    atomic_floor(x)
+}
+
 #[autometrics::autometrics]
 #[inline(never)]
 fn autometrics_work(x: u64) -> u64 {
@@ -174,12 +179,47 @@ fn raw_provider(sampler: Sampler) -> SdkTracerProvider {
         .build()
 }
 
-struct FastraceDiscard;
+/// Spans fastrace's reporter received, against the spans the sampled anchor
+/// made (roots included), for its delivered fraction.
+static FASTRACE_REPORTED: AtomicU64 = AtomicU64::new(0);
+static FASTRACE_MADE: AtomicU64 = AtomicU64::new(0);
 
-impl fastrace::collector::Reporter for FastraceDiscard {
+/// Calls under one fastrace root. fastrace collects a root's local spans
+/// when the root ends and keeps a bounded number per root, so one root over
+/// a whole sample would measure spans it never collects.
+const FASTRACE_CALLS_PER_ROOT: u64 = 100;
+
+struct FastraceCounting;
+
+impl fastrace::collector::Reporter for FastraceCounting {
     fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        FASTRACE_REPORTED.fetch_add(spans.len() as u64, Ordering::Relaxed);
         black_box(spans);
     }
+}
+
+/// `iters` traced calls under fresh sampled fastrace roots, each ended (and
+/// so handed to the collector) inside the timed part; the reporter's flush
+/// runs after, as our drain does.
+fn fastrace_sampled(iters: u64) -> Duration {
+    let start = Instant::now();
+    let mut done = 0;
+    while done < iters {
+        let calls = FASTRACE_CALLS_PER_ROOT.min(iters - done);
+        let root = fastrace::Span::root("bench.root", fastrace::prelude::SpanContext::random());
+        {
+            let _guard = root.set_local_parent();
+            for i in done..done + calls {
+                black_box(fastrace_work(i));
+            }
+        }
+        drop(root);
+        done += calls;
+    }
+    let elapsed = start.elapsed();
+    FASTRACE_MADE.fetch_add(iters + iters.div_ceil(FASTRACE_CALLS_PER_ROOT), Ordering::Relaxed);
+    fastrace::flush();
+    elapsed
 }
 
 fn poll_to_completion<F: std::future::Future>(future: F) -> F::Output {
@@ -229,8 +269,15 @@ fn main() {
     criterion.bench_function("baseline", |b| b.iter_custom(|n| timed(n, work, || {})));
     criterion.bench_function("atomic_floor", |b| b.iter_custom(|n| timed(n, atomic_floor, || {})));
 
+    criterion.bench_function("atomic_floor_async", |b| {
+        b.iter_custom(|n| timed(n, |i| poll_to_completion(atomic_floor_async(i)), || {}))
+    });
+
     bench_control::set_on(Some(false));
     criterion.bench_function("zen_disabled", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
+    criterion.bench_function("zen_disabled_async", |b| {
+        b.iter_custom(|n| timed(n, |i| poll_to_completion(traced_async(i)), || {}))
+    });
     // "Enabled with no exporter" takes exactly the disabled path: with no
     // destination the runtime state is off. Measured as its own entry anyway.
     criterion.bench_function("zen_no_exporter", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
@@ -323,21 +370,11 @@ fn main() {
         });
     });
 
-    fastrace::set_reporter(FastraceDiscard, fastrace::collector::Config::default());
+    fastrace::set_reporter(FastraceCounting, fastrace::collector::Config::default());
     criterion.bench_function("fastrace_unsampled", |b| {
         b.iter_custom(|n| timed(n, fastrace_work, || {}))
     });
-    criterion.bench_function("fastrace_sampled", |b| {
-        b.iter_custom(|n| {
-            let root = fastrace::Span::root("bench.root", fastrace::prelude::SpanContext::random());
-            let guard = root.set_local_parent();
-            let elapsed = timed(n, fastrace_work, || {});
-            drop(guard);
-            drop(root);
-            fastrace::flush();
-            elapsed
-        })
-    });
+    criterion.bench_function("fastrace_sampled", |b| b.iter_custom(fastrace_sampled));
 
     criterion.final_summary();
     let recorded = after.spans_recorded - before.spans_recorded;
@@ -358,7 +395,9 @@ fn summary(recorded: u64, delivered: u64) {
     let names = [
         "baseline",
         "atomic_floor",
+        "atomic_floor_async",
         "zen_disabled",
+        "zen_disabled_async",
         "zen_no_exporter",
         "zen_metrics_rate0",
         "zen_metrics_rate0_2_threads",
@@ -393,11 +432,28 @@ fn summary(recorded: u64, delivered: u64) {
             delivered as f64 * 100.0 / recorded as f64
         }
     );
+    let (made, reported) = (
+        FASTRACE_MADE.load(Ordering::Relaxed),
+        FASTRACE_REPORTED.load(Ordering::Relaxed),
+    );
+    println!(
+        "fastrace sampled spans made: {made}, reported: {reported} ({:.1}%)",
+        if made == 0 {
+            0.0
+        } else {
+            reported as f64 * 100.0 / made as f64
+        }
+    );
     println!("\n## Ratios (target in brackets)\n");
     let rows = [
         (
             "disabled / atomic floor",
             get("zen_disabled") / get("atomic_floor"),
+            "<= 1.2",
+        ),
+        (
+            "disabled, async / async atomic floor",
+            get("zen_disabled_async") / get("atomic_floor_async"),
             "<= 1.2",
         ),
         (
@@ -439,6 +495,11 @@ fn summary(recorded: u64, delivered: u64) {
             "100% sampled / raw SDK AlwaysOn",
             get("zen_sampled_100pct") / get("raw_sdk_always_on"),
             "<= 0.9",
+        ),
+        (
+            "100% sampled / fastrace sampled span",
+            get("zen_sampled_100pct") / get("fastrace_sampled"),
+            "<= 1.0",
         ),
         (
             "100% sampled / tracing + tracing-opentelemetry",
