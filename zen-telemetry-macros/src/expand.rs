@@ -131,7 +131,7 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
         let future = traced_future(&quote!(async move #inner), &finish);
         quote! {
             #meta
-            let __zen_span = #start;
+            let mut __zen_span = #start;
             #set_attrs
             #future
         }
@@ -171,7 +171,7 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
         });
         quote! {
             #meta
-            let __zen_span = #start;
+            let mut __zen_span = #start;
             #set_attrs
             #(#stmts)*
             #tail
@@ -226,12 +226,13 @@ fn outcome_of(krate: &TokenStream, value: &TokenStream) -> TokenStream {
     }
 }
 
-/// The future that owns the already-started `__zen_span`, polls `inner` with
-/// it current, and records the outcome.
+/// The future that owns the already-started `__zen_span` (moved in, not
+/// rebound: a second copy would double the guard's share of the future, which
+/// callers move when they poll it), polls `inner` with it current, and
+/// records the outcome.
 fn traced_future(inner: &TokenStream, finish: &TokenStream) -> TokenStream {
     quote! {
         async move {
-            let mut __zen_span = __zen_span;
             let __zen_result = __zen_span.instrument(#inner).await;
             #finish
             __zen_result
