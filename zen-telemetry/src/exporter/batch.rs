@@ -196,16 +196,16 @@ impl<E: SpanExporter> Worker<E> {
         #[cfg(feature = "otlp")]
         let mut last_resend = None;
         loop {
-            #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
-            let mut wait = self.schedule_delay.saturating_sub(last_export.elapsed());
             #[cfg(feature = "otlp")]
             if let Some(destination) = &self.resend {
                 destination.resend_if_due(Signal::Traces, &mut last_resend);
-                wait = self.schedule_delay.saturating_sub(last_export.elapsed());
-                if let Some(next) = destination.next_resend(last_resend) {
-                    wait = wait.min(next);
-                }
             }
+            let wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+            #[cfg(feature = "otlp")]
+            let wait = match self.resend.as_ref().and_then(|d| d.next_resend(last_resend)) {
+                Some(next) => wait.min(next),
+                None => wait,
+            };
             match self.control.recv_timeout(wait) {
                 Ok(Control::BatchReady) => {
                     self.ready_sent.store(false, Ordering::Release);

@@ -150,14 +150,8 @@ impl Grpc {
         spool: &SpoolSettings,
     ) -> Result<Grpc, String> {
         let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let word = match signal {
-            Signal::Traces => "TRACES",
-            Signal::Metrics => "METRICS",
-        };
-        let endpoint = non_empty(&format!("OTEL_EXPORTER_OTLP_{word}_ENDPOINT"))
-            .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
-            .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned());
-        let headers = non_empty(&format!("OTEL_EXPORTER_OTLP_{word}_HEADERS"))
+        let endpoint = signal.otlp_endpoint(&lookup);
+        let headers = non_empty(&format!("OTEL_EXPORTER_OTLP_{}_HEADERS", signal.otlp_word()))
             .or_else(|| non_empty("OTEL_EXPORTER_OTLP_HEADERS"))
             .map(|raw| parse_headers(&raw))
             .unwrap_or_default();
@@ -269,10 +263,8 @@ impl Grpc {
         match spool.write(signal, items, payload) {
             Ok(dropped) => {
                 self.resend_pending.store(true, Ordering::Relaxed);
-                match signal {
-                    Signal::Traces => stats::add_spooled(items, 0),
-                    Signal::Metrics => stats::add_spooled(0, items),
-                }
+                let (spans, points) = signal.split(items);
+                stats::add_spooled(spans, points);
                 dropped.count();
                 diag::debug_line(|| format!("spooled {items} {} in {}", signal.word(), spool.dir().display()));
             }
@@ -333,17 +325,13 @@ impl Grpc {
             match sent {
                 Ok(()) => {
                     let _ = claimed.acknowledge();
-                    match signal {
-                        Signal::Traces => stats::add_resent(items, 0),
-                        Signal::Metrics => stats::add_resent(0, items),
-                    }
+                    let (spans, points) = signal.split(items);
+                    stats::add_resent(spans, points);
                 }
                 Err(refusal) if !refusal.retry => {
                     let _ = claimed.acknowledge();
-                    match signal {
-                        Signal::Traces => stats::add_spool_dropped(items, 0),
-                        Signal::Metrics => stats::add_spool_dropped(0, items),
-                    }
+                    let (spans, points) = signal.split(items);
+                    stats::add_spool_dropped(spans, points);
                     diag::debug_line(|| format!("spooled batch refused, removed: {}", refusal.message));
                 }
                 Err(refusal) => {

@@ -101,6 +101,31 @@ impl Signal {
         }
     }
 
+    /// `items` of this signal as (spans, metric points), for the counters.
+    pub(crate) fn split(self, items: u64) -> (u64, u64) {
+        match self {
+            Signal::Traces => (items, 0),
+            Signal::Metrics => (0, items),
+        }
+    }
+
+    /// The OTLP endpoint for this signal: `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`,
+    /// else `OTEL_EXPORTER_OTLP_ENDPOINT`, else the default.
+    pub(crate) fn otlp_endpoint(self, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+        let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        non_empty(&format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", self.otlp_word()))
+            .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned())
+    }
+
+    /// The signal's word in the `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variables.
+    pub(crate) fn otlp_word(self) -> &'static str {
+        match self {
+            Signal::Traces => "TRACES",
+            Signal::Metrics => "METRICS",
+        }
+    }
+
     fn of_name(name: &str) -> Option<Signal> {
         [Signal::Traces, Signal::Metrics]
             .into_iter()
@@ -126,10 +151,10 @@ impl Dropped {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         self.batches += 1;
-        match Signal::of_name(&name) {
-            Some(Signal::Traces) => self.spans += name_items(&name),
-            Some(Signal::Metrics) => self.points += name_items(&name),
-            None => {}
+        if let Some(signal) = Signal::of_name(&name) {
+            let (spans, points) = signal.split(name_items(&name));
+            self.spans += spans;
+            self.points += points;
         }
     }
 
