@@ -48,6 +48,7 @@ mod calls;
 mod clock;
 mod diag;
 mod scrub;
+mod shard;
 mod stats;
 
 pub mod config;

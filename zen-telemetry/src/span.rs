@@ -11,14 +11,16 @@
 //! SDK's default span limits apply, as they do to SDK spans.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Event, Link, SpanContext, SpanId, SpanKind, SpanRef, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+use opentelemetry_sdk::trace::SpanLimits;
 
+use crate::exporter::{SpanExtras, TracedSpan};
 use crate::pipeline::Pipeline;
 use crate::{clock, sampling};
 
@@ -37,11 +39,31 @@ struct Record {
     kind: SpanKind,
     name: Cow<'static, str>,
     start_time: SystemTime,
-    attributes: Vec<KeyValue>,
-    dropped_attributes_count: u32,
-    events: SpanEvents,
-    links: SpanLinks,
     status: Status,
+    /// Made at the first attribute, event or link.
+    extras: Option<Box<SpanExtras>>,
+}
+
+impl Record {
+    fn extras(&mut self) -> &mut SpanExtras {
+        self.extras.get_or_insert_default()
+    }
+}
+
+thread_local! {
+    /// The status `end_with_status` passes beside the end.
+    static STATUS_AT_END: Cell<Option<Status>> = const { Cell::new(None) };
+}
+
+/// Raises the status of `span`, a `ZenSpan`, to `status` and ends it at
+/// `end_time`. The `opentelemetry` API reaches a span in a context through
+/// its lock, once per call; passing the status beside the end takes the lock
+/// once instead of twice.
+pub(crate) fn end_with_status(span: &SpanRef<'_>, status: Status, end_time: SystemTime) {
+    STATUS_AT_END.set(Some(status));
+    span.end_with_timestamp(end_time);
+    // Already taken by `ZenSpan::end_with_timestamp`; cleared in case not.
+    STATUS_AT_END.set(None);
 }
 
 const LIMITS: SpanLimits = SpanLimits {
@@ -91,31 +113,24 @@ impl ZenSpan {
                 kind,
                 name: Cow::Borrowed(name),
                 start_time,
-                attributes: Vec::new(),
-                dropped_attributes_count: 0,
-                events: SpanEvents::default(),
-                links: SpanLinks::default(),
                 status: Status::Unset,
+                extras: None,
             }),
         }
     }
 
     fn end_at(&mut self, end_time: SystemTime) {
         let Some(record) = self.data.take() else { return };
-        self.pipeline.dispatch(SpanData {
+        self.pipeline.dispatch(TracedSpan {
             span_context: self.span_context.clone(),
             parent_span_id: record.parent_span_id,
             parent_span_is_remote: record.parent_span_is_remote,
-            span_kind: record.kind,
+            kind: record.kind,
             name: record.name,
             start_time: record.start_time,
             end_time: end_time.max(record.start_time),
-            attributes: record.attributes,
-            dropped_attributes_count: record.dropped_attributes_count,
-            events: record.events,
-            links: record.links,
             status: record.status,
-            instrumentation_scope: self.pipeline.scope.clone(),
+            extras: record.extras,
         });
     }
 }
@@ -134,14 +149,12 @@ impl opentelemetry::trace::Span for ZenSpan {
         T: Into<Cow<'static, str>>,
     {
         let Some(record) = &mut self.data else { return };
-        if record.events.len() < LIMITS.max_events_per_span as usize {
+        let events = &mut record.extras().events;
+        if events.len() < LIMITS.max_events_per_span as usize {
             let dropped = truncate(&mut attributes, LIMITS.max_attributes_per_event);
-            record
-                .events
-                .events
-                .push(Event::new(name, timestamp, attributes, dropped));
+            events.events.push(Event::new(name, timestamp, attributes, dropped));
         } else {
-            record.events.dropped_count += 1;
+            events.dropped_count += 1;
         }
     }
 
@@ -155,10 +168,11 @@ impl opentelemetry::trace::Span for ZenSpan {
 
     fn set_attribute(&mut self, attribute: KeyValue) {
         let Some(record) = &mut self.data else { return };
-        if record.attributes.len() < LIMITS.max_attributes_per_span as usize {
-            record.attributes.push(attribute);
+        let extras = record.extras();
+        if extras.attributes.len() < LIMITS.max_attributes_per_span as usize {
+            extras.attributes.push(attribute);
         } else {
-            record.dropped_attributes_count += 1;
+            extras.dropped_attributes_count += 1;
         }
     }
 
@@ -181,15 +195,19 @@ impl opentelemetry::trace::Span for ZenSpan {
 
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
         let Some(record) = &mut self.data else { return };
-        if record.links.len() < LIMITS.max_links_per_span as usize {
+        let links = &mut record.extras().links;
+        if links.len() < LIMITS.max_links_per_span as usize {
             let dropped = truncate(&mut attributes, LIMITS.max_attributes_per_link);
-            record.links.links.push(Link::new(span_context, attributes, dropped));
+            links.links.push(Link::new(span_context, attributes, dropped));
         } else {
-            record.links.dropped_count += 1;
+            links.dropped_count += 1;
         }
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        if let Some(status) = STATUS_AT_END.take() {
+            self.set_status(status);
+        }
         self.end_at(timestamp);
     }
 }

@@ -2,7 +2,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-static RECORDED: AtomicU64 = AtomicU64::new(0);
+use crate::shard::ShardedCount;
+
+/// Added to on every recorded span, so kept per thread.
+static RECORDED: ShardedCount = ShardedCount::new();
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
@@ -52,7 +55,7 @@ pub struct Stats {
 /// A snapshot of the counters.
 pub fn stats() -> Stats {
     Stats {
-        spans_recorded: RECORDED.load(Ordering::Relaxed),
+        spans_recorded: RECORDED.sum(),
         spans_exported: EXPORTED.load(Ordering::Relaxed),
         spans_dropped: DROPPED.load(Ordering::Relaxed),
         spans_failed: FAILED.load(Ordering::Relaxed),
@@ -68,7 +71,7 @@ pub fn stats() -> Stats {
 }
 
 pub(crate) fn add_recorded() {
-    RECORDED.fetch_add(1, Ordering::Relaxed);
+    RECORDED.add(1);
 }
 
 pub(crate) fn add_exported(n: u64) {

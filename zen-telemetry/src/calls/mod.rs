@@ -13,13 +13,13 @@
 //! A leaf: it takes durations in nanoseconds and knows nothing of clocks,
 //! spans or export.
 
-use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 pub(crate) mod objective;
 
 use self::objective::Objective;
+use crate::shard::{OWNED_SHARDS, add, thread_shard};
 
 /// The counter of traced calls, by `function`, `module` and `result`
 /// (autometrics' name: Prometheus reads it as `function_calls_total`).
@@ -105,10 +105,6 @@ const BUCKET_BOUNDS_NS: [u64; 19] = [
 
 /// Buckets, the overflow bucket included.
 pub(crate) const BUCKETS: usize = BUCKET_BOUNDS_NS.len() + 1;
-
-/// Shards a thread can own; threads beyond these share one more.
-const OWNED_SHARDS: usize = 8;
-const SHARED_SHARD: usize = OWNED_SHARDS;
 
 /// One thread's (or the sharing threads') cells for one call site. Aligned
 /// so no two shards share a cache line.
@@ -225,17 +221,6 @@ impl CallSite {
     }
 }
 
-/// Adds to a cell: a plain load and store on the thread's own shard, an
-/// atomic add on the shared one.
-#[inline(always)]
-fn add(cell: &AtomicU64, by: u64, owned: bool) {
-    if owned {
-        cell.store(cell.load(Ordering::Relaxed).wrapping_add(by), Ordering::Relaxed);
-    } else {
-        cell.fetch_add(by, Ordering::Relaxed);
-    }
-}
-
 /// Every call site that has recorded a call.
 pub(crate) fn sites() -> impl Iterator<Item = &'static CallSite> {
     let mut next = SITES.load(Ordering::Acquire);
@@ -302,51 +287,6 @@ impl CallCounts {
         out.sum_ns = op(out.sum_ns, other.sum_ns);
         out
     }
-}
-
-/// Bits of the owned shards in use by live threads.
-static CLAIMED: AtomicU64 = AtomicU64::new(0);
-
-/// A thread's shard, given back when the thread exits.
-struct ShardClaim(Cell<usize>);
-
-impl ShardClaim {
-    fn claim() -> usize {
-        let mut claimed = CLAIMED.load(Ordering::Relaxed);
-        loop {
-            let free = (!claimed).trailing_zeros() as usize;
-            if free >= OWNED_SHARDS {
-                return SHARED_SHARD;
-            }
-            // Acquire: the previous owner's last writes happen before ours.
-            match CLAIMED.compare_exchange_weak(claimed, claimed | 1 << free, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return free,
-                Err(current) => claimed = current,
-            }
-        }
-    }
-}
-
-impl Drop for ShardClaim {
-    fn drop(&mut self) {
-        let index = self.0.get();
-        if index < OWNED_SHARDS {
-            // Release: our writes happen before the next owner's.
-            CLAIMED.fetch_and(!(1 << index), Ordering::Release);
-        }
-    }
-}
-
-thread_local! {
-    static SHARD: ShardClaim = ShardClaim(Cell::new(ShardClaim::claim()));
-}
-
-/// This thread's shard and whether it owns it. A thread whose claim was
-/// already given back (a traced call in a thread-local destructor) shares.
-#[inline(always)]
-fn thread_shard() -> (usize, bool) {
-    let index = SHARD.try_with(|claim| claim.0.get()).unwrap_or(SHARED_SHARD);
-    (index, index < OWNED_SHARDS)
 }
 
 #[cfg(test)]

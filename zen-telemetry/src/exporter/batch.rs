@@ -1,16 +1,25 @@
-//! A bounded-queue batch span processor that counts what it drops.
+//! A bounded batch span processor that counts what it drops, fed through
+//! per-thread buffers.
 //!
 //! The SDK's `BatchSpanProcessor` drops spans when its queue is full but keeps
 //! the count private, so `stats()` could not tell "dropped" from "still
-//! queued". This processor has the same shape (a bounded channel filled with
-//! `try_send` by the traced code, drained by one background thread in batches
-//! on a schedule) and reports every queue-full drop to [`stats`].
+//! queued". This processor has the same shape (a bound on queued spans,
+//! never blocked on by the traced code, drained by one background thread in
+//! batches on a schedule) and reports every queue-full drop to [`stats`].
+//!
+//! A finished span goes into its own thread's buffer, under a lock only the
+//! export thread ever contends for, when it takes the buffer's contents. A
+//! shared channel instead made every span cross between cores twice (the
+//! slot written by the traced thread, read by the export thread, written
+//! again after the wrap), and carried the full `SpanData`.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -20,6 +29,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+use rtrb::{Consumer, Producer, RingBuffer};
+
+use super::finished::Finished;
 #[cfg(feature = "otlp")]
 use super::grpc::Grpc;
 #[cfg(feature = "otlp")]
@@ -28,7 +40,7 @@ use crate::config::BatchSettings;
 use crate::stats;
 
 enum Control {
-    /// At least one full batch is queued.
+    /// At least `wake_at` spans are queued.
     BatchReady,
     Flush(SyncSender<OTelSdkResult>),
     Shutdown(SyncSender<OTelSdkResult>),
@@ -39,15 +51,17 @@ enum Control {
 /// thread exports them in batches.
 #[derive(Debug)]
 pub(crate) struct CountingBatchProcessor {
-    spans: SyncSender<SpanData>,
+    queue: Arc<Queue>,
     // Unbounded so flush and shutdown requests are never refused; it carries
-    // at most one `BatchReady` at a time (see `ready_sent`) plus the caller's
-    // own flush/shutdown requests.
+    // at most one `BatchReady` at a time (see `Queue::ready_sent`) plus the
+    // caller's own flush/shutdown requests.
     control: Sender<Control>,
-    /// Spans in the channel, so `on_end` knows when a batch is full.
-    queued: Arc<AtomicUsize>,
-    ready_sent: Arc<AtomicBool>,
-    max_export_batch_size: usize,
+    /// Queued spans at which the export thread is woken: a full batch, or
+    /// half the queue when that is more. Waking an idle thread costs a
+    /// futex call and a cross-core wake-up (about 10 µs here), so at high
+    /// rates it is paid once per several batches, with half the queue left
+    /// as headroom while the thread wakes.
+    wake_at: usize,
     flush_timeout: Duration,
 }
 
@@ -59,6 +73,104 @@ impl std::fmt::Debug for Control {
             Control::Shutdown(_) => "Shutdown",
             Control::SetResource(_) => "SetResource",
         })
+    }
+}
+
+/// The spans between the traced threads and the export thread: one ring
+/// per thread that recorded a span, each bounded by the queue size.
+#[derive(Debug)]
+struct Queue {
+    /// Tells this queue's rings from another processor's in a thread's
+    /// `LOCAL` (tests and benches build more than one).
+    id: usize,
+    capacity: usize,
+    /// The reading end of every thread's ring, for the export thread.
+    rings: Mutex<Vec<Consumer<Finished>>>,
+    /// For spans ended while their thread's own storage is being torn down.
+    fallback: Mutex<Vec<Finished>>,
+    ready_sent: AtomicBool,
+    /// Set once the export thread has shut down; later spans are discarded.
+    closed: AtomicBool,
+}
+
+thread_local! {
+    /// This thread's ring, and the queue it belongs to.
+    static LOCAL: RefCell<Option<(usize, Producer<Finished>)>> = const { RefCell::new(None) };
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What became of a pushed span.
+enum Pushed {
+    /// Queued; the spans now waiting in its ring.
+    Queued(usize),
+    Full,
+}
+
+impl Queue {
+    fn new(capacity: usize) -> Queue {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+        Queue {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            capacity,
+            rings: Mutex::new(Vec::new()),
+            fallback: Mutex::new(Vec::new()),
+            ready_sent: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Puts `span` in this thread's ring. A push is two plain stores and a
+    /// load: no read-modify-write, no lock, and no cache line shared with
+    /// the export thread until it takes the ring's spans.
+    fn push(&self, span: Finished) -> Pushed {
+        let mut span = Some(span);
+        let pushed = LOCAL.try_with(|local| {
+            let mut local = local.try_borrow_mut().ok()?;
+            let producer = match &mut *local {
+                Some((id, producer)) if *id == self.id => producer,
+                _ => {
+                    let (producer, consumer) = RingBuffer::new(self.capacity);
+                    lock(&self.rings).push(consumer);
+                    &mut local.insert((self.id, producer)).1
+                }
+            };
+            let span = span.take()?;
+            Some(match producer.push(span) {
+                Ok(()) => Pushed::Queued(self.capacity - producer.slots()),
+                Err(_) => Pushed::Full,
+            })
+        });
+        match (pushed, span) {
+            (Ok(Some(pushed)), _) => pushed,
+            (_, Some(span)) => {
+                let mut fallback = lock(&self.fallback);
+                if fallback.len() >= self.capacity {
+                    return Pushed::Full;
+                }
+                fallback.push(span);
+                Pushed::Queued(fallback.len())
+            }
+            (_, None) => Pushed::Full,
+        }
+    }
+
+    /// Moves every queued span to `pending`, and forgets the rings of
+    /// threads that ended once they are empty; returns how many it moved.
+    fn take_into(&self, pending: &mut VecDeque<Finished>) -> usize {
+        let before = pending.len();
+        let mut rings = lock(&self.rings);
+        rings.retain_mut(|ring| {
+            if let Ok(chunk) = ring.read_chunk(ring.slots()) {
+                pending.extend(chunk);
+            }
+            !(ring.is_abandoned() && ring.is_empty())
+        });
+        drop(rings);
+        pending.extend(lock(&self.fallback).drain(..));
+        pending.len() - before
     }
 }
 
@@ -76,22 +188,18 @@ impl CountingBatchProcessor {
         settings: &BatchSettings,
         destination: Option<Resend>,
     ) -> Result<Self, String> {
-        // Zero would make `sync_channel` a rendezvous channel, on which every
-        // `try_send` fails while the worker is busy: treat it as one.
         let max_queue_size = settings.max_queue_size.max(1);
         let max_export_batch_size = settings.max_export_batch_size.clamp(1, max_queue_size);
-        let (spans, span_rx) = mpsc::sync_channel(max_queue_size);
+        let wake_at = max_export_batch_size.max(max_queue_size / 2);
         let (control, control_rx) = mpsc::channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let ready_sent = Arc::new(AtomicBool::new(false));
+        let queue = Arc::new(Queue::new(max_queue_size));
         let worker = Worker {
             exporter,
-            spans: span_rx,
+            queue: queue.clone(),
             control: control_rx,
-            queued: queued.clone(),
-            ready_sent: ready_sent.clone(),
-            batch: Vec::with_capacity(max_export_batch_size),
+            pending: VecDeque::new(),
             max_export_batch_size,
+            wake_at,
             schedule_delay: settings.schedule_delay,
             resend: destination,
         };
@@ -100,13 +208,34 @@ impl CountingBatchProcessor {
             .spawn(move || worker.run())
             .map_err(|e| format!("cannot start the export thread: {e}"))?;
         Ok(CountingBatchProcessor {
-            spans,
+            queue,
             control,
-            queued,
-            ready_sent,
-            max_export_batch_size,
+            wake_at,
             flush_timeout: settings.export_timeout,
         })
+    }
+
+    /// Queues a finished span, or counts it dropped when its thread's
+    /// queue is full.
+    pub(crate) fn enqueue(&self, span: Finished) {
+        let queue = &*self.queue;
+        if queue.closed.load(Ordering::Relaxed) {
+            // A span that was open across shutdown: never queued, so it is
+            // not a queue-full drop.
+            return;
+        }
+        match queue.push(span) {
+            Pushed::Full => stats::add_dropped(1),
+            Pushed::Queued(waiting) => {
+                if waiting >= self.wake_at
+                    && !queue.ready_sent.load(Ordering::Relaxed)
+                    && !queue.ready_sent.swap(true, Ordering::AcqRel)
+                    && self.control.send(Control::BatchReady).is_err()
+                {
+                    queue.ready_sent.store(false, Ordering::Release);
+                }
+            }
+        }
     }
 
     fn request(&self, make: impl FnOnce(SyncSender<OTelSdkResult>) -> Control, timeout: Duration) -> OTelSdkResult {
@@ -126,30 +255,7 @@ impl SpanProcessor for CountingBatchProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        // Counted before the send so a concurrent drain never sees a queued
-        // span it does not know about; undone when the send fails.
-        let before = self.queued.fetch_add(1, Ordering::AcqRel);
-        match self.spans.try_send(span) {
-            Ok(()) => {
-                if before + 1 >= self.max_export_batch_size
-                    && !self.ready_sent.load(Ordering::Relaxed)
-                    && !self.ready_sent.swap(true, Ordering::AcqRel)
-                    && self.control.send(Control::BatchReady).is_err()
-                {
-                    self.ready_sent.store(false, Ordering::Release);
-                }
-            }
-            Err(TrySendError::Full(_)) => {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-                stats::add_dropped(1);
-            }
-            // Only after shutdown, when the recording switch is already off:
-            // a span that was open across shutdown. It was never queued, so
-            // it is not a queue-full drop.
-            Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
+        self.enqueue(Finished::Api(Box::new(span)));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -167,14 +273,17 @@ impl SpanProcessor for CountingBatchProcessor {
     }
 }
 
+/// How often the export thread looks for spans while they arrive fast.
+const BUSY_POLL: Duration = Duration::from_micros(200);
+
 struct Worker<E> {
     exporter: E,
-    spans: Receiver<SpanData>,
+    queue: Arc<Queue>,
     control: Receiver<Control>,
-    queued: Arc<AtomicUsize>,
-    ready_sent: Arc<AtomicBool>,
-    batch: Vec<SpanData>,
+    /// Spans taken from the rings and not yet exported.
+    pending: VecDeque<Finished>,
     max_export_batch_size: usize,
+    wake_at: usize,
     schedule_delay: Duration,
     /// Where spooled batches are sent again; `None` for local exporters.
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
@@ -193,6 +302,10 @@ impl<E: SpanExporter> Worker<E> {
         // Exporting must not itself produce spans (e.g. a traced exporter).
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut last_export = Instant::now();
+        // While spans arrive faster than `wake_at` per poll, this thread
+        // polls and leaves `ready_sent` set, so traced threads never pay
+        // for waking it.
+        let mut polling = false;
         #[cfg(feature = "otlp")]
         let mut last_resend = None;
         loop {
@@ -200,7 +313,11 @@ impl<E: SpanExporter> Worker<E> {
             if let Some(destination) = &self.resend {
                 destination.resend_if_due(Signal::Traces, &mut last_resend);
             }
-            let wait = self.schedule_delay.saturating_sub(last_export.elapsed());
+            let wait = if polling {
+                BUSY_POLL
+            } else {
+                self.schedule_delay.saturating_sub(last_export.elapsed())
+            };
             #[cfg(feature = "otlp")]
             let wait = match self.resend.as_ref().and_then(|d| d.next_resend(last_resend)) {
                 Some(next) => wait.min(next),
@@ -208,8 +325,7 @@ impl<E: SpanExporter> Worker<E> {
             };
             match self.control.recv_timeout(wait) {
                 Ok(Control::BatchReady) => {
-                    self.ready_sent.store(false, Ordering::Release);
-                    let _ = self.export_queued(true);
+                    polling = self.export_full_batches();
                     last_export = Instant::now();
                 }
                 Ok(Control::Flush(reply)) => {
@@ -219,13 +335,16 @@ impl<E: SpanExporter> Worker<E> {
                 }
                 Ok(Control::Shutdown(reply)) => {
                     let result = self.export_queued(false);
+                    self.queue.closed.store(true, Ordering::Relaxed);
                     let shut = self.exporter.shutdown();
                     let _ = reply.send(result.and(shut));
                     return;
                 }
                 Ok(Control::SetResource(resource)) => self.exporter.set_resource(&resource),
                 Err(RecvTimeoutError::Timeout) => {
-                    if last_export.elapsed() >= self.schedule_delay {
+                    if polling {
+                        polling = self.export_full_batches();
+                    } else if last_export.elapsed() >= self.schedule_delay {
                         let _ = self.export_queued(false);
                         last_export = Instant::now();
                     }
@@ -235,26 +354,32 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
-    /// Exports the spans queued now (only whole batches when `full_only`), so
-    /// a steady stream of new spans cannot keep a flush from finishing.
+    /// Exports the full batches queued now; returns whether to keep polling
+    /// (at least `wake_at` spans were waiting). When not, traced threads
+    /// may wake this thread again.
+    fn export_full_batches(&mut self) -> bool {
+        let taken = self.queue.take_into(&mut self.pending);
+        let _ = self.export_pending(true);
+        let keep_polling = taken >= self.wake_at;
+        if !keep_polling {
+            self.queue.ready_sent.store(false, Ordering::Release);
+        }
+        keep_polling
+    }
+
+    /// Exports the spans queued now, so a steady stream of new spans cannot
+    /// keep a flush from finishing.
     fn export_queued(&mut self, full_only: bool) -> OTelSdkResult {
-        let mut remaining = self.queued.load(Ordering::Acquire);
+        self.queue.take_into(&mut self.pending);
+        self.export_pending(full_only)
+    }
+
+    /// Exports the spans taken (only whole batches when `full_only`).
+    fn export_pending(&mut self, full_only: bool) -> OTelSdkResult {
         let mut result = Ok(());
-        while remaining > 0 && (!full_only || remaining >= self.max_export_batch_size) {
-            let limit = self.max_export_batch_size.min(remaining);
-            while self.batch.len() < limit {
-                match self.spans.try_recv() {
-                    Ok(span) => self.batch.push(span),
-                    Err(_) => break,
-                }
-            }
-            let count = self.batch.len();
-            if count == 0 {
-                break;
-            }
-            self.queued.fetch_sub(count, Ordering::AcqRel);
-            remaining -= count;
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max_export_batch_size));
+        while !self.pending.is_empty() && (!full_only || self.pending.len() >= self.max_export_batch_size) {
+            let count = self.max_export_batch_size.min(self.pending.len());
+            let batch: Vec<SpanData> = self.pending.drain(..count).map(Finished::into_span_data).collect();
             if let Err(error) = block_on(self.exporter.export(batch)) {
                 result = Err(error);
             }
@@ -276,7 +401,7 @@ impl Wake for Unpark {
 }
 
 /// Drives one export future on this thread. Network exporters do their I/O
-/// on the private runtime (`OnRuntime`), so this only waits for the result;
+/// on the private runtime (`on_runtime.rs`), so this only waits for the result;
 /// file and stdout exporters need no runtime at all.
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);

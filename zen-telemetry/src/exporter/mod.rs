@@ -11,6 +11,7 @@ mod batch;
 mod counted;
 #[cfg(feature = "otlp")]
 mod exit;
+mod finished;
 #[cfg(feature = "gcp")]
 mod gcp;
 #[cfg(feature = "otlp")]
@@ -29,6 +30,7 @@ pub(crate) mod spool;
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::CountingBatchProcessor;
 pub(crate) use counted::Counted;
+pub(crate) use finished::{Finished, SpanExtras, TracedSpan};
 
 pub use json::{JsonEvent, JsonSpan};
 pub use jsonl::{JsonLinesExporter, StdoutExporter};

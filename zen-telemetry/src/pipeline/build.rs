@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -53,8 +53,6 @@ pub(crate) struct Pipeline {
     pub(crate) provider: SdkTracerProvider,
     /// What `#[traced]` spans end into directly, skipping the provider.
     fanout: Arc<Fanout>,
-    /// The scope of `#[traced]` spans.
-    pub(crate) scope: InstrumentationScope,
     /// Users' instruments; `None` when metrics are off.
     pub(crate) meter_provider: Option<SdkMeterProvider>,
     /// The thread sending metric points; `None` with nowhere to send them.
@@ -64,8 +62,8 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// Hands a finished `#[traced]` span to the observer and the processors.
     #[inline]
-    pub(crate) fn dispatch(&self, span: SpanData) {
-        self.fanout.on_end(span);
+    pub(crate) fn dispatch(&self, span: exporter::TracedSpan) {
+        self.fanout.on_traced(span);
     }
 }
 
@@ -124,7 +122,6 @@ pub(crate) fn build(config: &Config) -> Pipeline {
     Pipeline {
         provider,
         fanout,
-        scope: InstrumentationScope::builder("zen-telemetry").build(),
         meter_provider,
         metric_export,
     }
@@ -157,6 +154,15 @@ struct Fanout {
 }
 
 impl Fanout {
+    fn on_traced(&self, span: exporter::TracedSpan) {
+        if let Some(observe) = OBSERVER.get() {
+            observe(&span.clone().into_span_data());
+        }
+        if let Some(exporter) = &self.exporter {
+            exporter.enqueue(exporter::Finished::Traced(span));
+        }
+    }
+
     fn on_end(&self, span: SpanData) {
         if let Some(observe) = OBSERVER.get() {
             observe(&span);

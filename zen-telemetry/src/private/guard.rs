@@ -23,7 +23,7 @@ use crate::calls::{CallResult, CallSite};
 use crate::clock::{self, Stamp};
 use crate::pipeline;
 use crate::sampling::{self, UnsampledScope};
-use crate::span::ZenSpan;
+use crate::span::{self, ZenSpan};
 use crate::{propagation, scrub, state, stats};
 
 /// What a traced function is, fixed at compile time, and its metrics.
@@ -317,8 +317,8 @@ fn end_time(timing: Option<Timing>, result: CallResult) -> std::time::SystemTime
 
 fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::SystemTime) {
     let span = cx.span();
-    match outcome {
-        Outcome::Ok => span.set_status(Status::Ok),
+    let status = match outcome {
+        Outcome::Ok => Status::Ok,
         Outcome::Err { type_name, error } => {
             let message = exportable(error.format().as_deref());
             let mut attributes = vec![KeyValue::new("exception.type", type_name)];
@@ -326,10 +326,10 @@ fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::Sys
                 attributes.push(KeyValue::new("exception.message", message.clone()));
             }
             span.add_event("exception", attributes);
-            span.set_status(Status::error(message.unwrap_or_default()));
+            Status::error(message.unwrap_or_default())
         }
-    }
-    span.end_with_timestamp(end_time);
+    };
+    span::end_with_status(&span, status, end_time);
 }
 
 /// The recorded path of [`SpanGuard::run`], kept out of the caller so the
@@ -364,8 +364,11 @@ fn end_with_panic(cx: &Context, finished: &mut bool, timing: Option<Timing>, pay
         attributes.push(KeyValue::new("exception.message", message.clone()));
     }
     span.add_event("exception", attributes);
-    span.set_status(Status::error(message.unwrap_or_else(|| "panic".to_owned())));
-    span.end_with_timestamp(end_time);
+    span::end_with_status(
+        &span,
+        Status::error(message.unwrap_or_else(|| "panic".to_owned())),
+        end_time,
+    );
 }
 
 /// The text an error or panic may carry out of the process: scrubbed and

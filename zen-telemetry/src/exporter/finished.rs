@@ -1,0 +1,90 @@
+//! A finished span as it waits in the queue.
+//!
+//! A `#[traced]` span is queued in a compact form (`TracedSpan`, about a
+//! third of a `SpanData`): the traced call pays for copying only that, and
+//! the export thread builds the `SpanData` exporters take. What most spans
+//! never have (attributes, events, links, a trace state) lives behind one
+//! pointer that is null for them.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+/// A finished span waiting for the export thread.
+#[derive(Debug)]
+pub(crate) enum Finished {
+    /// A `#[traced]` span.
+    Traced(TracedSpan),
+    /// A span made through the `opentelemetry` API; the SDK built its `SpanData`.
+    Api(Box<SpanData>),
+}
+
+impl Finished {
+    pub(crate) fn into_span_data(self) -> SpanData {
+        match self {
+            Finished::Traced(span) => span.into_span_data(),
+            Finished::Api(span) => *span,
+        }
+    }
+}
+
+/// A finished `#[traced]` span.
+#[derive(Clone, Debug)]
+pub(crate) struct TracedSpan {
+    pub(crate) span_context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_span_is_remote: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) start_time: SystemTime,
+    pub(crate) end_time: SystemTime,
+    pub(crate) status: Status,
+    /// `None` while the span has no attributes, events or links.
+    pub(crate) extras: Option<Box<SpanExtras>>,
+}
+
+/// What a span may carry beyond its identity, times and status.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SpanExtras {
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) dropped_attributes_count: u32,
+    pub(crate) events: SpanEvents,
+    pub(crate) links: SpanLinks,
+}
+
+/// The instrumentation scope of every `#[traced]` span.
+pub(crate) fn traced_scope() -> &'static InstrumentationScope {
+    static SCOPE: LazyLock<InstrumentationScope> =
+        LazyLock::new(|| InstrumentationScope::builder("zen-telemetry").build());
+    &SCOPE
+}
+
+impl TracedSpan {
+    pub(crate) fn into_span_data(self) -> SpanData {
+        let SpanExtras {
+            attributes,
+            dropped_attributes_count,
+            events,
+            links,
+        } = self.extras.map(|extras| *extras).unwrap_or_default();
+        SpanData {
+            span_context: self.span_context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_span_is_remote,
+            span_kind: self.kind,
+            name: self.name,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count,
+            events,
+            links,
+            status: self.status,
+            instrumentation_scope: traced_scope().clone(),
+        }
+    }
+}
