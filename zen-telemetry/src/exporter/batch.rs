@@ -274,7 +274,7 @@ impl SpanProcessor for CountingBatchProcessor {
 }
 
 /// How often the export thread looks for spans while they arrive fast.
-const BUSY_POLL: Duration = Duration::from_micros(200);
+const BUSY_POLL: Duration = Duration::from_micros(100);
 
 struct Worker<E> {
     exporter: E,
