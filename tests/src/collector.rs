@@ -288,7 +288,7 @@ pub fn serve_trace_service<S: TraceService>(listener: TcpListener, service: S) -
 }
 
 /// Serves the router `services` builds, as [`serve_trace_service`] does.
-fn serve(
+pub(crate) fn serve(
     listener: TcpListener,
     services: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router + Send + 'static,
 ) -> tokio::sync::oneshot::Sender<()> {

@@ -2,6 +2,7 @@
 //! real wire protocols, and helpers to run the probe binaries.
 
 pub mod collector;
+pub mod counting;
 pub mod failing;
 pub mod gcp_fakes;
 pub mod monitoring_api;

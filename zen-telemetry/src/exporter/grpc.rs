@@ -37,6 +37,7 @@ use tonic::{Code, Status};
 use super::exit;
 #[cfg(feature = "gcp")]
 use super::gcp::Session;
+use super::span_wire::SpanRequest;
 use super::spool::{Signal, Skipped, Spool};
 use crate::config::SpoolSettings;
 use crate::{diag, stats};
@@ -53,12 +54,26 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(400);
 
 /// An OTLP export request.
-pub(crate) trait OtlpRequest: Message + Sized {
+pub(crate) trait OtlpRequest: Sized {
     /// What it carries.
     const SIGNAL: Signal;
     /// The resources of its data, for Google's attributes.
     #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
     fn resources(&mut self) -> Vec<&mut Resource>;
+    /// Its protobuf bytes.
+    fn encode(&self) -> Vec<u8>;
+}
+
+impl OtlpRequest for SpanRequest {
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn resources(&mut self) -> Vec<&mut Resource> {
+        vec![self.resource()]
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        SpanRequest::encode(self)
+    }
 }
 
 impl OtlpRequest for ExportTraceServiceRequest {
@@ -70,6 +85,10 @@ impl OtlpRequest for ExportTraceServiceRequest {
             .map(|spans| spans.resource.get_or_insert_with(Default::default))
             .collect()
     }
+
+    fn encode(&self) -> Vec<u8> {
+        self.encode_to_vec()
+    }
 }
 
 impl OtlpRequest for ExportMetricsServiceRequest {
@@ -80,6 +99,10 @@ impl OtlpRequest for ExportMetricsServiceRequest {
             .iter_mut()
             .map(|metrics| metrics.resource.get_or_insert_with(Default::default))
             .collect()
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.encode_to_vec()
     }
 }
 
@@ -231,7 +254,7 @@ impl Grpc {
                     )));
                 }
             }
-            let payload = Bytes::from(request.encode_to_vec());
+            let payload = Bytes::from(request.encode());
             // At exit, a backend that just failed gets no wait at all.
             if exiting.is_some() && self.failing.load(Ordering::Relaxed) {
                 let reason = format!("{} failed before; not tried at exit", self.endpoint);

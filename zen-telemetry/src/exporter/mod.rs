@@ -25,6 +25,8 @@ pub(crate) mod metrics;
 mod on_runtime;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod span_wire;
 pub(crate) mod spool;
 
 use crate::config::{Config, ExporterKind};

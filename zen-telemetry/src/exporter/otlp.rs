@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -14,6 +12,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use super::grpc::{Grpc, Undelivered};
 #[cfg(feature = "gcp")]
 use super::limits;
+use super::span_wire::SpanRequest;
 use super::spool::Signal;
 use crate::config::Config;
 #[cfg(feature = "gcp")]
@@ -69,9 +68,7 @@ impl SpanExporter for OtlpSpans {
             batch.iter_mut().for_each(limits::apply);
         }
         let spans = batch.len() as u64;
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        };
+        let request = SpanRequest::new(batch, &self.resource);
         self.grpc
             .deliver(request, spans, Instant::now() + self.grpc.timeout(), Undelivered::Spool)
             .map_err(OTelSdkError::InternalFailure)
