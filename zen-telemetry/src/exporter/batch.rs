@@ -1,5 +1,5 @@
 //! A bounded batch span processor that counts what it drops, fed through
-//! per-thread buffers.
+//! per-thread rings.
 //!
 //! The SDK's `BatchSpanProcessor` drops spans when its queue is full but keeps
 //! the count private, so `stats()` could not tell "dropped" from "still
@@ -7,11 +7,11 @@
 //! never blocked on by the traced code, drained by one background thread in
 //! batches on a schedule) and reports every queue-full drop to [`stats`].
 //!
-//! A finished span goes into its own thread's buffer, under a lock only the
-//! export thread ever contends for, when it takes the buffer's contents. A
-//! shared channel instead made every span cross between cores twice (the
-//! slot written by the traced thread, read by the export thread, written
-//! again after the wrap), and carried the full `SpanData`.
+//! A finished span goes into its own thread's single-producer ring
+//! (`rtrb`), which the export thread drains. The shared channel it replaced
+//! cost every span two locked instructions and its full `SpanData` copied
+//! through a slot both cores wrote; a ring push is plain stores, and the
+//! queue bound (`OTEL_BSP_MAX_QUEUE_SIZE`) holds per ring.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
