@@ -176,14 +176,14 @@ impl Queue {
 
 impl CountingBatchProcessor {
     /// Starts the export thread. Fails only when the thread cannot be spawned.
-    pub(crate) fn new<E: SpanExporter + 'static>(exporter: E, settings: &BatchSettings) -> Result<Self, String> {
+    pub(crate) fn new<E: BatchExport>(exporter: E, settings: &BatchSettings) -> Result<Self, String> {
         Self::with_resend(exporter, settings, None)
     }
 
     /// Starts the export thread, which also sends what was spooled for
     /// `destination`, by earlier processes or this one: a round when it
     /// starts, then more while any is left (`Grpc::next_resend`).
-    pub(crate) fn with_resend<E: SpanExporter + 'static>(
+    pub(crate) fn with_resend<E: BatchExport>(
         exporter: E,
         settings: &BatchSettings,
         destination: Option<Resend>,
@@ -273,6 +273,34 @@ impl SpanProcessor for CountingBatchProcessor {
     }
 }
 
+/// Where the export thread sends its batches.
+pub(crate) trait BatchExport: Send + 'static {
+    /// Sends one batch; the export thread waits for the result.
+    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult;
+    fn shutdown(&self) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+/// An `opentelemetry_sdk` exporter, given each span's `SpanData`.
+#[derive(Debug)]
+pub(crate) struct SdkExport<E>(pub(crate) E);
+
+impl<E: SpanExporter + 'static> BatchExport for SdkExport<E> {
+    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
+        self.0
+            .export(batch.into_iter().map(Finished::into_span_data).collect())
+            .await
+    }
+
+    fn shutdown(&self) -> OTelSdkResult {
+        self.0.shutdown()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
 /// How often the export thread looks for spans while they arrive fast.
 const BUSY_POLL: Duration = Duration::from_micros(100);
 
@@ -297,7 +325,7 @@ pub(crate) type Resend = Arc<Grpc>;
 #[cfg(not(feature = "otlp"))]
 pub(crate) type Resend = std::convert::Infallible;
 
-impl<E: SpanExporter> Worker<E> {
+impl<E: BatchExport> Worker<E> {
     fn run(mut self) {
         // Exporting must not itself produce spans (e.g. a traced exporter).
         let _suppressed = Context::enter_telemetry_suppressed_scope();
@@ -379,7 +407,7 @@ impl<E: SpanExporter> Worker<E> {
         let mut result = Ok(());
         while !self.pending.is_empty() && (!full_only || self.pending.len() >= self.max_export_batch_size) {
             let count = self.max_export_batch_size.min(self.pending.len());
-            let batch: Vec<SpanData> = self.pending.drain(..count).map(Finished::into_span_data).collect();
+            let batch: Vec<Finished> = self.pending.drain(..count).collect();
             if let Err(error) = block_on(self.exporter.export(batch)) {
                 result = Err(error);
             }

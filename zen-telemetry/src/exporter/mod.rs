@@ -30,7 +30,7 @@ mod span_wire;
 pub(crate) mod spool;
 
 use crate::config::{Config, ExporterKind};
-pub(crate) use batch::CountingBatchProcessor;
+pub(crate) use batch::{CountingBatchProcessor, SdkExport};
 pub(crate) use counted::Counted;
 pub(crate) use finished::{Finished, SpanExtras, TracedSpan};
 
@@ -47,10 +47,11 @@ pub(crate) fn batch_processor(
     let timeout = settings.export_timeout;
     let processor = match destination {
         ExporterKind::None | ExporterKind::Auto => return Ok(None),
-        ExporterKind::Stdout => CountingBatchProcessor::new(Counted(StdoutExporter), settings)?,
-        ExporterKind::File => {
-            CountingBatchProcessor::new(Counted(JsonLinesExporter::new(config.file_path.clone())), settings)?
-        }
+        ExporterKind::Stdout => CountingBatchProcessor::new(Counted(SdkExport(StdoutExporter)), settings)?,
+        ExporterKind::File => CountingBatchProcessor::new(
+            Counted(SdkExport(JsonLinesExporter::new(config.file_path.clone()))),
+            settings,
+        )?,
         #[cfg(feature = "otlp")]
         ExporterKind::Otlp => network(otlp::collector(config, timeout)?, settings)?,
         #[cfg(feature = "gcp")]

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use super::batch::BatchExport;
+use super::finished::Finished;
 use super::grpc::{Grpc, Undelivered};
 #[cfg(feature = "gcp")]
 use super::limits;
@@ -58,23 +59,28 @@ impl OtlpSpans {
     }
 }
 
-impl SpanExporter for OtlpSpans {
+impl BatchExport for OtlpSpans {
     /// Blocks: the batch thread drives this future on its own thread, and
     /// the request runs on the private runtime.
-    #[cfg_attr(not(feature = "gcp"), allow(unused_mut))]
-    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
-        #[cfg(feature = "gcp")]
-        if self.google_limits {
-            batch.iter_mut().for_each(limits::apply);
-        }
+    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
         let spans = batch.len() as u64;
-        let request = SpanRequest::new(batch, &self.resource);
+        let mut request = SpanRequest::new(&self.resource, batch.len());
+        for span in batch {
+            #[cfg(feature = "gcp")]
+            if self.google_limits {
+                let mut span = span.into_span_data();
+                limits::apply(&mut span);
+                request.push_data(span);
+                continue;
+            }
+            request.push(span);
+        }
         self.grpc
             .deliver(request, spans, Instant::now() + self.grpc.timeout(), Undelivered::Spool)
             .map_err(OTelSdkError::InternalFailure)
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+    fn shutdown(&self) -> OTelSdkResult {
         Ok(())
     }
 

@@ -10,16 +10,23 @@
 //! opentelemetry-proto's own conversion, field by field. The resource stays
 //! a typed message until the request is encoded, so Google's attributes can
 //! still be added to it. Protobuf concatenates repeated fields, so the
-//! hand-written spans follow the prost-encoded rest of their message.
+//! hand-written spans follow the prost-encoded rest of their message. A
+//! `#[traced]` span is written from its queued form, so its `SpanData` is
+//! never built, and goes into its scope without a scope comparison.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, span, status};
 use opentelemetry_proto::transform::common::tonic::{Attributes, ResourceAttributesWithSchema};
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+use super::finished::{Finished, SpanExtras, TracedSpan, traced_scope};
 
 /// Span flags: the context's remote bit is known, and set (as in
 /// opentelemetry-proto's `build_span_flags`).
@@ -33,43 +40,16 @@ pub(crate) struct SpanRequest {
     resource_spans: ResourceSpans,
     /// Each scope's `ScopeSpans` message body.
     scopes: Vec<(InstrumentationScope, Vec<u8>)>,
+    /// Where `#[traced]` spans go in `scopes`, once one has.
+    traced_scope: Option<usize>,
+    /// Bytes a scope's body starts with room for.
+    expected_len: usize,
+    scratch: Vec<u8>,
 }
 
 impl SpanRequest {
-    /// The request for `spans` of `resource`.
-    pub(crate) fn new(spans: Vec<SpanData>, resource: &ResourceAttributesWithSchema) -> SpanRequest {
-        let mut scopes: Vec<(InstrumentationScope, Vec<u8>)> = Vec::new();
-        let mut scratch = Vec::new();
-        // A span without attributes or events takes about 80 bytes.
-        let expected_len = spans.len() * 96;
-        for span in spans {
-            // Nearly always one scope (`#[traced]`'s), so a scan, not a map.
-            let index = match scopes
-                .iter()
-                .position(|(scope, _)| *scope == span.instrumentation_scope)
-            {
-                Some(index) => index,
-                None => {
-                    let scope = span.instrumentation_scope.clone();
-                    let head = ScopeSpans {
-                        scope: Some((&scope, None).into()),
-                        schema_url: scope.schema_url().map(ToOwned::to_owned).unwrap_or_default(),
-                        spans: Vec::new(),
-                    };
-                    let mut body = Vec::with_capacity(expected_len);
-                    head.encode_raw(&mut body);
-                    scopes.push((scope, body));
-                    scopes.len() - 1
-                }
-            };
-            scratch.clear();
-            write_span(span, &mut scratch);
-            let body = &mut scopes[index].1;
-            // `ScopeSpans.spans` is field 2.
-            encode_key(2, WireType::LengthDelimited, body);
-            encode_varint(scratch.len() as u64, body);
-            body.extend_from_slice(&scratch);
-        }
+    /// An empty request for about `spans` spans of `resource`.
+    pub(crate) fn new(resource: &ResourceAttributesWithSchema, spans: usize) -> SpanRequest {
         SpanRequest {
             resource_spans: ResourceSpans {
                 resource: Some(Resource {
@@ -80,8 +60,64 @@ impl SpanRequest {
                 scope_spans: Vec::new(),
                 schema_url: resource.schema_url.clone().unwrap_or_default(),
             },
-            scopes,
+            scopes: Vec::new(),
+            traced_scope: None,
+            // A span without attributes or events takes about 80 bytes.
+            expected_len: spans * 96,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Adds a finished span. A `#[traced]` span is written from its compact
+    /// form, without a `SpanData`, into the one scope they all share.
+    pub(crate) fn push(&mut self, span: Finished) {
+        match span {
+            Finished::Traced(span) => {
+                let index = match self.traced_scope {
+                    Some(index) => index,
+                    None => {
+                        let index = self.scope_index(traced_scope());
+                        self.traced_scope = Some(index);
+                        index
+                    }
+                };
+                self.write(index, SpanParts::from(span));
+            }
+            Finished::Api(span) => self.push_data(*span),
+        }
+    }
+
+    /// Adds a span the SDK built, under its own scope.
+    pub(crate) fn push_data(&mut self, span: SpanData) {
+        let index = self.scope_index(&span.instrumentation_scope);
+        self.write(index, SpanParts::from(span));
+    }
+
+    /// The index of `scope` in `scopes`, added when new. Nearly always one
+    /// scope (`#[traced]`'s), so a scan, not a map.
+    fn scope_index(&mut self, scope: &InstrumentationScope) -> usize {
+        if let Some(index) = self.scopes.iter().position(|(known, _)| known == scope) {
+            return index;
+        }
+        let head = ScopeSpans {
+            scope: Some((scope, None).into()),
+            schema_url: scope.schema_url().map(ToOwned::to_owned).unwrap_or_default(),
+            spans: Vec::new(),
+        };
+        let mut body = Vec::with_capacity(self.expected_len);
+        head.encode_raw(&mut body);
+        self.scopes.push((scope.clone(), body));
+        self.scopes.len() - 1
+    }
+
+    fn write(&mut self, scope: usize, span: SpanParts) {
+        self.scratch.clear();
+        write_span(span, &mut self.scratch);
+        let body = &mut self.scopes[scope].1;
+        // `ScopeSpans.spans` is field 2.
+        encode_key(2, WireType::LengthDelimited, body);
+        encode_varint(self.scratch.len() as u64, body);
+        body.extend_from_slice(&self.scratch);
     }
 
     /// The resource, for Google's attributes.
@@ -115,8 +151,59 @@ impl SpanRequest {
     }
 }
 
+/// What a span's message is written from: a `SpanData`'s fields, or a
+/// `TracedSpan`'s without building the `SpanData`.
+struct SpanParts {
+    span_context: SpanContext,
+    parent_span_id: SpanId,
+    parent_span_is_remote: bool,
+    kind: SpanKind,
+    name: Cow<'static, str>,
+    start_time: SystemTime,
+    end_time: SystemTime,
+    status: Status,
+    extras: SpanExtras,
+}
+
+impl From<SpanData> for SpanParts {
+    fn from(span: SpanData) -> SpanParts {
+        SpanParts {
+            span_context: span.span_context,
+            parent_span_id: span.parent_span_id,
+            parent_span_is_remote: span.parent_span_is_remote,
+            kind: span.span_kind,
+            name: span.name,
+            start_time: span.start_time,
+            end_time: span.end_time,
+            status: span.status,
+            extras: SpanExtras {
+                attributes: span.attributes,
+                dropped_attributes_count: span.dropped_attributes_count,
+                events: span.events,
+                links: span.links,
+            },
+        }
+    }
+}
+
+impl From<TracedSpan> for SpanParts {
+    fn from(span: TracedSpan) -> SpanParts {
+        SpanParts {
+            span_context: span.span_context,
+            parent_span_id: span.parent_span_id,
+            parent_span_is_remote: span.parent_span_is_remote,
+            kind: span.kind,
+            name: span.name,
+            start_time: span.start_time,
+            end_time: span.end_time,
+            status: span.status,
+            extras: span.extras.map(|extras| *extras).unwrap_or_default(),
+        }
+    }
+}
+
 /// Writes `span` as the body of an OTLP `Span` message.
-fn write_span(span: SpanData, out: &mut Vec<u8>) {
+fn write_span(span: SpanParts, out: &mut Vec<u8>) {
     let context = &span.span_context;
     bytes_field(1, &context.trace_id().to_bytes(), out);
     bytes_field(2, &context.span_id().to_bytes(), out);
@@ -126,14 +213,15 @@ fn write_span(span: SpanData, out: &mut Vec<u8>) {
         bytes_field(4, &span.parent_span_id.to_bytes(), out);
     }
     bytes_field(5, span.name.as_bytes(), out);
-    varint_field(6, kind_number(&span.span_kind), out);
+    varint_field(6, kind_number(&span.kind), out);
     fixed64_field(7, nanos(span.start_time), out);
     fixed64_field(8, nanos(span.end_time), out);
-    for attribute in Attributes::from(span.attributes).0 {
+    let extras = span.extras;
+    for attribute in Attributes::from(extras.attributes).0 {
         prost::encoding::message::encode(9, &attribute, out);
     }
-    varint_field(10, u64::from(span.dropped_attributes_count), out);
-    for event in span.events.events {
+    varint_field(10, u64::from(extras.dropped_attributes_count), out);
+    for event in extras.events.events {
         let event = span::Event {
             time_unix_nano: nanos(event.timestamp),
             name: event.name.into(),
@@ -142,11 +230,11 @@ fn write_span(span: SpanData, out: &mut Vec<u8>) {
         };
         prost::encoding::message::encode(11, &event, out);
     }
-    varint_field(12, u64::from(span.events.dropped_count), out);
-    for link in span.links.links {
+    varint_field(12, u64::from(extras.events.dropped_count), out);
+    for link in extras.links.links {
         prost::encoding::message::encode(13, &span::Link::from(link), out);
     }
-    varint_field(14, u64::from(span.links.dropped_count), out);
+    varint_field(14, u64::from(extras.links.dropped_count), out);
     write_status(&span.status, out);
     let mut flags = u32::from(context.trace_flags().to_u8()) | FLAG_HAS_IS_REMOTE;
     if span.parent_span_is_remote {
@@ -182,7 +270,7 @@ fn kind_number(kind: &SpanKind) -> u64 {
     kind as u64
 }
 
-fn nanos(time: std::time::SystemTime) -> u64 {
+fn nanos(time: SystemTime) -> u64 {
     time.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
@@ -329,11 +417,9 @@ mod tests {
         let expected = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(spans.clone(), &resource),
         };
-        let bytes = SpanRequest::new(spans, &resource).encode();
-        let decoded = match ExportTraceServiceRequest::decode(bytes.as_slice()) {
-            Ok(decoded) => decoded,
-            Err(error) => panic!("our bytes do not decode: {error}"),
-        };
+        let mut request = SpanRequest::new(&resource, spans.len());
+        spans.into_iter().for_each(|span| request.push_data(span));
+        let decoded = decode(&request.encode());
         assert_eq!(decoded, expected);
         assert_eq!(decoded.resource_spans[0].scope_spans.len(), 2);
         assert_eq!(
@@ -346,9 +432,60 @@ mod tests {
         );
     }
 
+    fn decode(bytes: &[u8]) -> ExportTraceServiceRequest {
+        match ExportTraceServiceRequest::decode(bytes) {
+            Ok(decoded) => decoded,
+            Err(error) => panic!("our bytes do not decode: {error}"),
+        }
+    }
+
+    /// A `#[traced]` span written from its queued form, mixed with SDK spans
+    /// of another scope, is the request its `SpanData` would have made.
+    #[test]
+    fn traced_spans_are_written_without_their_span_data() {
+        let other = InstrumentationScope::builder("other").with_version("2").build();
+        let traced: Vec<TracedSpan> = (0..12)
+            .map(|n| {
+                let data = span(n, traced_scope());
+                let has_extras = !(data.attributes.is_empty() && data.events.is_empty() && data.links.is_empty());
+                TracedSpan {
+                    span_context: data.span_context,
+                    parent_span_id: data.parent_span_id,
+                    parent_span_is_remote: data.parent_span_is_remote,
+                    kind: data.span_kind,
+                    name: data.name,
+                    start_time: data.start_time,
+                    end_time: data.end_time,
+                    status: data.status,
+                    extras: has_extras.then(|| {
+                        Box::new(SpanExtras {
+                            attributes: data.attributes,
+                            dropped_attributes_count: data.dropped_attributes_count,
+                            events: data.events,
+                            links: data.links,
+                        })
+                    }),
+                }
+            })
+            .collect();
+        let api = span(100, &other);
+        let mut finished: Vec<Finished> = traced.iter().cloned().map(Finished::Traced).collect();
+        finished.insert(5, Finished::Api(Box::new(api.clone())));
+        let mut as_data: Vec<SpanData> = traced.into_iter().map(TracedSpan::into_span_data).collect();
+        as_data.insert(5, api);
+        let resource: ResourceAttributesWithSchema =
+            (&Resource::builder_empty().with_service_name("svc").build()).into();
+        let expected = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(as_data, &resource),
+        };
+        let mut request = SpanRequest::new(&resource, finished.len());
+        finished.into_iter().for_each(|span| request.push(span));
+        assert_eq!(decode(&request.encode()), expected);
+    }
+
     #[test]
     fn no_spans_encode_to_an_empty_request() {
-        let request = SpanRequest::new(Vec::new(), &ResourceAttributesWithSchema::default());
+        let request = SpanRequest::new(&ResourceAttributesWithSchema::default(), 0);
         assert!(request.encode().is_empty());
         assert_eq!(ExportTraceServiceRequest::default().encode_to_vec(), request.encode());
     }
