@@ -29,6 +29,13 @@ pub(crate) fn now() -> SystemTime {
     }
 }
 
+/// Nanoseconds since the Unix epoch, as OTLP and our JSON lines write
+/// times: 0 before the epoch, saturated past `u64`.
+pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// A reading for timing a call, taken once at each end and shared by the
 /// call's metrics and (when sampled) its span: the TSC once its rate is
 /// known, else monotonic nanoseconds since the first reading (the top bit

@@ -2,13 +2,13 @@
 //! and what `zen traces` reads back. One definition for both sides; the
 //! format is described in `docs/jsonl-format.md`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
+
+use crate::clock::unix_nanos;
 
 /// One line of the `file` exporter's output: a finished span.
 ///
@@ -76,12 +76,6 @@ impl JsonSpan {
     pub fn is_error(&self) -> bool {
         self.status == "error"
     }
-}
-
-fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 pub(crate) fn kind_name(kind: &SpanKind) -> &'static str {

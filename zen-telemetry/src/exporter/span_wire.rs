@@ -4,10 +4,11 @@
 //! `Vec` for each id, a `String` for the name, a status, and a hash-map
 //! lookup of its scope, all allocated, then encoded and freed. At
 //! saturation that was most of the export thread's time. Here a span's
-//! scalar fields (ids, name, kind, times, flags, status) are written as
-//! protobuf fields without building anything; what most spans lack
-//! (attributes, events, links, a trace state) still goes through
-//! opentelemetry-proto's own conversion, field by field. The resource stays
+//! scalar fields (ids, trace state, name, kind, times, flags) are written as
+//! protobuf fields without building anything; its status (a small message
+//! that allocates only for an error's text) and what most spans lack
+//! (attributes, events, links) still go through opentelemetry-proto's own
+//! messages and conversions, field by field. The resource stays
 //! a typed message until the request is encoded, so Google's attributes can
 //! still be added to it. Protobuf concatenates repeated fields, so the
 //! hand-written spans follow the prost-encoded rest of their message. A
@@ -20,18 +21,14 @@ use std::time::SystemTime;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, span, status};
+use opentelemetry_proto::tonic::trace::v1::{self as proto, ResourceSpans, ScopeSpans, SpanFlags, span, status};
 use opentelemetry_proto::transform::common::tonic::{Attributes, ResourceAttributesWithSchema};
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use super::finished::{Finished, SpanExtras, TracedSpan, traced_scope};
-
-/// Span flags: the context's remote bit is known, and set (as in
-/// opentelemetry-proto's `build_span_flags`).
-const FLAG_HAS_IS_REMOTE: u32 = 0x100;
-const FLAG_IS_REMOTE: u32 = 0x200;
+use crate::clock::unix_nanos;
 
 /// An `ExportTraceServiceRequest` of one resource's spans.
 #[derive(Debug)]
@@ -214,8 +211,8 @@ fn write_span(span: SpanParts, out: &mut Vec<u8>) {
     }
     bytes_field(5, span.name.as_bytes(), out);
     varint_field(6, kind_number(&span.kind), out);
-    fixed64_field(7, nanos(span.start_time), out);
-    fixed64_field(8, nanos(span.end_time), out);
+    fixed64_field(7, unix_nanos(span.start_time), out);
+    fixed64_field(8, unix_nanos(span.end_time), out);
     let extras = span.extras;
     for attribute in Attributes::from(extras.attributes).0 {
         prost::encoding::message::encode(9, &attribute, out);
@@ -223,7 +220,7 @@ fn write_span(span: SpanParts, out: &mut Vec<u8>) {
     varint_field(10, u64::from(extras.dropped_attributes_count), out);
     for event in extras.events.events {
         let event = span::Event {
-            time_unix_nano: nanos(event.timestamp),
+            time_unix_nano: unix_nanos(event.timestamp),
             name: event.name.into(),
             attributes: Attributes::from(event.attributes).0,
             dropped_attributes_count: event.dropped_attributes_count,
@@ -235,44 +232,29 @@ fn write_span(span: SpanParts, out: &mut Vec<u8>) {
         prost::encoding::message::encode(13, &span::Link::from(link), out);
     }
     varint_field(14, u64::from(extras.links.dropped_count), out);
-    write_status(&span.status, out);
-    let mut flags = u32::from(context.trace_flags().to_u8()) | FLAG_HAS_IS_REMOTE;
+    let status = proto::Status {
+        code: status::StatusCode::from(&span.status).into(),
+        message: match span.status {
+            Status::Error { description } => description.into_owned(),
+            Status::Ok | Status::Unset => String::new(),
+        },
+    };
+    // Always present, as opentelemetry-proto writes it.
+    prost::encoding::message::encode(15, &status, out);
+    // The context's remote bit is known, and set when it is (as in
+    // opentelemetry-proto's `build_span_flags`).
+    let mut flags = u32::from(context.trace_flags().to_u8()) | SpanFlags::ContextHasIsRemoteMask as u32;
     if span.parent_span_is_remote {
-        flags |= FLAG_IS_REMOTE;
+        flags |= SpanFlags::ContextIsRemoteMask as u32;
     }
     // `fixed32 flags = 16`.
     encode_key(16, WireType::ThirtyTwoBit, out);
     out.extend_from_slice(&flags.to_le_bytes());
 }
 
-/// `Span.status` (field 15), always present as opentelemetry-proto writes it.
-fn write_status(status: &Status, out: &mut Vec<u8>) {
-    let (code, message) = match status {
-        Status::Unset => (status::StatusCode::Unset, ""),
-        Status::Ok => (status::StatusCode::Ok, ""),
-        Status::Error { description } => (status::StatusCode::Error, description.as_ref()),
-    };
-    let code = code as u64;
-    let message_len = if message.is_empty() {
-        0
-    } else {
-        1 + encoded_len_varint(message.len() as u64) + message.len()
-    };
-    let code_len = if code == 0 { 0 } else { 1 + encoded_len_varint(code) };
-    encode_key(15, WireType::LengthDelimited, out);
-    encode_varint((message_len + code_len) as u64, out);
-    bytes_field(2, message.as_bytes(), out);
-    varint_field(3, code, out);
-}
-
 fn kind_number(kind: &SpanKind) -> u64 {
     let kind: span::SpanKind = kind.clone().into();
     kind as u64
-}
-
-fn nanos(time: SystemTime) -> u64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// A length-delimited field; left out when empty, as proto3 does.

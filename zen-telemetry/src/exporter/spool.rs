@@ -32,10 +32,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use crate::clock;
 use crate::config::{Config, ExporterKind};
 
 const MAGIC: &[u8; 8] = b"ZENSPOOL";
@@ -509,9 +510,7 @@ fn name_items(name: &str) -> u64 {
 }
 
 fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    clock::unix_nanos(SystemTime::now())
 }
 
 fn unix_secs() -> u64 {

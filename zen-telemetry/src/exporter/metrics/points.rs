@@ -4,7 +4,7 @@
 //! [`MAX_POINTS_PER_REQUEST`] points.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -21,6 +21,7 @@ use crate::calls::{
     self, BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
     RESULT_ATTRIBUTE,
 };
+use crate::clock::unix_nanos;
 
 /// Google's Telemetry API takes at most this many points in one request.
 pub(crate) const MAX_POINTS_PER_REQUEST: usize = 200;
@@ -322,11 +323,6 @@ fn string_attribute(key: &str, value: &str) -> KeyValue {
         }),
         ..Default::default()
     }
-}
-
-fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
