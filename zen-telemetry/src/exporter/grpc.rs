@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 #[cfg(feature = "gcp")]
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -73,21 +73,6 @@ impl OtlpRequest for SpanRequest {
 
     fn encode(&self) -> Vec<u8> {
         SpanRequest::encode(self)
-    }
-}
-
-impl OtlpRequest for ExportTraceServiceRequest {
-    const SIGNAL: Signal = Signal::Traces;
-
-    fn resources(&mut self) -> Vec<&mut Resource> {
-        self.resource_spans
-            .iter_mut()
-            .map(|spans| spans.resource.get_or_insert_with(Default::default))
-            .collect()
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        self.encode_to_vec()
     }
 }
 
@@ -260,7 +245,7 @@ impl Grpc {
                 let reason = format!("{} failed before; not tried at exit", self.endpoint);
                 return Err(Failed::Kept(payload, reason));
             }
-            match self.send_before::<R>(payload.clone(), deadline).await {
+            match self.send_before(R::SIGNAL, payload.clone(), deadline).await {
                 Ok(()) => Ok(()),
                 Err(refusal) if refusal.retry => {
                     self.failing.store(true, Ordering::Relaxed);
@@ -339,12 +324,9 @@ impl Grpc {
             let items = claimed.batch.items;
             let payload = Bytes::from(claimed.batch.payload.clone());
             let deadline = Instant::now() + self.timeout;
-            let sent = self.runtime.block_on(async {
-                match signal {
-                    Signal::Traces => self.send_before::<ExportTraceServiceRequest>(payload, deadline).await,
-                    Signal::Metrics => self.send_before::<ExportMetricsServiceRequest>(payload, deadline).await,
-                }
-            });
+            let sent = self
+                .runtime
+                .block_on(async { self.send_before(signal, payload, deadline).await });
             match sent {
                 Ok(()) => {
                     let _ = claimed.acknowledge();
@@ -393,7 +375,7 @@ impl Grpc {
     /// deadline. A passing refusal (`UNAVAILABLE`, a throttle) is tried again
     /// after 100 ms, then 200 and 400, as the OTLP exporters do, while that
     /// fits before the deadline.
-    async fn send_before<R: OtlpRequest>(&self, payload: Bytes, deadline: Instant) -> Result<(), Refusal> {
+    async fn send_before(&self, signal: Signal, payload: Bytes, deadline: Instant) -> Result<(), Refusal> {
         let budget = deadline.saturating_duration_since(Instant::now());
         let timed_out = || Refusal {
             message: format!("{} did not answer within {budget:?}", self.endpoint),
@@ -403,7 +385,7 @@ impl Grpc {
         let attempts = async {
             let mut backoff = FIRST_BACKOFF;
             loop {
-                match self.send::<R>(payload.clone()).await {
+                match self.send(signal, payload.clone()).await {
                     Err(refusal)
                         if refusal.again_soon && backoff <= MAX_BACKOFF && Instant::now() + backoff < deadline =>
                     {
@@ -421,7 +403,7 @@ impl Grpc {
         }
     }
 
-    async fn send<R: OtlpRequest>(&self, payload: Bytes) -> Result<(), Refusal> {
+    async fn send(&self, signal: Signal, payload: Bytes) -> Result<(), Refusal> {
         let mut headers = Vec::new();
         #[cfg(feature = "gcp")]
         let mut project = None;
@@ -450,14 +432,14 @@ impl Grpc {
                 .ready()
                 .await
                 .map_err(|e| Status::unavailable(format!("not connected: {e}")))?;
-            client.unary(message, export_path(R::SIGNAL), RawCodec).await
+            client.unary(message, export_path(signal), RawCodec).await
         };
         match answer.await {
             Ok(response) => {
                 self.failing.store(false, Ordering::Relaxed);
-                match rejected(R::SIGNAL, response.into_inner()) {
+                match rejected(signal, response.into_inner()) {
                     Some((count, reason)) => Err(Refusal {
-                        message: format!("{} rejected {count} {}: {reason}", self.endpoint, R::SIGNAL.word()),
+                        message: format!("{} rejected {count} {}: {reason}", self.endpoint, signal.word()),
                         retry: false,
                         again_soon: false,
                     }),
