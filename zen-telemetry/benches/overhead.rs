@@ -391,6 +391,15 @@ fn median_ns(name: &str) -> Option<f64> {
     json["median"]["point_estimate"].as_f64()
 }
 
+/// `part` as a percentage of `whole`; 0 when there is no whole.
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
 fn summary(recorded: u64, delivered: u64) {
     let names = [
         "baseline",
@@ -426,11 +435,7 @@ fn summary(recorded: u64, delivered: u64) {
     let get = |name: &str| median_ns(name).unwrap_or(f64::NAN);
     println!(
         "\nspans recorded by zen: {recorded}, delivered to the exporter: {delivered} ({:.1}%)",
-        if recorded == 0 {
-            0.0
-        } else {
-            delivered as f64 * 100.0 / recorded as f64
-        }
+        percent(delivered, recorded)
     );
     let (made, reported) = (
         FASTRACE_MADE.load(Ordering::Relaxed),
@@ -438,11 +443,7 @@ fn summary(recorded: u64, delivered: u64) {
     );
     println!(
         "fastrace sampled spans made: {made}, reported: {reported} ({:.1}%)",
-        if made == 0 {
-            0.0
-        } else {
-            reported as f64 * 100.0 / made as f64
-        }
+        percent(reported, made)
     );
     println!("\n## Ratios (target in brackets)\n");
     let rows = [

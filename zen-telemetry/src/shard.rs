@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shards a thread can own; threads beyond these share one more.
 pub(crate) const OWNED_SHARDS: usize = 8;
-pub(crate) const SHARED_SHARD: usize = OWNED_SHARDS;
+const SHARED_SHARD: usize = OWNED_SHARDS;
 
 /// Adds to a cell: a plain load and store on the thread's own shard, an
 /// atomic add on the shared one.

@@ -357,12 +357,12 @@ impl<E: BatchExport> Worker<E> {
                     last_export = Instant::now();
                 }
                 Ok(Control::Flush(reply)) => {
-                    let result = self.export_queued(false);
+                    let result = self.export_queued();
                     last_export = Instant::now();
                     let _ = reply.send(result);
                 }
                 Ok(Control::Shutdown(reply)) => {
-                    let result = self.export_queued(false);
+                    let result = self.export_queued();
                     self.queue.closed.store(true, Ordering::Relaxed);
                     let shut = self.exporter.shutdown();
                     let _ = reply.send(result.and(shut));
@@ -373,7 +373,7 @@ impl<E: BatchExport> Worker<E> {
                     if polling {
                         polling = self.export_full_batches();
                     } else if last_export.elapsed() >= self.schedule_delay {
-                        let _ = self.export_queued(false);
+                        let _ = self.export_queued();
                         last_export = Instant::now();
                     }
                 }
@@ -395,11 +395,11 @@ impl<E: BatchExport> Worker<E> {
         keep_polling
     }
 
-    /// Exports the spans queued now, so a steady stream of new spans cannot
-    /// keep a flush from finishing.
-    fn export_queued(&mut self, full_only: bool) -> OTelSdkResult {
+    /// Exports every span queued now, so a steady stream of new spans
+    /// cannot keep a flush from finishing.
+    fn export_queued(&mut self) -> OTelSdkResult {
         self.queue.take_into(&mut self.pending);
-        self.export_pending(full_only)
+        self.export_pending(false)
     }
 
     /// Exports the spans taken (only whole batches when `full_only`).
