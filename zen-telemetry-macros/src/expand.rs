@@ -128,10 +128,10 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
                 stmt.to_tokens(tokens);
             }
         });
-        let future = traced_future(&quote!(async move #inner), &finish);
+        let future = traced_future(&krate, &quote!(async move #inner));
         quote! {
             #meta
-            let mut __zen_span = #start;
+            let __zen_span = #start;
             #set_attrs
             #future
         }
@@ -167,11 +167,11 @@ pub(crate) fn expand_fn(args: &Args, func: ItemFn, target: &Target) -> TokenStre
             let inner_attrs = &inner.attrs;
             let capture = &inner.capture;
             let inner_block = with_edge(&edge, &inner.block);
-            traced_future(&quote!(#(#inner_attrs)* async #capture #inner_block), &finish)
+            traced_future(&krate, &quote!(#(#inner_attrs)* async #capture #inner_block))
         });
         quote! {
             #meta
-            let mut __zen_span = #start;
+            let __zen_span = #start;
             #set_attrs
             #(#stmts)*
             #tail
@@ -230,13 +230,10 @@ fn outcome_of(krate: &TokenStream, value: &TokenStream) -> TokenStream {
 /// rebound: a second copy would double the guard's share of the future, which
 /// callers move when they poll it), polls `inner` with it current, and
 /// records the outcome.
-fn traced_future(inner: &TokenStream, finish: &TokenStream) -> TokenStream {
+fn traced_future(krate: &TokenStream, inner: &TokenStream) -> TokenStream {
+    let outcome = outcome_of(krate, &quote!(__zen_result));
     quote! {
-        async move {
-            let __zen_result = __zen_span.instrument(#inner).await;
-            #finish
-            __zen_result
-        }
+        #krate::__private::trace_future(__zen_span, #inner, |__zen_result| { #outcome })
     }
 }
 

@@ -441,8 +441,16 @@ impl<F: Future> Future for Instrumented<'_, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut std::task::Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let future = this.future;
-        match &mut this.guard.state {
+        this.guard.poll_current(this.future, task)
+    }
+}
+
+impl SpanGuard {
+    /// Polls `future` once with this span current; a panic is recorded and
+    /// resumed.
+    #[inline(always)]
+    fn poll_current<F: Future>(&mut self, future: Pin<&mut F>, task: &mut std::task::Context<'_>) -> Poll<F::Output> {
+        match &mut self.state {
             State::Off => future.poll(task),
             State::Unsampled { timing } => {
                 let _scope = UnsampledScope::enter();
@@ -475,4 +483,71 @@ impl<F: Future> Future for Instrumented<'_, F> {
             }
         }
     }
+}
+
+/// The future of a traced async call, whose span `guard` has started:
+/// polls `future` with the span current and records `outcome` of its output.
+/// One future around the body, not an `async` block around an instrumented
+/// one, so a call made while telemetry is off costs a compare per poll.
+#[inline(always)]
+pub fn trace_future<F, O>(guard: SpanGuard, future: F, outcome: O) -> Traced<F, O>
+where
+    F: Future,
+    O: for<'a> Fn(&'a F::Output) -> Outcome<'a>,
+{
+    Traced { future, guard, outcome }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`trace_future`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Traced<F, O> {
+        // Before the guard: a future dropped unfinished drops its body
+        // first, then ends the span as cancelled.
+        #[pin]
+        future: F,
+        guard: SpanGuard,
+        outcome: O,
+    }
+}
+
+impl<F, O> Future for Traced<F, O>
+where
+    F: Future,
+    O: for<'a> Fn(&'a F::Output) -> Outcome<'a>,
+{
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut std::task::Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if this.guard.is_off() {
+            return this.future.poll(task);
+        }
+        poll_counted(this.guard, this.future, task, this.outcome)
+    }
+}
+
+/// A poll of a [`Traced`] future whose call is counted or recorded. Out of
+/// line so the poll of a call made while telemetry is off stays small
+/// enough for its caller to inline, and the future is not copied to be
+/// polled.
+#[inline(never)]
+fn poll_counted<F, O>(
+    guard: &mut SpanGuard,
+    future: Pin<&mut F>,
+    task: &mut std::task::Context<'_>,
+    outcome: &O,
+) -> Poll<F::Output>
+where
+    F: Future,
+    O: for<'a> Fn(&'a F::Output) -> Outcome<'a>,
+{
+    let poll = guard.poll_current(future, task);
+    if let Poll::Ready(output) = &poll
+        && guard.wants_outcome()
+    {
+        guard.finish(outcome(output));
+    }
+    poll
 }

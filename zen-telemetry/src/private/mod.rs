@@ -9,7 +9,9 @@
 //! - Attribute expressions are evaluated only inside `if guard.is_recording()`.
 //! - `guard.run(body)` runs a sync body with the span current; panics are
 //!   recorded and resumed unchanged.
-//! - `guard.instrument(fut)` does the same for every poll of a future.
+//! - `guard.instrument(fut)` does the same for every poll of a future;
+//!   `trace_future(guard, fut, outcome)` also records the outcome, and is
+//!   what an `async fn` (or a `-> impl Future` tail) returns.
 //! - `guard.finish(outcome)`, called when `guard.wants_outcome()`, counts the
 //!   call in its site's metrics and, when recorded, sets status and events and
 //!   ends the span; a guard dropped unfinished counts and ends it as
@@ -28,7 +30,7 @@ pub use opentelemetry::trace::SpanKind;
 pub use crate::attr_value::AttrValue;
 pub use crate::calls::CallSite;
 pub use crate::calls::objective::Objective;
-pub use guard::{Instrumented, SpanGuard, SpanMeta, run_sync};
+pub use guard::{Instrumented, SpanGuard, SpanMeta, Traced, run_sync, trace_future};
 pub use outcome::{ErrorText, Outcome, Wrap};
 
 /// True when telemetry is on (one relaxed atomic load).
