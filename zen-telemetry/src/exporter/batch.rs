@@ -122,11 +122,15 @@ impl Queue {
         }
     }
 
-    /// Puts `span` in this thread's ring. A push is two plain stores and a
-    /// load: no read-modify-write, no lock, and no cache line shared with
-    /// the export thread until it takes the ring's spans.
-    fn push(&self, span: Finished) -> Pushed {
-        let mut span = Some(span);
+    /// Puts the span `make` builds in this thread's ring. A push is two
+    /// plain stores and a load: no read-modify-write, no lock, and no cache
+    /// line shared with the export thread until it takes the ring's spans.
+    /// The span is built in its slot: moved there instead, its 176 bytes,
+    /// just written, cost a store-forwarding stall per copy (about 40 ns of
+    /// a 220 ns sampled call in `perf`).
+    #[inline]
+    fn push_with(&self, make: impl FnOnce() -> Finished) -> Pushed {
+        let mut make = Some(make);
         let pushed = LOCAL.try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
             let producer = match &mut *local {
@@ -137,24 +141,25 @@ impl Queue {
                     &mut local.insert((self.id, producer)).1
                 }
             };
-            let span = span.take()?;
-            Some(match producer.push(span) {
-                Ok(()) => Pushed::Queued(self.capacity - producer.slots()),
-                Err(_) => Pushed::Full,
-            })
+            let Ok(mut chunk) = producer.write_chunk_uninit(1) else {
+                return Some(Pushed::Full);
+            };
+            let make = make.take()?;
+            chunk.as_mut_slices().0[0].write(make());
+            // SAFETY: the chunk's one slot was written on the line above.
+            unsafe { chunk.commit_all() };
+            Some(Pushed::Queued(self.capacity - producer.slots()))
         });
-        match (pushed, span) {
-            (Ok(Some(pushed)), _) => pushed,
-            (_, Some(span)) => {
-                let mut fallback = lock(&self.fallback);
-                if fallback.len() >= self.capacity {
-                    return Pushed::Full;
-                }
-                fallback.push(span);
-                Pushed::Queued(fallback.len())
-            }
-            (_, None) => Pushed::Full,
+        if let Ok(Some(pushed)) = pushed {
+            return pushed;
         }
+        let Some(make) = make else { return Pushed::Full };
+        let mut fallback = lock(&self.fallback);
+        if fallback.len() >= self.capacity {
+            return Pushed::Full;
+        }
+        fallback.push(make());
+        Pushed::Queued(fallback.len())
     }
 
     /// Moves every queued span to `pending`, and forgets the rings of
@@ -215,16 +220,17 @@ impl CountingBatchProcessor {
         })
     }
 
-    /// Queues a finished span, or counts it dropped when its thread's
-    /// queue is full.
-    pub(crate) fn enqueue(&self, span: Finished) {
+    /// Queues the finished span `make` builds, or counts it dropped when
+    /// its thread's queue is full (and never builds it).
+    #[inline]
+    pub(crate) fn enqueue(&self, make: impl FnOnce() -> Finished) {
         let queue = &*self.queue;
         if queue.closed.load(Ordering::Relaxed) {
             // A span that was open across shutdown: never queued, so it is
             // not a queue-full drop.
             return;
         }
-        match queue.push(span) {
+        match queue.push_with(make) {
             Pushed::Full => stats::add_dropped(1),
             Pushed::Queued(waiting) => {
                 if waiting >= self.wake_at
@@ -255,7 +261,7 @@ impl SpanProcessor for CountingBatchProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        self.enqueue(Finished::Api(Box::new(span)));
+        self.enqueue(|| Finished::Api(Box::new(span)));
     }
 
     fn force_flush(&self) -> OTelSdkResult {

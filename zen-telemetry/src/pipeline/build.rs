@@ -60,10 +60,11 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Hands a finished `#[traced]` span to the observer and the processors.
+    /// Hands the finished `#[traced]` span `make` builds to the observer and
+    /// the processors; built where it is queued, not moved there.
     #[inline]
-    pub(crate) fn dispatch(&self, span: exporter::TracedSpan) {
-        self.fanout.on_traced(span);
+    pub(crate) fn dispatch(&self, make: impl FnOnce() -> exporter::TracedSpan) {
+        self.fanout.on_traced(make);
     }
 }
 
@@ -154,12 +155,16 @@ struct Fanout {
 }
 
 impl Fanout {
-    fn on_traced(&self, span: exporter::TracedSpan) {
+    #[inline]
+    fn on_traced(&self, make: impl FnOnce() -> exporter::TracedSpan) {
         if let Some(observe) = OBSERVER.get() {
+            let span = make();
             observe(&span.clone().into_span_data());
-        }
-        if let Some(exporter) = &self.exporter {
-            exporter.enqueue(exporter::Finished::Traced(span));
+            if let Some(exporter) = &self.exporter {
+                exporter.enqueue(|| exporter::Finished::Traced(span));
+            }
+        } else if let Some(exporter) = &self.exporter {
+            exporter.enqueue(|| exporter::Finished::Traced(make()));
         }
     }
 
