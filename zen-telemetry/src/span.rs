@@ -119,31 +119,20 @@ impl ZenSpan {
         }
     }
 
-    /// Ends the span at `end_time`, its status raised to `status` if given.
-    fn end_at(&mut self, end_time: SystemTime, status: Option<Status>) {
+    fn end_at(&mut self, end_time: SystemTime) {
         let Some(record) = self.data.take() else { return };
-        let span_context = &self.span_context;
         self.pipeline.dispatch(|| TracedSpan {
-            span_context: span_context.clone(),
+            span_context: self.span_context.clone(),
             parent_span_id: record.parent_span_id,
             parent_span_is_remote: record.parent_span_is_remote,
             kind: record.kind,
             name: record.name,
             start_time: record.start_time,
             end_time: end_time.max(record.start_time),
-            status: match status {
-                Some(status) => raised(record.status, status),
-                None => record.status,
-            },
+            status: record.status,
             extras: record.extras,
         });
     }
-}
-
-/// `current` raised to `status`: Ok > Error > Unset, as in the SDK, and a
-/// status is only ever raised.
-fn raised(current: Status, status: Status) -> Status {
-    if status > current { status } else { current }
 }
 
 /// Keeps the first `limit` attributes; returns how many were dropped.
@@ -189,7 +178,10 @@ impl opentelemetry::trace::Span for ZenSpan {
 
     fn set_status(&mut self, status: Status) {
         let Some(record) = &mut self.data else { return };
-        record.status = raised(std::mem::take(&mut record.status), status);
+        // Ok > Error > Unset, as in the SDK: a status is only ever raised.
+        if status > record.status {
+            record.status = status;
+        }
     }
 
     fn update_name<T>(&mut self, new_name: T)
@@ -213,7 +205,10 @@ impl opentelemetry::trace::Span for ZenSpan {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.end_at(timestamp, STATUS_AT_END.take());
+        if let Some(status) = STATUS_AT_END.take() {
+            self.set_status(status);
+        }
+        self.end_at(timestamp);
     }
 }
 
@@ -222,7 +217,7 @@ impl Drop for ZenSpan {
     // dropped elsewhere) still ends, as SDK spans do.
     fn drop(&mut self) {
         if self.data.is_some() {
-            self.end_at(clock::now(), None);
+            self.end_at(clock::now());
         }
     }
 }

@@ -125,9 +125,10 @@ impl Queue {
     /// Puts the span `make` builds in this thread's ring. A push is two
     /// plain stores and a load: no read-modify-write, no lock, and no cache
     /// line shared with the export thread until it takes the ring's spans.
-    /// The span is built in its slot: moved there instead, its 176 bytes,
-    /// just written, cost a store-forwarding stall per copy (about 40 ns of
-    /// a 220 ns sampled call in `perf`).
+    /// The span is built in its slot: moving its 176 just-written bytes
+    /// there stalled store forwarding, and building it here took the
+    /// calling thread's `memmove` share in `perf` from 26% to 12% (about
+    /// 30 ns of a 220 ns sampled call).
     #[inline]
     fn push_with(&self, make: impl FnOnce() -> Finished) -> Pushed {
         let mut make = Some(make);
