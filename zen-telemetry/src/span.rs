@@ -20,7 +20,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SpanLimits;
 
-use crate::exporter::{SpanExtras, TracedSpan};
+use crate::exporter::{SpanExtras, StatusCode, TracedSpan};
 use crate::pipeline::Pipeline;
 use crate::{clock, sampling};
 
@@ -37,16 +37,23 @@ struct Record {
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
     kind: SpanKind,
-    name: Cow<'static, str>,
+    /// Kept small, as the span is moved into its context and then its
+    /// queue slot: a new name and an error's description are in `extras`.
+    name: &'static str,
     start_time: SystemTime,
-    status: Status,
-    /// Made at the first attribute, event or link.
+    status: StatusCode,
+    /// Made at the first attribute, event, link, new name or error
+    /// description.
     extras: Option<Box<SpanExtras>>,
 }
 
 impl Record {
     fn extras(&mut self) -> &mut SpanExtras {
         self.extras.get_or_insert_default()
+    }
+
+    fn error_description(&self) -> &str {
+        self.extras.as_ref().map_or("", |extras| &extras.error_description)
     }
 }
 
@@ -111,27 +118,34 @@ impl ZenSpan {
                 parent_span_id,
                 parent_span_is_remote,
                 kind,
-                name: Cow::Borrowed(name),
+                name,
                 start_time,
-                status: Status::Unset,
+                status: StatusCode::Unset,
                 extras: None,
             }),
         }
     }
 
     fn end_at(&mut self, end_time: SystemTime) {
-        let Some(record) = self.data.take() else { return };
-        self.pipeline.dispatch(|| TracedSpan {
-            span_context: self.span_context.clone(),
-            parent_span_id: record.parent_span_id,
-            parent_span_is_remote: record.parent_span_is_remote,
-            kind: record.kind,
-            name: record.name,
-            start_time: record.start_time,
-            end_time: end_time.max(record.start_time),
-            status: record.status,
-            extras: record.extras,
-        });
+        let Some(record) = &mut self.data else { return };
+        // Read in place, not taken out first: the fields go straight from
+        // the span to its queue slot, with no stack copy in between whose
+        // just-written bytes would stall store forwarding when read back.
+        self.pipeline.dispatch(
+            #[inline(always)]
+            || TracedSpan {
+                span_context: self.span_context.clone(),
+                parent_span_id: record.parent_span_id,
+                parent_span_is_remote: record.parent_span_is_remote,
+                kind: record.kind.clone(),
+                name: record.name,
+                start_time: record.start_time,
+                end_time: end_time.max(record.start_time),
+                status: record.status,
+                extras: record.extras.take(),
+            },
+        );
+        self.data = None;
     }
 }
 
@@ -178,9 +192,24 @@ impl opentelemetry::trace::Span for ZenSpan {
 
     fn set_status(&mut self, status: Status) {
         let Some(record) = &mut self.data else { return };
-        // Ok > Error > Unset, as in the SDK: a status is only ever raised.
-        if status > record.status {
-            record.status = status;
+        // Only ever raised, in the SDK's order: Ok > Error > Unset, and
+        // errors by description.
+        match status {
+            Status::Unset => {}
+            Status::Ok => record.status = StatusCode::Ok,
+            Status::Error { description } => {
+                let raised = match record.status {
+                    StatusCode::Unset => true,
+                    StatusCode::Error => *description > *record.error_description(),
+                    StatusCode::Ok => false,
+                };
+                if raised {
+                    record.status = StatusCode::Error;
+                    if !description.is_empty() || record.extras.is_some() {
+                        record.extras().error_description = description;
+                    }
+                }
+            }
         }
     }
 
@@ -189,7 +218,7 @@ impl opentelemetry::trace::Span for ZenSpan {
         T: Into<Cow<'static, str>>,
     {
         if let Some(record) = &mut self.data {
-            record.name = new_name.into();
+            record.extras().renamed = Some(new_name.into());
         }
     }
 
@@ -219,5 +248,20 @@ impl Drop for ZenSpan {
         if self.data.is_some() {
             self.end_at(clock::now());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sampled call moves its span into its context and its queued form
+    /// into a ring slot: each copy's cost grows with their size.
+    #[test]
+    fn a_span_and_its_queued_form_stay_small() {
+        let (span, queued) = (size_of::<ZenSpan>(), size_of::<crate::exporter::Finished>());
+        eprintln!("ZenSpan: {span} bytes, Finished: {queued} bytes");
+        assert!(span <= 128, "ZenSpan is {span} bytes");
+        assert!(queued <= 144, "Finished is {queued} bytes");
     }
 }

@@ -32,7 +32,7 @@ pub(crate) mod spool;
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::{CountingBatchProcessor, SdkExport};
 pub(crate) use counted::Counted;
-pub(crate) use finished::{Finished, SpanExtras, TracedSpan};
+pub(crate) use finished::{Finished, SpanExtras, StatusCode, TracedSpan};
 
 pub use json::{JsonEvent, JsonSpan};
 pub use jsonl::{JsonLinesExporter, StdoutExporter};

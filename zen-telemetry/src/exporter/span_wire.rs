@@ -27,7 +27,7 @@ use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use super::finished::{Finished, SpanExtras, TracedSpan, traced_scope};
+use super::finished::{Finished, SpanExtras, TracedSpan, name_and_status, traced_scope};
 use crate::clock::unix_nanos;
 
 /// An `ExportTraceServiceRequest` of one resource's spans.
@@ -178,6 +178,7 @@ impl From<SpanData> for SpanParts {
                 dropped_attributes_count: span.dropped_attributes_count,
                 events: span.events,
                 links: span.links,
+                ..SpanExtras::default()
             },
         }
     }
@@ -185,16 +186,18 @@ impl From<SpanData> for SpanParts {
 
 impl From<TracedSpan> for SpanParts {
     fn from(span: TracedSpan) -> SpanParts {
+        let mut extras = span.extras.map(|extras| *extras).unwrap_or_default();
+        let (name, status) = name_and_status(span.name, span.status, &mut extras);
         SpanParts {
             span_context: span.span_context,
             parent_span_id: span.parent_span_id,
             parent_span_is_remote: span.parent_span_is_remote,
             kind: span.kind,
-            name: span.name,
+            name,
             start_time: span.start_time,
             end_time: span.end_time,
-            status: span.status,
-            extras: span.extras.map(|extras| *extras).unwrap_or_default(),
+            status,
+            extras,
         }
     }
 }
@@ -298,6 +301,7 @@ mod tests {
     use prost::Message;
 
     use super::*;
+    use crate::exporter::finished::StatusCode;
 
     fn span(n: u64, scope: &InstrumentationScope) -> SpanData {
         let trace_state = if n.is_multiple_of(3) {
@@ -429,24 +433,40 @@ mod tests {
         let traced: Vec<TracedSpan> = (0..12)
             .map(|n| {
                 let data = span(n, traced_scope());
-                let has_extras = !(data.attributes.is_empty() && data.events.is_empty() && data.links.is_empty());
+                let mut extras = SpanExtras {
+                    attributes: data.attributes,
+                    dropped_attributes_count: data.dropped_attributes_count,
+                    events: data.events,
+                    links: data.links,
+                    ..SpanExtras::default()
+                };
+                // Every other span keeps its function's name.
+                if n % 2 == 1 {
+                    extras.renamed = Some(data.name);
+                }
+                let status = match data.status {
+                    Status::Unset => StatusCode::Unset,
+                    Status::Ok => StatusCode::Ok,
+                    Status::Error { description } => {
+                        extras.error_description = description;
+                        StatusCode::Error
+                    }
+                };
+                let has_extras = !(extras.attributes.is_empty()
+                    && extras.events.is_empty()
+                    && extras.links.is_empty()
+                    && extras.renamed.is_none()
+                    && extras.error_description.is_empty());
                 TracedSpan {
                     span_context: data.span_context,
                     parent_span_id: data.parent_span_id,
                     parent_span_is_remote: data.parent_span_is_remote,
                     kind: data.span_kind,
-                    name: data.name,
+                    name: "traced_function",
                     start_time: data.start_time,
                     end_time: data.end_time,
-                    status: data.status,
-                    extras: has_extras.then(|| {
-                        Box::new(SpanExtras {
-                            attributes: data.attributes,
-                            dropped_attributes_count: data.dropped_attributes_count,
-                            events: data.events,
-                            links: data.links,
-                        })
-                    }),
+                    status,
+                    extras: has_extras.then(|| Box::new(extras)),
                 }
             })
             .collect();

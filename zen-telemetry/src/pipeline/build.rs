@@ -164,7 +164,10 @@ impl Fanout {
                 exporter.enqueue(|| exporter::Finished::Traced(span));
             }
         } else if let Some(exporter) = &self.exporter {
-            exporter.enqueue(|| exporter::Finished::Traced(make()));
+            exporter.enqueue(
+                #[inline(always)]
+                || exporter::Finished::Traced(make()),
+            );
         }
     }
 
