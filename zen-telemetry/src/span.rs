@@ -93,26 +93,8 @@ impl ZenSpan {
     ) -> Self {
         let parent_span = parent.span();
         let parent = parent_span.span_context();
-        let (trace_id, parent_span_id, parent_span_is_remote, flags, trace_state) = if parent.is_valid() {
-            (
-                parent.trace_id(),
-                parent.span_id(),
-                parent.is_remote(),
-                parent.trace_flags(),
-                parent.trace_state().clone(),
-            )
-        } else {
-            (
-                TraceId::from(sampling::random_u128()),
-                SpanId::INVALID,
-                false,
-                TraceFlags::default(),
-                TraceState::NONE,
-            )
-        };
-        let span_id = SpanId::from(sampling::random_u64());
-        ZenSpan {
-            span_context: SpanContext::new(trace_id, span_id, flags.with_sampled(true), false, trace_state),
+        let span = |span_context, parent_span_id, parent_span_is_remote| ZenSpan {
+            span_context,
             pipeline,
             data: Some(Record {
                 parent_span_id,
@@ -123,6 +105,19 @@ impl ZenSpan {
                 status: StatusCode::Unset,
                 extras: None,
             }),
+        };
+        // Each branch builds its own span context: one chosen after the
+        // branch would be copied out of the just-written temporary.
+        if parent.is_valid() {
+            let span_id = SpanId::from(sampling::random_u64());
+            let flags = parent.trace_flags().with_sampled(true);
+            let span_context = SpanContext::new(parent.trace_id(), span_id, flags, false, parent.trace_state().clone());
+            span(span_context, parent.span_id(), parent.is_remote())
+        } else {
+            let trace_id = TraceId::from(sampling::random_u128());
+            let span_id = SpanId::from(sampling::random_u64());
+            let span_context = SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, TraceState::NONE);
+            span(span_context, SpanId::INVALID, false)
         }
     }
 

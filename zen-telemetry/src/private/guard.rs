@@ -206,24 +206,31 @@ impl SpanGuard {
     #[inline(never)]
     fn start_recording(meta: &'static SpanMeta, timing: Option<Timing>) -> SpanGuard {
         let pipeline = pipeline::pipeline();
-        let mut parent = Context::current();
-        // Telemetry's own work (exporting) is never traced.
-        if parent.is_telemetry_suppressed() {
+        // The current context is read in place, not cloned: the span's
+        // context is made from it directly.
+        let cx = Context::map_current(|current| {
+            // Telemetry's own work (exporting) is never traced.
+            if current.is_telemetry_suppressed() {
+                return None;
+            }
+            let parent = if current.span().span_context().is_valid() {
+                current
+            } else {
+                propagation::process_parent().unwrap_or(current)
+            };
+            let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
+            let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), parent, start_time);
+            Some(parent.with_span(span))
+        });
+        let Some(cx) = cx else {
             return SpanGuard {
                 state: State::Unsampled { timing },
             };
-        }
-        if !parent.span().span_context().is_valid()
-            && let Some(process_parent) = propagation::process_parent()
-        {
-            parent = process_parent.clone();
-        }
-        let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
-        let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), &parent, start_time);
+        };
         stats::add_recorded();
         SpanGuard {
             state: State::Recording {
-                cx: ManuallyDrop::new(parent.with_span(span)),
+                cx: ManuallyDrop::new(cx),
                 finished: false,
                 timing,
             },
