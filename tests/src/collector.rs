@@ -301,7 +301,10 @@ pub(crate) fn serve(
             .expect("runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            // As tonic's own `serve` and Go's gRPC servers (the collector's) do:
+            // with Nagle on, an answer that follows another unacknowledged
+            // one waits for the client's delayed ACK, 40 ms.
+            let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let mut server = tonic::transport::Server::builder();
             let _ = services(&mut server)
                 .serve_with_incoming_shutdown(incoming, async {
