@@ -29,7 +29,7 @@ where
     E: opentelemetry_sdk::trace::SpanExporter + 'static,
 {
     pipeline::override_processor(Box::new(move |config: &Config| {
-        exporter::CountingBatchProcessor::new(exporter::Counted(exporter::SdkExport(exporter)), &config.batch)
+        exporter::CountingBatchProcessor::new(exporter::SdkExport(exporter), &config.batch)
     }))?;
     pipeline::init_with(config)
 }

@@ -33,11 +33,11 @@ use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::finished::Finished;
 #[cfg(feature = "otlp")]
-use super::grpc::Grpc;
+use super::grpc::{Delivery, Grpc};
 #[cfg(feature = "otlp")]
 use super::spool::Signal;
 use crate::config::BatchSettings;
-use crate::stats;
+use crate::{diag, stats};
 
 enum Control {
     /// At least `wake_at` spans are queued.
@@ -204,6 +204,7 @@ impl CountingBatchProcessor {
             queue: queue.clone(),
             control: control_rx,
             pending: VecDeque::new(),
+            in_flight: VecDeque::new(),
             max_export_batch_size,
             wake_at,
             schedule_delay: settings.schedule_delay,
@@ -231,17 +232,22 @@ impl CountingBatchProcessor {
             // not a queue-full drop.
             return;
         }
-        match queue.push_with(make) {
-            Pushed::Full => stats::add_dropped(1),
-            Pushed::Queued(waiting) => {
-                if waiting >= self.wake_at
-                    && !queue.ready_sent.load(Ordering::Relaxed)
-                    && !queue.ready_sent.swap(true, Ordering::AcqRel)
-                    && self.control.send(Control::BatchReady).is_err()
-                {
-                    queue.ready_sent.store(false, Ordering::Release);
-                }
+        let waiting = match queue.push_with(make) {
+            Pushed::Queued(waiting) => waiting,
+            Pushed::Full => {
+                stats::add_dropped(1);
+                // A full ring asks for the export thread too: it may have
+                // stopped polling after it last took this ring's spans,
+                // and then only a push can wake it before the schedule.
+                queue.capacity
             }
+        };
+        if waiting >= self.wake_at
+            && !queue.ready_sent.load(Ordering::Relaxed)
+            && !queue.ready_sent.swap(true, Ordering::AcqRel)
+            && self.control.send(Control::BatchReady).is_err()
+        {
+            queue.ready_sent.store(false, Ordering::Release);
         }
     }
 
@@ -282,10 +288,30 @@ impl SpanProcessor for CountingBatchProcessor {
 
 /// Where the export thread sends its batches.
 pub(crate) trait BatchExport: Send + 'static {
-    /// Sends one batch; the export thread waits for the result.
-    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult;
+    /// Starts exporting one batch. A network exporter returns once the
+    /// batch is encoded and on its way, so the export thread encodes the
+    /// next one meanwhile; others return it done.
+    fn start(&self, batch: Vec<Finished>) -> Exporting;
     fn shutdown(&self) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
+}
+
+/// A batch given to its exporter.
+pub(crate) enum Exporting {
+    Done(OTelSdkResult),
+    #[cfg(feature = "otlp")]
+    Sending(Delivery),
+}
+
+impl Exporting {
+    /// Waits until the batch is delivered or has failed (and is spooled).
+    fn finish(self) -> OTelSdkResult {
+        match self {
+            Exporting::Done(result) => result,
+            #[cfg(feature = "otlp")]
+            Exporting::Sending(delivery) => delivery.wait().map_err(OTelSdkError::InternalFailure),
+        }
+    }
 }
 
 /// An `opentelemetry_sdk` exporter, given each span's `SpanData`.
@@ -293,10 +319,9 @@ pub(crate) trait BatchExport: Send + 'static {
 pub(crate) struct SdkExport<E>(pub(crate) E);
 
 impl<E: SpanExporter + 'static> BatchExport for SdkExport<E> {
-    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
-        self.0
-            .export(batch.into_iter().map(Finished::into_span_data).collect())
-            .await
+    fn start(&self, batch: Vec<Finished>) -> Exporting {
+        let spans = batch.into_iter().map(Finished::into_span_data).collect();
+        Exporting::Done(block_on(self.0.export(spans)))
     }
 
     fn shutdown(&self) -> OTelSdkResult {
@@ -308,6 +333,10 @@ impl<E: SpanExporter + 'static> BatchExport for SdkExport<E> {
     }
 }
 
+/// Batches on their way at once. While one waits for its answer, the export
+/// thread takes and encodes the next, instead of idling for the round trip.
+const MAX_IN_FLIGHT: usize = 2;
+
 /// How often the export thread looks for spans while they arrive fast.
 const BUSY_POLL: Duration = Duration::from_micros(100);
 
@@ -317,6 +346,8 @@ struct Worker<E> {
     control: Receiver<Control>,
     /// Spans taken from the rings and not yet exported.
     pending: VecDeque<Finished>,
+    /// Batches started and not yet finished, oldest first, with their sizes.
+    in_flight: VecDeque<(u64, Exporting)>,
     max_export_batch_size: usize,
     wake_at: usize,
     schedule_delay: Duration,
@@ -390,33 +421,65 @@ impl<E: BatchExport> Worker<E> {
     }
 
     /// Exports the full batches queued now; returns whether to keep polling
-    /// (at least `wake_at` spans were waiting). When not, traced threads
-    /// may wake this thread again.
+    /// (at least `wake_at` spans were waiting). When not, the batches in
+    /// flight are finished and traced threads may wake this thread again.
     fn export_full_batches(&mut self) -> bool {
         let taken = self.queue.take_into(&mut self.pending);
         let _ = self.export_pending(true);
         let keep_polling = taken >= self.wake_at;
         if !keep_polling {
+            let _ = self.finish_in_flight();
             self.queue.ready_sent.store(false, Ordering::Release);
         }
         keep_polling
     }
 
-    /// Exports every span queued now, so a steady stream of new spans
-    /// cannot keep a flush from finishing.
+    /// Exports every span queued now and waits until it is delivered, so a
+    /// steady stream of new spans cannot keep a flush from finishing.
     fn export_queued(&mut self) -> OTelSdkResult {
         self.queue.take_into(&mut self.pending);
-        self.export_pending(false)
+        let started = self.export_pending(false);
+        started.and(self.finish_in_flight())
     }
 
-    /// Exports the spans taken (only whole batches when `full_only`).
+    /// Starts exporting the spans taken (only whole batches when
+    /// `full_only`), with at most `MAX_IN_FLIGHT` batches unfinished.
     fn export_pending(&mut self, full_only: bool) -> OTelSdkResult {
         let mut result = Ok(());
         while !self.pending.is_empty() && (!full_only || self.pending.len() >= self.max_export_batch_size) {
+            if self.in_flight.len() >= MAX_IN_FLIGHT
+                && let Err(error) = self.finish_oldest()
+            {
+                result = Err(error);
+            }
             let count = self.max_export_batch_size.min(self.pending.len());
             let batch: Vec<Finished> = self.pending.drain(..count).collect();
-            if let Err(error) = block_on(self.exporter.export(batch)) {
+            self.in_flight.push_back((count as u64, self.exporter.start(batch)));
+        }
+        result
+    }
+
+    fn finish_in_flight(&mut self) -> OTelSdkResult {
+        let mut result = Ok(());
+        while !self.in_flight.is_empty() {
+            if let Err(error) = self.finish_oldest() {
                 result = Err(error);
+            }
+        }
+        result
+    }
+
+    /// Waits for the oldest batch in flight, and counts it for `stats()`.
+    fn finish_oldest(&mut self) -> OTelSdkResult {
+        let Some((count, exporting)) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let result = exporting.finish();
+        match &result {
+            Ok(()) => stats::add_exported(count),
+            Err(error) => {
+                stats::add_failed(count);
+                diag::debug_line(|| format!("export of {count} spans failed: {error}"));
             }
         }
         result
@@ -447,5 +510,80 @@ fn block_on<F: Future>(future: F) -> F::Output {
             return output;
         }
         thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::UNIX_EPOCH;
+
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanKind, Status};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    /// Hands each batch's size to the test.
+    struct Sizes(Mutex<Sender<usize>>);
+
+    impl BatchExport for Sizes {
+        fn start(&self, batch: Vec<Finished>) -> Exporting {
+            let _ = lock(&self.0).send(batch.len());
+            Exporting::Done(Ok(()))
+        }
+
+        fn shutdown(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn set_resource(&mut self, _resource: &Resource) {}
+    }
+
+    fn finished() -> Finished {
+        Finished::Api(Box::new(SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed("queued"),
+            start_time: UNIX_EPOCH,
+            end_time: UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }))
+    }
+
+    /// The export thread may stop polling right after its last take while
+    /// this thread's ring fills: every later push then finds it full. Such
+    /// a push wakes the thread, so the spans go out now rather than at the
+    /// schedule (an hour here).
+    #[test]
+    fn a_push_into_a_full_ring_wakes_the_export_thread() {
+        let (sizes, exported) = mpsc::channel();
+        let settings = BatchSettings {
+            max_queue_size: 4,
+            max_export_batch_size: 4,
+            schedule_delay: Duration::from_secs(3600),
+            export_timeout: Duration::from_secs(5),
+        };
+        let processor = match CountingBatchProcessor::new(Sizes(Mutex::new(sizes)), &settings) {
+            Ok(processor) => processor,
+            Err(error) => panic!("{error}"),
+        };
+        // As if the thread were still woken from before: filling the ring
+        // sends it nothing.
+        processor.queue.ready_sent.store(true, Ordering::Relaxed);
+        for _ in 0..4 {
+            processor.enqueue(finished);
+        }
+        // It has stopped polling, and the next span finds the ring full.
+        processor.queue.ready_sent.store(false, Ordering::Release);
+        processor.enqueue(finished);
+        assert_eq!(exported.recv_timeout(Duration::from_secs(10)), Ok(4));
     }
 }

@@ -15,7 +15,6 @@
 //!                                                                       └──> spool ──> resend_round (a later process)
 //! ```
 
-#[cfg(feature = "gcp")]
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -149,6 +148,49 @@ struct Refusal {
     again_soon: bool,
 }
 
+/// A request on its way: encoded, and sent on the private runtime.
+#[must_use = "a delivery is only counted and spooled once it is waited for"]
+pub(crate) struct Delivery {
+    grpc: Arc<Grpc>,
+    signal: Signal,
+    items: u64,
+    spool: Undelivered,
+    sending: Sending,
+}
+
+enum Sending {
+    /// It failed before it was sent.
+    Done(Result<(), Failed>),
+    InFlight(tokio::task::JoinHandle<Result<(), Failed>>),
+}
+
+impl Delivery {
+    /// Waits for the answer, and spools a batch that was not delivered but
+    /// may be later when the request said so. Blocks the calling thread,
+    /// which must not be a runtime's.
+    pub(crate) fn wait(self) -> Result<(), String> {
+        let outcome = match self.sending {
+            Sending::Done(outcome) => outcome,
+            Sending::InFlight(task) => self.grpc.runtime.block_on(task).unwrap_or_else(|error| {
+                Err(Failed::Lost(format!(
+                    "the send to {} ended: {error}",
+                    self.grpc.endpoint
+                )))
+            }),
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Failed::Kept(payload, reason)) => {
+                if self.spool == Undelivered::Spool {
+                    self.grpc.spool_write(self.signal, self.items, &payload);
+                }
+                Err(reason)
+            }
+            Err(Failed::Lost(reason)) => Err(reason),
+        }
+    }
+}
+
 impl Grpc {
     /// The collector named by the OTLP variables for `signal`.
     pub(crate) fn otlp(
@@ -219,50 +261,82 @@ impl Grpc {
     /// but may be later is spooled when `spool` says so. Blocks the calling
     /// thread, which must not be a runtime's.
     pub(crate) fn deliver<R: OtlpRequest>(
-        &self,
-        mut request: R,
+        self: &Arc<Self>,
+        request: R,
         items: u64,
         deadline: Instant,
         spool: Undelivered,
     ) -> Result<(), String> {
+        self.start(request, items, deadline, spool).wait()
+    }
+
+    /// `deliver`, returning once the request is encoded: the send runs on
+    /// the private runtime while the caller goes on (to encode the next
+    /// batch), and [`Delivery::wait`] finishes it.
+    pub(crate) fn start<R: OtlpRequest>(
+        self: &Arc<Self>,
+        mut request: R,
+        items: u64,
+        deadline: Instant,
+        spool: Undelivered,
+    ) -> Delivery {
         let exiting = exit::deadline();
         let deadline = exiting.map_or(deadline, |exit| exit.min(deadline));
+        let sending = match self.encode(&mut request, deadline) {
+            Ok(payload) => {
+                let grpc = self.clone();
+                Sending::InFlight(
+                    self.runtime
+                        .spawn(async move { grpc.send_encoded(R::SIGNAL, payload, deadline, exiting.is_some()).await }),
+                )
+            }
+            Err(failed) => Sending::Done(Err(failed)),
+        };
+        Delivery {
+            grpc: self.clone(),
+            signal: R::SIGNAL,
+            items,
+            spool,
+            sending,
+        }
+    }
+
+    /// The request's bytes, once it is prepared (Google's attributes).
+    fn encode<R: OtlpRequest>(&self, request: &mut R, deadline: Instant) -> Result<Bytes, Failed> {
         let budget = deadline.saturating_duration_since(Instant::now());
-        let outcome = self.runtime.block_on(async {
-            match tokio::time::timeout(budget, self.prepare(&mut request)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(reason)) => return Err(Failed::Lost(reason)),
-                Err(_) => {
-                    return Err(Failed::Lost(format!(
-                        "{} was not ready within {budget:?}",
-                        self.endpoint
-                    )));
-                }
-            }
-            let payload = Bytes::from(request.encode());
-            // At exit, a backend that just failed gets no wait at all.
-            if exiting.is_some() && self.failing.load(Ordering::Relaxed) {
-                let reason = format!("{} failed before; not tried at exit", self.endpoint);
-                return Err(Failed::Kept(payload, reason));
-            }
-            match self.send_before(R::SIGNAL, payload.clone(), deadline).await {
-                Ok(()) => Ok(()),
-                Err(refusal) if refusal.retry => {
-                    self.failing.store(true, Ordering::Relaxed);
-                    Err(Failed::Kept(payload, refusal.message))
-                }
-                Err(refusal) => Err(Failed::Lost(refusal.message)),
-            }
-        });
-        match outcome {
+        let prepared = self
+            .runtime
+            .block_on(async { tokio::time::timeout(budget, self.prepare(request)).await });
+        match prepared {
+            Ok(Ok(())) => Ok(Bytes::from(request.encode())),
+            Ok(Err(reason)) => Err(Failed::Lost(reason)),
+            Err(_) => Err(Failed::Lost(format!(
+                "{} was not ready within {budget:?}",
+                self.endpoint
+            ))),
+        }
+    }
+
+    /// Sends an encoded request; what failed in passing is kept to spool.
+    async fn send_encoded(
+        &self,
+        signal: Signal,
+        payload: Bytes,
+        deadline: Instant,
+        exiting: bool,
+    ) -> Result<(), Failed> {
+        // At exit, a backend that just failed gets no wait at all.
+        if exiting && self.failing.load(Ordering::Relaxed) {
+            let reason = format!("{} failed before; not tried at exit", self.endpoint);
+            return Err(Failed::Kept(payload, reason));
+        }
+        match self.send_before(signal, payload.clone(), deadline).await {
             Ok(()) => Ok(()),
-            Err(Failed::Kept(payload, reason)) => {
-                if spool == Undelivered::Spool {
-                    self.spool_write(R::SIGNAL, items, &payload);
-                }
-                Err(reason)
+            Err(refusal) if refusal.retry => {
+                self.failing.store(true, Ordering::Relaxed);
+                Err(Failed::Kept(payload, refusal.message))
             }
-            Err(Failed::Lost(reason)) => Err(reason),
+            Err(refusal) => Err(Failed::Lost(refusal.message)),
         }
     }
 

@@ -8,7 +8,6 @@
 //! cannot deliver waits in the spool (`spool.rs`) for a later process.
 
 mod batch;
-mod counted;
 #[cfg(feature = "otlp")]
 mod exit;
 mod finished;
@@ -31,7 +30,6 @@ pub(crate) mod spool;
 
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::{CountingBatchProcessor, SdkExport};
-pub(crate) use counted::Counted;
 pub(crate) use finished::{Finished, SpanExtras, StatusCode, TracedSpan};
 
 pub use json::{JsonEvent, JsonSpan};
@@ -47,11 +45,10 @@ pub(crate) fn batch_processor(
     let timeout = settings.export_timeout;
     let processor = match destination {
         ExporterKind::None | ExporterKind::Auto => return Ok(None),
-        ExporterKind::Stdout => CountingBatchProcessor::new(Counted(SdkExport(StdoutExporter)), settings)?,
-        ExporterKind::File => CountingBatchProcessor::new(
-            Counted(SdkExport(JsonLinesExporter::new(config.file_path.clone()))),
-            settings,
-        )?,
+        ExporterKind::Stdout => CountingBatchProcessor::new(SdkExport(StdoutExporter), settings)?,
+        ExporterKind::File => {
+            CountingBatchProcessor::new(SdkExport(JsonLinesExporter::new(config.file_path.clone())), settings)?
+        }
         #[cfg(feature = "otlp")]
         ExporterKind::Otlp => network(otlp::collector(config, timeout)?, settings)?,
         #[cfg(feature = "gcp")]
@@ -76,7 +73,7 @@ fn network(
     settings: &crate::config::BatchSettings,
 ) -> Result<CountingBatchProcessor, String> {
     let destination = exporter.destination();
-    CountingBatchProcessor::with_resend(Counted(exporter), settings, Some(destination))
+    CountingBatchProcessor::with_resend(exporter, settings, Some(destination))
 }
 
 /// The program is exiting: requests in flight and to come give up at `deadline`.

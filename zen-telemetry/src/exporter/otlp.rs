@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 
-use super::batch::BatchExport;
+use super::batch::{BatchExport, Exporting};
 use super::finished::Finished;
 use super::grpc::{Grpc, Undelivered};
 #[cfg(feature = "gcp")]
@@ -60,9 +60,7 @@ impl OtlpSpans {
 }
 
 impl BatchExport for OtlpSpans {
-    /// Blocks: the batch thread drives this future on its own thread, and
-    /// the request runs on the private runtime.
-    async fn export(&self, batch: Vec<Finished>) -> OTelSdkResult {
+    fn start(&self, batch: Vec<Finished>) -> Exporting {
         let spans = batch.len() as u64;
         let mut request = SpanRequest::new(&self.resource, batch.len());
         for span in batch {
@@ -75,9 +73,8 @@ impl BatchExport for OtlpSpans {
             }
             request.push(span);
         }
-        self.grpc
-            .deliver(request, spans, Instant::now() + self.grpc.timeout(), Undelivered::Spool)
-            .map_err(OTelSdkError::InternalFailure)
+        let deadline = Instant::now() + self.grpc.timeout();
+        Exporting::Sending(self.grpc.start(request, spans, deadline, Undelivered::Spool))
     }
 
     fn shutdown(&self) -> OTelSdkResult {

@@ -40,7 +40,7 @@ use points::MAX_POINTS_PER_REQUEST;
 #[derive(Debug)]
 enum Sink {
     #[cfg(feature = "otlp")]
-    Grpc(Grpc),
+    Grpc(Arc<Grpc>),
     Lines(lines::Lines),
 }
 
@@ -96,19 +96,19 @@ impl MetricExport {
             ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
             ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
             #[cfg(feature = "otlp")]
-            ExporterKind::Otlp => Sink::Grpc(Grpc::otlp(
+            ExporterKind::Otlp => Sink::Grpc(Arc::new(Grpc::otlp(
                 Signal::Metrics,
                 |name| std::env::var(name).ok(),
                 timeout,
                 &config.spool,
-            )?),
+            )?)),
             #[cfg(feature = "gcp")]
-            ExporterKind::Gcp => Sink::Grpc(Grpc::google(
+            ExporterKind::Gcp => Sink::Grpc(Arc::new(Grpc::google(
                 super::gcp::session(&config.gcp)?,
                 config.gcp.project.as_ref().map(|project| project.id.as_str()),
                 timeout,
                 &config.spool,
-            )?),
+            )?)),
             #[cfg(not(feature = "otlp"))]
             ExporterKind::Otlp => return Err(super::missing_feature("otlp")),
             #[cfg(not(feature = "gcp"))]
