@@ -498,9 +498,9 @@ impl Wake for Unpark {
     }
 }
 
-/// Drives one export future on this thread. Network exporters do their I/O
-/// on the private runtime (`on_runtime.rs`), so this only waits for the result;
-/// file and stdout exporters need no runtime at all.
+/// Drives an SDK exporter's export future (`SdkExport`) on this thread: the
+/// file and stdout exporters need no runtime at all. Network exporters do
+/// not come here; their sends run on the private runtime (`grpc.rs`).
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
