@@ -415,7 +415,12 @@ impl<E: BatchExport> Worker<E> {
                         last_export = Instant::now();
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // The processor was dropped without a shutdown: what it
+                    // queued still goes out, and every batch is counted.
+                    let _ = self.export_queued();
+                    return;
+                }
             }
         }
     }
@@ -585,5 +590,27 @@ mod tests {
         processor.queue.ready_sent.store(false, Ordering::Release);
         processor.enqueue(finished);
         assert_eq!(exported.recv_timeout(Duration::from_secs(10)), Ok(4));
+    }
+
+    /// Dropped without a shutdown, the processor's export thread still
+    /// sends what was queued (and counts it) before it ends.
+    #[test]
+    fn a_processor_dropped_without_shutdown_exports_what_it_queued() {
+        let (sizes, exported) = mpsc::channel();
+        let settings = BatchSettings {
+            max_queue_size: 64,
+            max_export_batch_size: 64,
+            schedule_delay: Duration::from_secs(3600),
+            export_timeout: Duration::from_secs(5),
+        };
+        let processor = match CountingBatchProcessor::new(Sizes(Mutex::new(sizes)), &settings) {
+            Ok(processor) => processor,
+            Err(error) => panic!("{error}"),
+        };
+        for _ in 0..3 {
+            processor.enqueue(finished);
+        }
+        drop(processor);
+        assert_eq!(exported.recv_timeout(Duration::from_secs(10)), Ok(3));
     }
 }
