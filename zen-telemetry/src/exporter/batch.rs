@@ -520,13 +520,6 @@ fn block_on<F: Future>(future: F) -> F::Output {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-    use std::time::UNIX_EPOCH;
-
-    use opentelemetry::InstrumentationScope;
-    use opentelemetry::trace::{SpanContext, SpanKind, Status};
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
-
     use super::*;
 
     /// Hands each batch's size to the test.
@@ -546,21 +539,7 @@ mod tests {
     }
 
     fn finished() -> Finished {
-        Finished::Api(Box::new(SpanData {
-            span_context: SpanContext::empty_context(),
-            parent_span_id: opentelemetry::trace::SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: Cow::Borrowed("queued"),
-            start_time: UNIX_EPOCH,
-            end_time: UNIX_EPOCH,
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::default(),
-        }))
+        Finished::Api(Box::new(crate::exporter::plain_span_data("queued")))
     }
 
     /// The export thread may stop polling right after its last take while

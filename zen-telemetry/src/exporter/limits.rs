@@ -94,26 +94,14 @@ mod tests {
     }
 
     fn span_with(name: String, attributes: Vec<KeyValue>, events: usize) -> SpanData {
-        use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind};
-        let mut span_events = opentelemetry_sdk::trace::SpanEvents::default();
-        span_events.events = (0..events)
+        use opentelemetry::trace::Event;
+        let mut span = crate::exporter::plain_span_data(name);
+        span.attributes = attributes;
+        span.events.events = (0..events)
             .map(|i| Event::new(format!("event-{i}"), std::time::SystemTime::now(), Vec::new(), 0))
             .collect();
-        SpanData {
-            span_context: SpanContext::empty_context(),
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: Cow::Owned(name),
-            start_time: std::time::SystemTime::now(),
-            end_time: std::time::SystemTime::now(),
-            attributes,
-            dropped_attributes_count: 0,
-            events: span_events,
-            links: opentelemetry_sdk::trace::SpanLinks::default(),
-            status: Status::error("ö".repeat(40_000)),
-            instrumentation_scope: Default::default(),
-        }
+        span.status = Status::error("ö".repeat(40_000));
+        span
     }
 
     #[test]
