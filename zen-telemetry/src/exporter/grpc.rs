@@ -303,6 +303,9 @@ impl Grpc {
 
     /// The request's bytes, once it is prepared (Google's attributes).
     fn encode<R: OtlpRequest>(&self, request: &mut R, deadline: Instant) -> Result<Bytes, Failed> {
+        if !self.needs_preparing() {
+            return Ok(Bytes::from(request.encode()));
+        }
         let budget = deadline.saturating_duration_since(Instant::now());
         let prepared = self
             .runtime
@@ -430,6 +433,16 @@ impl Grpc {
                 first.path.display(),
                 first.reason
             ));
+        }
+    }
+
+    /// Whether a request waits for [`prepare`](Self::prepare) before it is
+    /// encoded: only Google's does, so others skip entering the runtime.
+    fn needs_preparing(&self) -> bool {
+        match &self.credentials {
+            Credentials::Headers(_) => false,
+            #[cfg(feature = "gcp")]
+            Credentials::Google(_) => true,
         }
     }
 
