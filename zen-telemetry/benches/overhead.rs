@@ -160,6 +160,18 @@ fn fastrace_work(x: u64) -> u64 {
     work(x)
 }
 
+/// Async anchors for the disabled async path: each wraps its body in a
+/// future holding an off span, as `#[traced]` does.
+#[fastrace::trace]
+async fn fastrace_async(x: u64) -> u64 {
+    work(x)
+}
+
+#[tracing::instrument(skip_all)]
+async fn tracing_async(x: u64) -> u64 {
+    work(x)
+}
+
 static DISCARDED: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
@@ -281,6 +293,13 @@ fn main() {
     // "Enabled with no exporter" takes exactly the disabled path: with no
     // destination the runtime state is off. Measured as its own entry anyway.
     criterion.bench_function("zen_no_exporter", |b| b.iter_custom(|n| timed(n, traced_work, || {})));
+    // No subscriber is set here, and no fastrace root is current: both are off.
+    criterion.bench_function("tracing_disabled_async", |b| {
+        b.iter_custom(|n| timed(n, |i| poll_to_completion(tracing_async(i)), || {}))
+    });
+    criterion.bench_function("fastrace_unsampled_async", |b| {
+        b.iter_custom(|n| timed(n, |i| poll_to_completion(fastrace_async(i)), || {}))
+    });
 
     bench_control::set_on(Some(true));
     bench_control::set_metrics(true);
@@ -408,6 +427,8 @@ fn summary(recorded: u64, delivered: u64) {
         "zen_disabled",
         "zen_disabled_async",
         "zen_no_exporter",
+        "tracing_disabled_async",
+        "fastrace_unsampled_async",
         "zen_metrics_rate0",
         "zen_metrics_rate0_2_threads",
         "zen_defaults",
@@ -456,6 +477,16 @@ fn summary(recorded: u64, delivered: u64) {
             "disabled, async / async atomic floor",
             get("zen_disabled_async") / get("atomic_floor_async"),
             "<= 1.2",
+        ),
+        (
+            "disabled, async / tracing::instrument async, no subscriber",
+            get("zen_disabled_async") / get("tracing_disabled_async"),
+            "(anchor)",
+        ),
+        (
+            "disabled, async / fastrace::trace async, no root",
+            get("zen_disabled_async") / get("fastrace_unsampled_async"),
+            "(anchor)",
         ),
         (
             "metrics, traces at rate 0 / hand-written SDK counter + histogram",
