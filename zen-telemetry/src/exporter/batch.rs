@@ -539,7 +539,7 @@ mod tests {
     }
 
     fn finished() -> Finished {
-        Finished::Api(Box::new(crate::exporter::plain_span_data("queued")))
+        Finished::Api(Box::new(crate::exporter::finished::plain_span_data("queued")))
     }
 
     /// The export thread may stop polling right after its last take while

@@ -122,6 +122,26 @@ impl TracedSpan {
     }
 }
 
+/// A span with nothing but `name` set, for tests that fill in the rest.
+#[cfg(test)]
+pub(crate) fn plain_span_data(name: impl Into<Cow<'static, str>>) -> SpanData {
+    SpanData {
+        span_context: SpanContext::empty_context(),
+        parent_span_id: SpanId::INVALID,
+        parent_span_is_remote: false,
+        span_kind: SpanKind::Internal,
+        name: name.into(),
+        start_time: std::time::UNIX_EPOCH,
+        end_time: std::time::UNIX_EPOCH,
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
+        events: Default::default(),
+        links: Default::default(),
+        status: Status::Unset,
+        instrumentation_scope: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,7 +95,7 @@ mod tests {
 
     fn span_with(name: String, attributes: Vec<KeyValue>, events: usize) -> SpanData {
         use opentelemetry::trace::Event;
-        let mut span = crate::exporter::plain_span_data(name);
+        let mut span = crate::exporter::finished::plain_span_data(name);
         span.attributes = attributes;
         span.events.events = (0..events)
             .map(|i| Event::new(format!("event-{i}"), std::time::SystemTime::now(), Vec::new(), 0))
