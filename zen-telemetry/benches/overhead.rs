@@ -401,10 +401,30 @@ fn main() {
     summary(recorded, delivered);
 }
 
+/// Where criterion writes its estimates, in its own order: `CRITERION_HOME`,
+/// `CARGO_TARGET_DIR`, the target directory `cargo metadata` names (this
+/// workspace's, when run from inside it), else `./target/criterion`.
+fn criterion_dir() -> String {
+    if let Ok(home) = std::env::var("CRITERION_HOME") {
+        return home;
+    }
+    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
+        return format!("{target}/criterion");
+    }
+    let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let inside = match (std::env::current_dir(), workspace.canonicalize()) {
+        (Ok(here), Ok(workspace)) => here.starts_with(workspace),
+        _ => false,
+    };
+    if inside {
+        format!("{}/target/criterion", workspace.display())
+    } else {
+        "target/criterion".to_owned()
+    }
+}
+
 fn median_ns(name: &str) -> Option<f64> {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
-    let path = format!("{dir}/criterion/{name}/new/estimates.json");
+    let path = format!("{}/{name}/new/estimates.json", criterion_dir());
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -447,11 +467,22 @@ fn summary(recorded: u64, delivered: u64) {
     ];
     println!("\n## Summary (median ns per call)\n");
     println!("| configuration | ns/call |\n|---|---:|");
+    let mut missing = false;
     for name in names {
         match median_ns(name) {
             Some(ns) => println!("| {name} | {ns:.1} |"),
-            None => println!("| {name} | (not measured) |"),
+            None => {
+                missing = true;
+                println!("| {name} | (not measured) |");
+            }
         }
+    }
+    if missing {
+        println!(
+            "\n(no criterion estimates found under {}: a bench filtered out, or criterion \
+             wrote elsewhere)",
+            criterion_dir()
+        );
     }
     let get = |name: &str| median_ns(name).unwrap_or(f64::NAN);
     println!(
