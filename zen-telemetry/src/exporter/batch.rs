@@ -538,6 +538,22 @@ mod tests {
         fn set_resource(&mut self, _resource: &Resource) {}
     }
 
+    /// A processor whose batches (of up to `queue` spans, the queue's size)
+    /// go out only when asked or woken: the schedule is an hour.
+    fn processor_sending_sizes(queue: usize) -> (CountingBatchProcessor, Receiver<usize>) {
+        let (sizes, exported) = mpsc::channel();
+        let settings = BatchSettings {
+            max_queue_size: queue,
+            max_export_batch_size: queue,
+            schedule_delay: Duration::from_secs(3600),
+            export_timeout: Duration::from_secs(5),
+        };
+        match CountingBatchProcessor::new(Sizes(Mutex::new(sizes)), &settings) {
+            Ok(processor) => (processor, exported),
+            Err(error) => panic!("{error}"),
+        }
+    }
+
     fn finished() -> Finished {
         Finished::Api(Box::new(crate::exporter::finished::plain_span_data("queued")))
     }
@@ -548,17 +564,7 @@ mod tests {
     /// schedule (an hour here).
     #[test]
     fn a_push_into_a_full_ring_wakes_the_export_thread() {
-        let (sizes, exported) = mpsc::channel();
-        let settings = BatchSettings {
-            max_queue_size: 4,
-            max_export_batch_size: 4,
-            schedule_delay: Duration::from_secs(3600),
-            export_timeout: Duration::from_secs(5),
-        };
-        let processor = match CountingBatchProcessor::new(Sizes(Mutex::new(sizes)), &settings) {
-            Ok(processor) => processor,
-            Err(error) => panic!("{error}"),
-        };
+        let (processor, exported) = processor_sending_sizes(4);
         // As if the thread were still woken from before: filling the ring
         // sends it nothing.
         processor.queue.ready_sent.store(true, Ordering::Relaxed);
@@ -575,17 +581,7 @@ mod tests {
     /// sends what was queued (and counts it) before it ends.
     #[test]
     fn a_processor_dropped_without_shutdown_exports_what_it_queued() {
-        let (sizes, exported) = mpsc::channel();
-        let settings = BatchSettings {
-            max_queue_size: 64,
-            max_export_batch_size: 64,
-            schedule_delay: Duration::from_secs(3600),
-            export_timeout: Duration::from_secs(5),
-        };
-        let processor = match CountingBatchProcessor::new(Sizes(Mutex::new(sizes)), &settings) {
-            Ok(processor) => processor,
-            Err(error) => panic!("{error}"),
-        };
+        let (processor, exported) = processor_sending_sizes(64);
         for _ in 0..3 {
             processor.enqueue(finished);
         }
