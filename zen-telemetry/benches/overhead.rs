@@ -160,8 +160,8 @@ fn fastrace_work(x: u64) -> u64 {
     work(x)
 }
 
-/// Async anchors for the disabled async path: each wraps its body in a
-/// future holding an off span, as `#[traced]` does.
+/// Async anchors for the disabled async path. fastrace, like `#[traced]`,
+/// starts its span at the call; tracing makes its span at the first poll.
 #[fastrace::trace]
 async fn fastrace_async(x: u64) -> u64 {
     work(x)
@@ -423,8 +423,8 @@ fn criterion_dir() -> String {
     }
 }
 
-fn median_ns(name: &str) -> Option<f64> {
-    let path = format!("{}/{name}/new/estimates.json", criterion_dir());
+fn median_ns(dir: &str, name: &str) -> Option<f64> {
+    let path = format!("{dir}/{name}/new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -467,9 +467,10 @@ fn summary(recorded: u64, delivered: u64) {
     ];
     println!("\n## Summary (median ns per call)\n");
     println!("| configuration | ns/call |\n|---|---:|");
+    let dir = criterion_dir();
     let mut missing = false;
     for name in names {
-        match median_ns(name) {
+        match median_ns(&dir, name) {
             Some(ns) => println!("| {name} | {ns:.1} |"),
             None => {
                 missing = true;
@@ -481,10 +482,10 @@ fn summary(recorded: u64, delivered: u64) {
         println!(
             "\n(no criterion estimates found under {}: a bench filtered out, or criterion \
              wrote elsewhere)",
-            criterion_dir()
+            dir
         );
     }
-    let get = |name: &str| median_ns(name).unwrap_or(f64::NAN);
+    let get = |name: &str| median_ns(&dir, name).unwrap_or(f64::NAN);
     println!(
         "\nspans recorded by zen: {recorded}, delivered to the exporter: {delivered} ({:.1}%)",
         percent(delivered, recorded)
