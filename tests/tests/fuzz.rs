@@ -93,7 +93,9 @@ fn env_value() -> impl Strategy<Value = String> {
 }
 
 fn read(env: &BTreeMap<String, String>) -> (Config, Vec<ConfigWarning>) {
-    Config::from_lookup(|name| env.get(name).cloned())
+    let (mut config, mut warnings) = Config::from_lookup(|name| env.get(name).cloned());
+    warnings.extend(config.read_files());
+    (config, warnings)
 }
 
 /// True when `config` holds the default for `variable`, the variable having
@@ -140,6 +142,8 @@ fn uses_default(variable: &str, config: &Config, default: &Config) -> bool {
                 ..
             }
         ),
+        // An invalid parent is ignored: roots start their own traces.
+        "TRACEPARENT" => config.process_parent.is_none(),
         other => panic!("{other} was warned about: say in uses_default() what its fallback is"),
     }
 }

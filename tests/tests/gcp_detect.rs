@@ -1,7 +1,7 @@
 //! Google Cloud project and credentials detection: every source, the order
-//! between them, and bad input. Reads through `Config::from_lookup` with temp
-//! dirs for `CLOUDSDK_CONFIG`/`HOME`, so the process environment is never
-//! touched.
+//! between them, and bad input. Reads through `Config::from_lookup` and
+//! `Config::read_files` with temp dirs for `CLOUDSDK_CONFIG`/`HOME`, so the
+//! process environment is never touched.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +12,9 @@ use zen_tests::TempDir;
 
 fn read(vars: &[(&str, &str)]) -> (Config, Vec<ConfigWarning>) {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Config::from_lookup(|name| map.get(name).cloned())
+    let (mut config, mut warnings) = Config::from_lookup(|name| map.get(name).cloned());
+    warnings.extend(config.read_files());
+    (config, warnings)
 }
 
 fn project(vars: &[(&str, &str)]) -> Option<(String, ProjectSource)> {
@@ -334,4 +336,83 @@ fn auto_resolution() {
         .0
         .turns_on()
     );
+}
+
+/// Loading the configuration (what runs before `main`) opens no file: what
+/// the files say is known only once `read_files` ran, and while disabled
+/// `read_files` reads nothing either.
+#[test]
+fn files_are_read_by_read_files_only_and_never_while_disabled() {
+    let sdk = TempDir::new("gcp-lazy");
+    let sdk_path = sdk.path().to_str().unwrap();
+    gcloud_config(sdk.path(), "default", "lazy-config-1");
+    write(
+        &sdk.path().join("application_default_credentials.json"),
+        &service_account(Some("lazy-adc-1")),
+    );
+    let vars: HashMap<String, String> = [("CLOUDSDK_CONFIG", sdk_path), ("NO_GCE_CHECK", "true")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (mut config, warnings) = Config::from_lookup(|name| vars.get(name).cloned());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.gcp.project, None, "no file is read while loading");
+    assert_eq!(config.gcp.credentials, CredentialsSource::None);
+    assert!(config.turns_on(), "the files may still name a project");
+    assert!(config.read_files().is_empty());
+    assert_eq!(config.gcp.project.as_ref().map(|p| p.id.as_str()), Some("lazy-adc-1"));
+    assert_eq!(config.resolved_exporter(), ExporterKind::Gcp);
+
+    let mut disabled_vars = vars.clone();
+    disabled_vars.insert("ZEN_TELEMETRY_DISABLED".to_owned(), "1".to_owned());
+    let (mut config, _) = Config::from_lookup(|name| disabled_vars.get(name).cloned());
+    assert!(config.read_files().is_empty());
+    assert_eq!(config.gcp.project, None, "disabled: the files stay unread");
+    assert!(!config.turns_on());
+}
+
+/// With no file naming a project and nothing else to send to, `auto`
+/// resolves to no destination once the files are read.
+#[test]
+fn files_that_name_no_project_leave_auto_without_a_destination() {
+    let empty = TempDir::new("gcp-none");
+    let (mut config, _) = read(&[]);
+    assert!(config.read_files().is_empty(), "reading twice reads nothing");
+    let vars: HashMap<String, String> = [
+        ("CLOUDSDK_CONFIG", empty.path().to_str().unwrap()),
+        ("NO_GCE_CHECK", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (mut config, _) = Config::from_lookup(|name| vars.get(name).cloned());
+    assert!(config.turns_on());
+    let _ = config.read_files();
+    assert!(!config.turns_on());
+    assert_eq!(config.resolved_exporter(), ExporterKind::None);
+}
+
+/// An invalid `project_id` in a credentials file is reported with the file
+/// and the field, not as if the variable held the project id.
+#[test]
+fn an_invalid_project_in_a_credentials_file_names_the_file_and_the_field() {
+    let dir = TempDir::new("gcp-bad-project");
+    let sa = dir.path().join("sa.json");
+    write(&sa, &service_account(Some("p1")));
+    let (config, warnings) = read(&[
+        ("GOOGLE_APPLICATION_CREDENTIALS", sa.to_str().unwrap()),
+        ("NO_GCE_CHECK", "true"),
+    ]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let text = warnings[0].to_string();
+    assert_eq!(
+        warnings[0].file.as_ref().map(|(path, field)| (path.as_path(), *field)),
+        Some((sa.as_path(), "project_id"))
+    );
+    assert!(text.contains(sa.to_str().unwrap()), "{text}");
+    assert!(text.contains("field \"project_id\" = \"p1\""), "{text}");
+    assert!(!text.contains("GOOGLE_APPLICATION_CREDENTIALS=\"p1\""), "{text}");
+    assert_eq!(config.gcp.project, None);
+    // The credentials themselves are still usable.
+    assert!(matches!(config.gcp.credentials, CredentialsSource::File { .. }));
 }

@@ -95,6 +95,10 @@ fn configure_telemetry(options: &RunOptions) {
 
 fn telemetry_status(json: bool) -> String {
     let mut config = zen_telemetry::config();
+    // What a run would read when its pipeline starts (nothing while disabled).
+    for warning in config.read_files() {
+        eprintln!("{warning}");
+    }
     if config.service_name == zen_telemetry::config::DEFAULT_SERVICE_NAME {
         // What `zen run` reports itself as.
         config.service_name = usage_metrics::SERVICE_NAME.to_owned();

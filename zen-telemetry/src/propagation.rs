@@ -13,7 +13,7 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
-use crate::{diag, pipeline, sampling};
+use crate::{pipeline, sampling};
 
 /// Parses a W3C `traceparent` (and `tracestate`) into a context whose span is
 /// the remote parent. `None` when `traceparent` is malformed.
@@ -27,51 +27,7 @@ use crate::{diag, pipeline, sampling};
 /// assert!(zen_telemetry::propagation::extract("garbage", None).is_none());
 /// ```
 pub fn extract(traceparent: &str, tracestate: Option<&str>) -> Option<Context> {
-    let traceparent = traceparent.trim();
-    if !well_formed_traceparent(traceparent) {
-        return None;
-    }
-    let mut carrier = HashMap::new();
-    carrier.insert("traceparent".to_owned(), traceparent.to_owned());
-    if let Some(state) = tracestate {
-        carrier.insert("tracestate".to_owned(), state.to_owned());
-    }
-    let cx = TraceContextPropagator::new().extract_with_context(&Context::new(), &carrier);
-    cx.span().span_context().is_valid().then_some(cx)
-}
-
-/// The W3C `traceparent` shape: `vv-<32 hex>-<16 hex>-<2 hex>`, lower case,
-/// version `ff` invalid; version `00` has exactly these four fields, a later
-/// version may append `-…`.
-///
-/// Checked here because the SDK parser is lenient: it parses each field with
-/// `from_str_radix`, so `0-1-1-1` or `00-+1-…` would become a parent.
-fn well_formed_traceparent(value: &str) -> bool {
-    const LEN: usize = 55;
-    let bytes = value.as_bytes();
-    if bytes.len() < LEN {
-        return false;
-    }
-    let hex = |range: std::ops::Range<usize>| {
-        bytes[range]
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-    };
-    let fields = hex(0..2)
-        && bytes[2] == b'-'
-        && hex(3..35)
-        && bytes[35] == b'-'
-        && hex(36..52)
-        && bytes[52] == b'-'
-        && hex(53..55);
-    if !fields {
-        return false;
-    }
-    match &bytes[0..2] {
-        b"ff" => false,
-        b"00" => bytes.len() == LEN,
-        _ => bytes.len() == LEN || bytes[LEN] == b'-',
-    }
+    crate::config::remote_parent(traceparent, tracestate).map(|parent| Context::new().with_remote_span_context(parent))
 }
 
 /// The `traceparent` and `tracestate` values of a context, if it has a span.
@@ -162,23 +118,13 @@ fn unsampled_context() -> Context {
     Context::new().with_remote_span_context(span_context)
 }
 
-/// The remote parent given to this process through `TRACEPARENT`.
+/// The remote parent given to this process through `TRACEPARENT` (read
+/// with the configuration), as a context to start spans in.
 pub(crate) fn process_parent() -> Option<&'static Context> {
     static PARENT: OnceLock<Option<Context>> = OnceLock::new();
     PARENT
         .get_or_init(|| {
-            let traceparent = std::env::var("TRACEPARENT").ok()?;
-            let tracestate = std::env::var("TRACESTATE").ok();
-            let parsed = extract(traceparent.trim(), tracestate.as_deref());
-            if parsed.is_none() {
-                diag::debug_line(|| format!("ignoring malformed TRACEPARENT {traceparent:?}"));
-            }
-            parsed
+            sampling::process_parent().map(|parent| Context::new().with_remote_span_context(parent.clone()))
         })
         .as_ref()
-}
-
-/// Whether the `TRACEPARENT` parent was sampled, when there is one.
-pub(crate) fn process_parent_sampled() -> Option<bool> {
-    process_parent().map(|cx| cx.span().span_context().is_sampled())
 }

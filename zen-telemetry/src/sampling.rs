@@ -3,15 +3,18 @@
 //! A root call rolls a thread-local RNG against a threshold; a call inside an
 //! unsampled root only bumps a thread-local depth counter, so a whole
 //! unsampled subtree costs a TLS check per call and allocates nothing.
-//! [`ZenSampler`] makes the SDK agree with those decisions, so spans created
-//! directly through the `opentelemetry` API sample the same way.
+//! [`decide`] is the one decision, for `#[traced]` calls and, through
+//! [`ZenSampler`], for spans created through the `opentelemetry` API or
+//! `tracing`, so all sample the same way and every root follows the
+//! process parent (`TRACEPARENT`).
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
+use opentelemetry::trace::{Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, SamplingResult, ShouldSample};
 
 /// A root is sampled when a uniform `u64` is below this. `u64::MAX` means always.
 static THRESHOLD: AtomicU64 = AtomicU64::new(0);
@@ -107,7 +110,37 @@ impl Drop for UnsampledScope {
     }
 }
 
-/// Parent-based sampling with zen's root decision.
+/// The remote parent of every root: `TRACEPARENT`, set once with the
+/// configuration read from the environment.
+static PROCESS_PARENT: OnceLock<Option<SpanContext>> = OnceLock::new();
+
+/// Sets the process parent; only the first call counts (the environment
+/// does not change, and code cannot start a process over).
+pub(crate) fn set_process_parent(parent: Option<SpanContext>) {
+    let _ = PROCESS_PARENT.set(parent);
+}
+
+/// The process parent (`TRACEPARENT`), when there is a valid one.
+#[inline]
+pub(crate) fn process_parent() -> Option<&'static SpanContext> {
+    PROCESS_PARENT.get().and_then(Option::as_ref)
+}
+
+/// The one sampling decision for a new span, whichever API starts it
+/// (`#[traced]`, the `opentelemetry` API, `tracing`). `parent` is the span's
+/// valid parent in this process, if any. A child follows its parent's
+/// sampled flag; a root follows the process parent (`TRACEPARENT`) when
+/// there is one, and otherwise rolls the dice at the root rate. The caller
+/// has already checked [`in_unsampled_subtree`].
+#[inline]
+pub(crate) fn decide(parent: Option<&SpanContext>) -> bool {
+    match parent.or_else(|| process_parent()) {
+        Some(parent) => parent.is_sampled(),
+        None => roll_root(),
+    }
+}
+
+/// Parent-based sampling with zen's decision, for spans the SDK starts.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZenSampler;
 
@@ -124,10 +157,12 @@ impl ShouldSample for ZenSampler {
         let parent = parent_context
             .map(|cx| cx.span().span_context().clone())
             .filter(|sc| sc.is_valid());
-        let sampled = match &parent {
-            Some(parent) => parent.is_sampled(),
-            None => !in_unsampled_subtree() && roll_root(),
+        let sampled = if parent.is_none() && in_unsampled_subtree() {
+            false
+        } else {
+            decide(parent.as_ref())
         };
+        let inherited = parent.as_ref().or_else(|| process_parent());
         SamplingResult {
             decision: if sampled {
                 SamplingDecision::RecordAndSample
@@ -135,7 +170,24 @@ impl ShouldSample for ZenSampler {
                 SamplingDecision::Drop
             },
             attributes: Vec::new(),
-            trace_state: parent.map(|p| p.trace_state().clone()).unwrap_or_default(),
+            trace_state: inherited.map(|p| p.trace_state().clone()).unwrap_or_default(),
         }
+    }
+}
+
+/// Ids for spans the SDK starts: a root joins the process parent's trace
+/// (`TRACEPARENT`), as a `#[traced]` root does; the SDK itself would start a
+/// new trace, since it never sees the process parent as a parent. The
+/// pipeline gives such a root its parent span id when it ends.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ZenIds;
+
+impl IdGenerator for ZenIds {
+    fn new_trace_id(&self) -> TraceId {
+        process_parent().map_or_else(|| TraceId::from(random_u128()), SpanContext::trace_id)
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        SpanId::from(random_u64())
     }
 }

@@ -32,6 +32,9 @@ static SWITCH: AtomicU8 = AtomicU8::new(UNKNOWN);
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 /// Set when the exporter found no destination after start; keeps recording off.
 static NO_DESTINATION: AtomicBool = AtomicBool::new(false);
+/// A user's switch disabled telemetry: nothing may turn recording on but
+/// an in-memory capture.
+static DISABLED: AtomicBool = AtomicBool::new(false);
 /// `Config::metrics`: whether calls are counted and timed besides traced.
 static METRICS: AtomicBool = AtomicBool::new(true);
 /// `Config::error_messages`, read on every recorded failure without a lock.
@@ -62,9 +65,31 @@ pub(crate) fn set_on(on: bool) {
     SWITCH.store(if on { ON } else { OFF }, Ordering::SeqCst);
 }
 
-/// Turns recording on regardless of why it was off (testing API, benchmarks).
+/// Turns recording on whatever the destination (testing API, benchmarks);
+/// while disabled it stays off: an opt-out is final.
 pub(crate) fn force_on() {
+    if !DISABLED.load(Ordering::SeqCst) {
+        SWITCH.store(ON, Ordering::SeqCst);
+    }
+}
+
+/// Turns recording on with a pipeline that keeps spans in the process (the
+/// testing API's capture, whose exporter the caller made `none`), disabled
+/// or not.
+#[cfg(feature = "testing")]
+pub(crate) fn force_on_in_memory() {
     SWITCH.store(ON, Ordering::SeqCst);
+}
+
+/// Whether a switch disabled telemetry. Set with the configuration.
+pub(crate) fn set_disabled(disabled: bool) {
+    DISABLED.store(disabled, Ordering::SeqCst);
+}
+
+/// True when a switch disabled telemetry; the pipeline then sends nothing
+/// anywhere, even while an in-memory capture records.
+pub(crate) fn is_disabled() -> bool {
+    DISABLED.load(Ordering::SeqCst)
 }
 
 /// Turns recording off for good. Returns false if it had already shut down.

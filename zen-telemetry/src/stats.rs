@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::shard::ShardedCount;
 
-/// Added to on every recorded span, so kept per thread.
+/// Added to on every recorded span, on the thread that ends it, so kept per thread.
 static RECORDED: ShardedCount = ShardedCount::new();
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -19,17 +19,24 @@ static SPANS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
 static POINTS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
+///
+/// Every recorded span is accounted for exactly once:
+/// `spans_recorded = spans_exported + spans_dropped + spans_failed +
+/// spans_spooled + (spans still queued or in flight)`; after
+/// [`shutdown`](crate::shutdown) delivered everything, nothing is queued.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Spans started by `#[traced]` that were sampled and recorded.
+    /// Finished spans that reached the exporter's queue, whichever API made
+    /// them (`#[traced]`, the `opentelemetry` API, `tracing`), dropped ones
+    /// included. Spans kept only by an in-memory capture are not counted.
     pub spans_recorded: u64,
     /// Spans an exporter accepted.
     pub spans_exported: u64,
     /// Spans discarded because the export queue was full (the exporter could
     /// not keep up); the traced code never waits for the queue.
     pub spans_dropped: u64,
-    /// Spans in export requests that failed.
+    /// Spans in export requests that failed and were not spooled: lost.
     pub spans_failed: u64,
     /// Metric data points a destination accepted.
     pub metric_points_exported: u64,
@@ -37,7 +44,7 @@ pub struct Stats {
     /// again with the next export, so it may be counted more than once.
     pub metric_points_failed: u64,
     /// Spans of failed exports written to the on-disk spool, for a later
-    /// process to send (they are counted in `spans_failed` too).
+    /// process (or this one) to send; not counted in `spans_failed`.
     pub spans_spooled: u64,
     /// Metric points written to the spool at exit.
     pub metric_points_spooled: u64,

@@ -10,7 +10,9 @@
 //! [`capture`] turns recording on at a 100% sample rate, whatever the
 //! environment says, and collects every span that ends while the returned
 //! [`Capture`] lives. An `auto` exporter becomes `none` so captured spans
-//! stay in the process; an exporter chosen explicitly still runs. Captures are serialised across threads, so tests that
+//! stay in the process; an exporter chosen explicitly still runs, unless
+//! telemetry is disabled (`ZEN_TELEMETRY_DISABLED`): then capture records in
+//! memory only and nothing leaves the process. Captures are serialised across threads, so tests that
 //! use them may run in parallel: each waits for the previous one to end.
 //!
 //! ```
@@ -75,8 +77,7 @@ pub fn capture() -> Capture {
     CAPTURING.store(true, Ordering::SeqCst);
     sampling::set_rate(1.0);
     pipeline::set_observer(capture_finished);
-    pipeline::keep_auto_local();
-    pipeline::force_state(Some(true));
+    pipeline::record_in_memory();
     Capture {
         _exclusive: exclusive,
         baseline: Mutex::new(counts_now()),
@@ -147,7 +148,11 @@ impl Capture {
     /// Turns recording off (`false`) or on (`true`) during this capture, to
     /// test the off path.
     pub fn set_on(&self, on: bool) {
-        pipeline::force_state(Some(on));
+        if on {
+            pipeline::record_in_memory();
+        } else {
+            pipeline::force_state(Some(false));
+        }
     }
 }
 

@@ -8,9 +8,11 @@ use super::settings::{BatchSettings, Config, DisabledBy, ExporterKind};
 
 impl Config {
     /// Starts a builder from the environment: this reads the process
-    /// environment (and Google Cloud's credential files) now, as loading the
-    /// program did, and what the builder sets wins over it. To ignore the
-    /// environment, start from `Config::default().to_builder()`.
+    /// environment now, as loading the program did (Google Cloud's files are
+    /// read when the pipeline starts), and what the builder sets wins over
+    /// it. To ignore the environment, start from
+    /// `Config::default().to_builder()`; the user's opt-out
+    /// (`ZEN_TELEMETRY_DISABLED`, `OTEL_SDK_DISABLED`) holds either way.
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder {
             config: Config::from_env().0,
@@ -39,7 +41,10 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
-    /// Turns telemetry off (`true`) or on (`false`) regardless of the environment.
+    /// Turns telemetry off (`true`), or leaves it on (`false`, the default).
+    /// `false` never undoes the user's opt-out: with `ZEN_TELEMETRY_DISABLED`
+    /// or `OTEL_SDK_DISABLED` set, [`init_with`](crate::init_with) keeps
+    /// telemetry disabled whatever the configuration says.
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.config.disabled_by = disabled.then_some(DisabledBy::Code);
         self

@@ -1,6 +1,7 @@
 //! Reading variables: one warning per bad value, never an error.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// One problem found in the environment. Printed once, never fatal.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,15 +13,45 @@ pub struct ConfigWarning {
     pub value: String,
     /// What would have been accepted, and what is used instead.
     pub expected: String,
+    /// The file the value was read from, and its field, when it came from a
+    /// file (`variable` then says how the file was found).
+    pub file: Option<(PathBuf, &'static str)>,
+}
+
+impl ConfigWarning {
+    pub(crate) fn new(variable: &'static str, value: String, expected: String) -> ConfigWarning {
+        ConfigWarning {
+            variable,
+            value,
+            expected,
+            file: None,
+        }
+    }
+
+    /// The value was `field` of `file`.
+    pub(crate) fn in_file(mut self, file: &Path, field: &'static str) -> ConfigWarning {
+        self.file = Some((file.to_path_buf(), field));
+        self
+    }
 }
 
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "zen-telemetry: warning: {}={:?} is not valid: expected {}",
-            self.variable, self.value, self.expected
-        )
+        match &self.file {
+            Some((file, field)) => write!(
+                f,
+                "zen-telemetry: warning: {} (found by {}): field \"{field}\" = {:?} is not valid: expected {}",
+                file.display(),
+                self.variable,
+                self.value,
+                self.expected
+            ),
+            None => write!(
+                f,
+                "zen-telemetry: warning: {}={:?} is not valid: expected {}",
+                self.variable, self.value, self.expected
+            ),
+        }
     }
 }
 
@@ -40,11 +71,8 @@ impl EnvReader<'_> {
     }
 
     pub(crate) fn warn(&mut self, variable: &'static str, value: String, expected: &str) {
-        self.warnings.push(ConfigWarning {
-            variable,
-            value,
-            expected: expected.to_owned(),
-        });
+        self.warnings
+            .push(ConfigWarning::new(variable, value, expected.to_owned()));
     }
 
     /// `Some(true)`/`Some(false)` for a recognised flag, `None` when unset,

@@ -1,4 +1,6 @@
-//! Loading the configuration from the environment (and Google Cloud's files).
+//! Loading the configuration from the environment, and nothing else: no file
+//! is opened here (Google Cloud's files wait for `Config::read_files`), and
+//! while disabled no path is even looked at.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,13 +50,15 @@ impl Config {
                 ),
             }
         }
-        if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_FILE", DEFAULT_FILE) {
+        let disabled = config.is_disabled();
+        if let Some(path) = file_path(&mut reader, "ZEN_TELEMETRY_FILE", DEFAULT_FILE, disabled) {
             config.file_path = path;
         }
         config.metrics_file_path = file_path(
             &mut reader,
             "ZEN_TELEMETRY_METRICS_FILE",
             "the span file's path with .metrics.jsonl",
+            disabled,
         );
         let positive = |v: u64| v > 0;
         if let Some(n) = reader.number("OTEL_BSP_MAX_QUEUE_SIZE", "a whole number above 0", positive) {
@@ -123,6 +127,17 @@ impl Config {
         config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
 
+        if let Some(traceparent) = reader.non_empty("TRACEPARENT") {
+            let tracestate = reader.raw("TRACESTATE");
+            config.process_parent = super::remote_parent(&traceparent, tracestate.as_deref());
+            if config.process_parent.is_none() {
+                reader.warn(
+                    "TRACEPARENT",
+                    traceparent,
+                    "W3C trace context, 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>; ignoring it",
+                );
+            }
+        }
         config.gcp = gcp::detect(&lookup, &mut reader.warnings);
 
         (config, reader.warnings)
@@ -130,13 +145,15 @@ impl Config {
 }
 
 /// A path in an existing directory, or `None` with a warning naming `default`.
-fn file_path(reader: &mut EnvReader<'_>, variable: &'static str, default: &str) -> Option<PathBuf> {
+/// While `disabled`, the file system is not asked: only the text is checked.
+fn file_path(reader: &mut EnvReader<'_>, variable: &'static str, default: &str, disabled: bool) -> Option<PathBuf> {
     let raw = reader.raw(variable)?;
     let path = PathBuf::from(&raw);
-    let parent_missing = path
-        .parent()
-        .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
-    if raw.trim().is_empty() || raw.contains('\0') || parent_missing || path.is_dir() {
+    let parent_missing = || {
+        path.parent()
+            .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir())
+    };
+    if raw.trim().is_empty() || raw.contains('\0') || (!disabled && (parent_missing() || path.is_dir())) {
         reader.warn(
             variable,
             raw,

@@ -9,16 +9,19 @@
 //! - `env`: reading one variable, and the warnings;
 //! - `load`: the whole configuration from the environment;
 //! - `builder`: configuration in code;
+//! - `parent`: the W3C trace context the process was started in;
 //! - [`gcp`]: Google Cloud project and credentials detection.
 
 mod builder;
 mod env;
 pub mod gcp;
 mod load;
+mod parent;
 mod settings;
 
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
+pub(crate) use parent::remote_parent;
 pub use settings::{
     BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_OTLP_ENDPOINT, DEFAULT_SAMPLE_RATE,
     DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy,

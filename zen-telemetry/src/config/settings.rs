@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::env::ConfigWarning;
 use super::gcp::GcpSettings;
 
 /// Where finished spans go.
@@ -195,6 +196,10 @@ pub struct Config {
     pub metrics_file_path: Option<PathBuf>,
     /// The spool of undelivered batches.
     pub spool: SpoolSettings,
+    /// The remote parent the process was started in (`TRACEPARENT`, with
+    /// `TRACESTATE`): every root span joins its trace. `None` when unset or
+    /// not valid W3C trace context (warned about).
+    pub process_parent: Option<opentelemetry::trace::SpanContext>,
 }
 
 /// Default `service.name`.
@@ -229,6 +234,7 @@ impl Default for Config {
             metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             metrics_file_path: None,
             spool: SpoolSettings::default(),
+            process_parent: None,
         }
     }
 }
@@ -242,6 +248,8 @@ impl Config {
 
     /// The exporter that will actually be used, `auto` resolved. `auto`
     /// picks only exporters this build has (the `gcp` and `otlp` features).
+    /// Until [`read_files`](Self::read_files) ran, a project named only in
+    /// Google Cloud's files is not known yet.
     pub fn resolved_exporter(&self) -> ExporterKind {
         let gcp = cfg!(feature = "gcp");
         let otlp = cfg!(feature = "otlp");
@@ -273,9 +281,28 @@ impl Config {
     }
 
     /// True when this configuration turns telemetry on: not disabled, and
-    /// with a destination. [`crate::is_on`] also knows whether it has since
-    /// shut down or found no destination.
+    /// with a destination, or with Google Cloud files still to read that may
+    /// name one. [`crate::is_on`] also knows whether it has since shut down
+    /// or found no destination.
     pub fn turns_on(&self) -> bool {
-        !self.is_disabled() && self.resolved_exporter() != ExporterKind::None
+        !self.is_disabled() && (self.resolved_exporter() != ExporterKind::None || self.may_find_gcp_project())
+    }
+
+    /// `auto`, with Google Cloud's files not read yet: they may name a project.
+    fn may_find_gcp_project(&self) -> bool {
+        cfg!(feature = "gcp") && self.exporter == ExporterKind::Auto && self.gcp.pending.is_some()
+    }
+
+    /// Reads the files the variables point Google Cloud detection at (a
+    /// credentials file, the gcloud configuration), which loading the
+    /// configuration leaves alone; returns a warning per bad file. Does
+    /// nothing while disabled, or once read. The pipeline calls this when it
+    /// starts; [`resolved_exporter`](Self::resolved_exporter) is final after it.
+    pub fn read_files(&mut self) -> Vec<ConfigWarning> {
+        let mut warnings = Vec::new();
+        if !self.is_disabled() {
+            super::gcp::read_files(&mut self.gcp, &mut warnings);
+        }
+        warnings
     }
 }

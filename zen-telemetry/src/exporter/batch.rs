@@ -232,6 +232,9 @@ impl CountingBatchProcessor {
             // not a queue-full drop.
             return;
         }
+        // Recorded means it reached the pipeline: each recorded span is then
+        // exported, dropped here, failed, spooled, or still queued.
+        stats::add_recorded();
         let waiting = match queue.push_with(make) {
             Pushed::Queued(waiting) => waiting,
             Pushed::Full => {
@@ -303,13 +306,25 @@ pub(crate) enum Exporting {
     Sending(Delivery),
 }
 
+/// What became of a batch: delivered, spooled for a later try, or lost.
+enum Fate {
+    Delivered,
+    Spooled(String),
+    Failed(OTelSdkError),
+}
+
 impl Exporting {
     /// Waits until the batch is delivered or has failed (and is spooled).
-    fn finish(self) -> OTelSdkResult {
+    fn finish(self) -> Fate {
         match self {
-            Exporting::Done(result) => result,
+            Exporting::Done(Ok(())) => Fate::Delivered,
+            Exporting::Done(Err(error)) => Fate::Failed(error),
             #[cfg(feature = "otlp")]
-            Exporting::Sending(delivery) => delivery.wait().map_err(OTelSdkError::InternalFailure),
+            Exporting::Sending(delivery) => match delivery.wait() {
+                Ok(()) => Fate::Delivered,
+                Err(undelivered) if undelivered.spooled => Fate::Spooled(undelivered.reason),
+                Err(undelivered) => Fate::Failed(OTelSdkError::InternalFailure(undelivered.reason)),
+            },
         }
     }
 }
@@ -479,15 +494,19 @@ impl<E: BatchExport> Worker<E> {
         let Some((count, exporting)) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let result = exporting.finish();
-        match &result {
-            Ok(()) => stats::add_exported(count),
-            Err(error) => {
+        match exporting.finish() {
+            Fate::Delivered => {
+                stats::add_exported(count);
+                Ok(())
+            }
+            // Counted spooled by the spool; a later process sends it.
+            Fate::Spooled(reason) => Err(OTelSdkError::InternalFailure(reason)),
+            Fate::Failed(error) => {
                 stats::add_failed(count);
                 diag::debug_line(|| format!("export of {count} spans failed: {error}"));
+                Err(error)
             }
         }
-        result
     }
 }
 

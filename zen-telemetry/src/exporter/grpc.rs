@@ -168,7 +168,7 @@ impl Delivery {
     /// Waits for the answer, and spools a batch that was not delivered but
     /// may be later when the request said so. Blocks the calling thread,
     /// which must not be a runtime's.
-    pub(crate) fn wait(self) -> Result<(), String> {
+    pub(crate) fn wait(self) -> Result<(), NotDelivered> {
         let outcome = match self.sending {
             Sending::Done(outcome) => outcome,
             Sending::InFlight(task) => self.grpc.runtime.block_on(task).unwrap_or_else(|error| {
@@ -180,15 +180,21 @@ impl Delivery {
         };
         match outcome {
             Ok(()) => Ok(()),
-            Err(Failed::Kept(payload, reason)) => {
-                if self.spool == Undelivered::Spool {
-                    self.grpc.spool_write(self.signal, self.items, &payload);
-                }
-                Err(reason)
-            }
-            Err(Failed::Lost(reason)) => Err(reason),
+            Err(Failed::Kept(payload, reason)) => Err(NotDelivered {
+                spooled: self.spool == Undelivered::Spool && self.grpc.spool_write(self.signal, self.items, &payload),
+                reason,
+            }),
+            Err(Failed::Lost(reason)) => Err(NotDelivered { reason, spooled: false }),
         }
     }
+}
+
+/// A request that was not delivered: why, and whether its batch now waits
+/// in the spool (then it is counted spooled, not failed).
+#[derive(Debug)]
+pub(crate) struct NotDelivered {
+    pub(crate) reason: String,
+    pub(crate) spooled: bool,
 }
 
 impl Grpc {
@@ -267,7 +273,9 @@ impl Grpc {
         deadline: Instant,
         spool: Undelivered,
     ) -> Result<(), String> {
-        self.start(request, items, deadline, spool).wait()
+        self.start(request, items, deadline, spool)
+            .wait()
+            .map_err(|undelivered| undelivered.reason)
     }
 
     /// `deliver`, returning once the request is encoded: the send runs on
@@ -343,8 +351,9 @@ impl Grpc {
         }
     }
 
-    fn spool_write(&self, signal: Signal, items: u64, payload: &[u8]) {
-        let Some(spool) = &self.spool else { return };
+    /// Writes an undelivered batch to the spool; true when it was written.
+    fn spool_write(&self, signal: Signal, items: u64, payload: &[u8]) -> bool {
+        let Some(spool) = &self.spool else { return false };
         match spool.write(signal, items, payload) {
             Ok(dropped) => {
                 self.resend_pending.store(true, Ordering::Relaxed);
@@ -352,9 +361,11 @@ impl Grpc {
                 stats::add_spooled(spans, points);
                 dropped.count();
                 diag::debug_line(|| format!("spooled {items} {} in {}", signal.word(), spool.dir().display()));
+                true
             }
             Err(error) => {
                 diag::debug_line(|| format!("cannot spool in {}: {error}", spool.dir().display()));
+                false
             }
         }
     }

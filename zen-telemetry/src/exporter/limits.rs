@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents};
+
+use super::finished::TracedSpan;
 
 /// Span and event names, in bytes.
 pub(crate) const MAX_NAME_BYTES: usize = 1024;
@@ -20,23 +22,47 @@ pub(crate) const MAX_EVENTS: usize = 256;
 pub(crate) fn apply(span: &mut SpanData) {
     shorten_cow(&mut span.name, MAX_NAME_BYTES);
     shorten_attributes(&mut span.attributes);
-    if span.events.events.len() > MAX_EVENTS {
-        let dropped = span.events.events.len() - MAX_EVENTS;
-        span.events.events.truncate(MAX_EVENTS);
-        span.events.dropped_count = span
-            .events
-            .dropped_count
-            .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
-    }
-    for event in &mut span.events.events {
-        shorten_cow(&mut event.name, MAX_NAME_BYTES);
-        shorten_attributes(&mut event.attributes);
-    }
+    shorten_events(&mut span.events);
     for link in &mut span.links.links {
         shorten_attributes(&mut link.attributes);
     }
     if let Status::Error { description } = &mut span.status {
         shorten_cow(description, MAX_STRING_BYTES);
+    }
+}
+
+/// Shortens whatever in a `#[traced]` span exceeds the limits, in its
+/// compact form, so it is encoded directly like any other span. Most spans
+/// have no extras and only the name is looked at.
+pub(crate) fn apply_traced(span: &mut TracedSpan) {
+    if span.name.len() > MAX_NAME_BYTES && span.extras.as_ref().is_none_or(|extras| extras.renamed.is_none()) {
+        span.extras.get_or_insert_default().renamed = Some(Cow::Borrowed(prefix(span.name, MAX_NAME_BYTES)));
+    }
+    let Some(extras) = span.extras.as_deref_mut() else {
+        return;
+    };
+    if let Some(name) = &mut extras.renamed {
+        shorten_cow(name, MAX_NAME_BYTES);
+    }
+    shorten_attributes(&mut extras.attributes);
+    shorten_events(&mut extras.events);
+    for link in &mut extras.links.links {
+        shorten_attributes(&mut link.attributes);
+    }
+    shorten_cow(&mut extras.error_description, MAX_STRING_BYTES);
+}
+
+fn shorten_events(events: &mut SpanEvents) {
+    if events.events.len() > MAX_EVENTS {
+        let dropped = events.events.len() - MAX_EVENTS;
+        events.events.truncate(MAX_EVENTS);
+        events.dropped_count = events
+            .dropped_count
+            .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
+    }
+    for event in &mut events.events {
+        shorten_cow(&mut event.name, MAX_NAME_BYTES);
+        shorten_attributes(&mut event.attributes);
     }
 }
 
@@ -135,6 +161,59 @@ mod tests {
         match &span.status {
             Status::Error { description } => assert_eq!(description.len(), MAX_STRING_BYTES),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The compact form is cut exactly as its `SpanData` would be.
+    #[test]
+    fn traced_spans_are_cut_as_their_span_data_would_be() {
+        let long_name: &'static str = "名".repeat(500).leak();
+        let mut extras = crate::exporter::SpanExtras {
+            attributes: vec![KeyValue::new("k".repeat(600), "ß".repeat(40_000))],
+            error_description: "ö".repeat(40_000).into(),
+            ..Default::default()
+        };
+        extras.events.events = (0..300)
+            .map(|i| opentelemetry::trace::Event::new(format!("event-{i}"), std::time::UNIX_EPOCH, Vec::new(), 0))
+            .collect();
+        let mut traced = TracedSpan {
+            span_context: opentelemetry::trace::SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            kind: opentelemetry::trace::SpanKind::Internal,
+            name: long_name,
+            start_time: std::time::UNIX_EPOCH,
+            end_time: std::time::UNIX_EPOCH,
+            status: crate::exporter::StatusCode::Error,
+            extras: Some(Box::new(extras)),
+        };
+        let mut as_data = traced.clone().into_span_data();
+        apply(&mut as_data);
+        apply_traced(&mut traced);
+        assert_eq!(traced.into_span_data(), as_data);
+
+        let mut plain = plain_traced();
+        apply_traced(&mut plain);
+        assert!(plain.extras.is_none(), "a span within the limits gains nothing");
+        let mut long = TracedSpan {
+            name: long_name,
+            ..plain_traced()
+        };
+        apply_traced(&mut long);
+        assert_eq!(long.into_span_data().name.len(), 1023);
+    }
+
+    fn plain_traced() -> TracedSpan {
+        TracedSpan {
+            span_context: opentelemetry::trace::SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            kind: opentelemetry::trace::SpanKind::Internal,
+            name: "plain",
+            start_time: std::time::UNIX_EPOCH,
+            end_time: std::time::UNIX_EPOCH,
+            status: crate::exporter::StatusCode::Unset,
+            extras: None,
         }
     }
 

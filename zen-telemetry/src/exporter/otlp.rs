@@ -66,9 +66,16 @@ impl BatchExport for OtlpSpans {
         for span in batch {
             #[cfg(feature = "gcp")]
             if self.google_limits {
-                let mut span = span.into_span_data();
-                limits::apply(&mut span);
-                request.push_data(span);
+                match span {
+                    Finished::Traced(mut span) => {
+                        limits::apply_traced(&mut span);
+                        request.push(Finished::Traced(span));
+                    }
+                    Finished::Api(mut span) => {
+                        limits::apply(&mut span);
+                        request.push(Finished::Api(span));
+                    }
+                }
                 continue;
             }
             request.push(span);

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::Context;
+use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 
 use super::manager::{self, InitError};
-use crate::config::Config;
+use crate::config::{Config, ExporterKind};
 use crate::{diag, exporter, sampling, state};
 
 /// Builds the span processor in place of the configured exporter (benchmarks
@@ -72,8 +73,16 @@ impl Pipeline {
 /// start is reported once and turns recording off.
 pub(crate) fn build(config: &Config) -> Pipeline {
     let resource = resource(config);
-    let destination = config.resolved_exporter();
+    // Disabled, the pipeline only exists for an in-memory capture: nothing
+    // is exported, whatever exporter or processor was asked for.
+    let disabled = config.is_disabled() || state::is_disabled();
+    let destination = if disabled {
+        ExporterKind::None
+    } else {
+        config.resolved_exporter()
+    };
     let factory = PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let factory = factory.filter(|_| !disabled);
     let processor = match factory {
         Some(make) => make(config).map(Some),
         None => exporter::batch_processor(config, destination),
@@ -117,6 +126,7 @@ pub(crate) fn build(config: &Config) -> Pipeline {
     let fanout = Arc::new(Fanout { exporter });
     let provider = SdkTracerProvider::builder()
         .with_sampler(sampling::ZenSampler)
+        .with_id_generator(sampling::ZenIds)
         .with_resource(resource)
         .with_span_processor(SharedFanout(fanout.clone()))
         .build();
@@ -171,13 +181,27 @@ impl Fanout {
         }
     }
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
+        join_process_parent(&mut span);
         if let Some(observe) = OBSERVER.get() {
             observe(&span);
         }
         if let Some(exporter) = &self.exporter {
             exporter.on_end(span);
         }
+    }
+}
+
+/// A root the SDK started has no parent span id, though its trace is the
+/// process parent's (`sampling::ZenIds`): it gets the process parent as its
+/// remote parent, as a `#[traced]` root does.
+fn join_process_parent(span: &mut SpanData) {
+    if span.parent_span_id == SpanId::INVALID
+        && let Some(parent) = sampling::process_parent()
+        && span.span_context.trace_id() == parent.trace_id()
+    {
+        span.parent_span_id = parent.span_id();
+        span.parent_span_is_remote = true;
     }
 }
 

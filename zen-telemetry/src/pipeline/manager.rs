@@ -1,13 +1,15 @@
 //! The configuration in force, and whether telemetry is on.
 //!
 //! Loading the program only reads the environment (a `ctor` constructor in
-//! the parent module, and again lazily should the linker have dropped it).
-//! Code may replace the configuration until the pipeline starts.
+//! the parent module, and again lazily should the linker have dropped it);
+//! the files the environment points at are read when the pipeline starts.
+//! Code may replace the configuration until then, but never undo the
+//! user's opt-out (`ZEN_TELEMETRY_DISABLED`, `OTEL_SDK_DISABLED`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use crate::config::{Config, ExporterKind};
+use crate::config::{Config, DisabledBy, ExporterKind};
 use crate::state::{self, Switch};
 use crate::{diag, sampling};
 
@@ -15,6 +17,8 @@ static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 /// Set, under the `CONFIG` lock, when the pipeline starts building: the
 /// configuration can no longer change.
 static STARTED: AtomicBool = AtomicBool::new(false);
+/// The opt-out the environment gave, kept whatever code configures later.
+static OPTED_OUT: OnceLock<Option<DisabledBy>> = OnceLock::new();
 
 /// Why [`init_with`](crate::init_with) refused a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +56,8 @@ fn load_from_env() -> bool {
     let mut guard = lock_config();
     if guard.is_none() {
         let (config, warnings) = Config::from_env();
+        let _ = OPTED_OUT.set(config.disabled_by.clone());
+        sampling::set_process_parent(config.process_parent.clone());
         for warning in &warnings {
             diag::stderr_line(&warning.to_string());
         }
@@ -66,6 +72,7 @@ fn lock_config() -> MutexGuard<'static, Option<Config>> {
 }
 
 fn apply(config: &Config) {
+    state::set_disabled(config.is_disabled());
     diag::set_debug(config.debug);
     state::set_error_messages(config.error_messages);
     state::set_metrics(config.metrics);
@@ -98,23 +105,38 @@ pub(crate) fn config() -> Config {
     lock_config().clone().unwrap_or_default()
 }
 
-/// Replaces the configuration before the pipeline starts.
-pub(crate) fn configure(config: Config) -> Result<(), InitError> {
+/// Replaces the configuration before the pipeline starts. The user's
+/// opt-out stays in force whatever `config` says.
+pub(crate) fn configure(mut config: Config) -> Result<(), InitError> {
+    is_on();
     let mut guard = lock_config();
     if STARTED.load(Ordering::SeqCst) {
         return Err(InitError::AlreadyStarted);
+    }
+    if let Some(Some(opt_out)) = OPTED_OUT.get() {
+        config.disabled_by = Some(opt_out.clone());
     }
     apply(&config);
     *guard = Some(config);
     Ok(())
 }
 
-/// Marks the pipeline as starting and returns the configuration it starts with.
+/// Marks the pipeline as starting and returns the configuration it starts
+/// with, the files its variables name read. When only those files could
+/// have named a destination and none did, recording stops.
 pub(crate) fn start() -> Config {
     is_on();
-    let guard = lock_config();
+    let mut guard = lock_config();
     STARTED.store(true, Ordering::SeqCst);
-    guard.clone().unwrap_or_default()
+    let config = guard.get_or_insert_with(Config::default);
+    let was_on = config.turns_on();
+    for warning in config.read_files() {
+        diag::stderr_line(&warning.to_string());
+    }
+    if was_on && !config.turns_on() {
+        state::no_destination();
+    }
+    config.clone()
 }
 
 /// True once the pipeline has started building.
@@ -122,24 +144,30 @@ pub(crate) fn has_started() -> bool {
     STARTED.load(Ordering::SeqCst)
 }
 
-/// Keeps an `auto` exporter from sending captured spans anywhere: tests
-/// capture in memory and must not reach a real backend by accident.
+/// Turns recording on for the testing API's in-memory capture. An `auto`
+/// exporter becomes `none`, so captured spans reach no real backend by
+/// accident; while disabled, whatever exporter was chosen does, so nothing
+/// leaves the process.
 #[cfg(feature = "testing")]
-pub(crate) fn keep_auto_local() {
+pub(crate) fn record_in_memory() {
     is_on();
     let mut guard = lock_config();
-    if STARTED.load(Ordering::SeqCst) {
-        return;
-    }
-    if let Some(config) = guard.as_mut()
-        && config.exporter == ExporterKind::Auto
-    {
+    let config = guard.get_or_insert_with(Config::default);
+    if !STARTED.load(Ordering::SeqCst) && (config.exporter == ExporterKind::Auto || config.is_disabled()) {
         config.exporter = ExporterKind::None;
+    }
+    let local = config.exporter == ExporterKind::None;
+    drop(guard);
+    if local {
+        state::force_on_in_memory();
+    } else {
+        state::force_on();
     }
 }
 
-/// Turns recording on or off regardless of configuration (testing API,
-/// benchmarks); `None` goes back to what the configuration says.
+/// Turns recording on or off regardless of the destination (testing API,
+/// benchmarks); `None` goes back to what the configuration says. Never on
+/// while disabled: an opt-out is final.
 pub(crate) fn force_state(on: Option<bool>) {
     match on {
         Some(true) => state::force_on(),

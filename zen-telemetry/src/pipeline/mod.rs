@@ -17,7 +17,7 @@ pub(crate) use build::{Pipeline, override_processor};
 pub(crate) use build::set_observer;
 pub use manager::InitError;
 #[cfg(feature = "testing")]
-pub(crate) use manager::keep_auto_local;
+pub(crate) use manager::record_in_memory;
 pub(crate) use manager::{config, configure, force_state, is_on};
 
 use crate::{diag, stats};
@@ -25,10 +25,13 @@ use crate::{diag, stats};
 static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
 
 #[ctor::ctor]
-// SAFETY: runs before `main`; it only reads the environment and stores the
-// configuration in a mutex and atomics. It touches no other static with a
-// constructor, spawns nothing and cannot panic across the FFI boundary: every
-// failure is a warning.
+// SAFETY: runs before `main`, where std is usable but other constructors may
+// not have run. It reads environment variables (`std::env::var_os`), parses
+// them into the configuration, stores it in a mutex and atomics, and writes
+// one stderr line per invalid value (`write(2)` on fd 2). It opens no file,
+// makes no thread, socket or directory, touches no static of another crate
+// that needs a constructor, and cannot unwind across the FFI boundary: every
+// parse failure is a warning, not a panic.
 unsafe fn load_at_start() {
     manager::is_on();
 }
@@ -44,10 +47,16 @@ pub(crate) fn pipeline() -> &'static Pipeline {
 }
 
 fn register_exit_flush() {
+    // Runs inside `exit`, after `main` returned: it stops recording, hands
+    // the export threads their deadline, and waits for them at most the
+    // shutdown timeout; they may still send and spool within it. A panic in
+    // it would abort (an `extern "C"` function does not unwind), which is why
+    // `shutdown` reports failures instead of panicking.
     extern "C" fn flush_at_exit() {
         shutdown();
     }
-    // SAFETY: registers a plain `extern "C"` function with no captured state.
+    // SAFETY: `atexit` only stores the pointer of a plain `extern "C"`
+    // function with no captured state, which lives as long as the program.
     unsafe {
         libc::atexit(flush_at_exit);
     }
@@ -79,23 +88,30 @@ pub(crate) fn shutdown() {
         }
     }
     let totals = stats::stats();
-    if totals.spans_dropped > 0 || totals.spans_failed > 0 {
+    if totals.spans_dropped > 0 || totals.spans_failed > 0 || totals.spans_spooled > 0 || unsent(&totals) != Some(0) {
         diag::debug_line(|| loss_summary(&totals));
     }
 }
 
-/// One line saying where the recorded spans went, for when some were lost.
+/// Recorded spans neither exported, dropped, failed nor spooled: still
+/// queued or in flight when the shutdown timeout ran out. `None` if the
+/// counters disagree (more accounted for than recorded), which is a bug.
+fn unsent(totals: &stats::Stats) -> Option<u64> {
+    let accounted = totals.spans_exported + totals.spans_dropped + totals.spans_failed + totals.spans_spooled;
+    totals.spans_recorded.checked_sub(accounted)
+}
+
+/// One line saying where the recorded spans went, for when some were not
+/// delivered.
 fn loss_summary(totals: &stats::Stats) -> String {
     let mut line = format!(
-        "{} spans recorded, {} exported, {} dropped (queue full), {} failed",
-        totals.spans_recorded, totals.spans_exported, totals.spans_dropped, totals.spans_failed
+        "{} spans recorded, {} exported, {} dropped (queue full), {} failed, {} spooled",
+        totals.spans_recorded, totals.spans_exported, totals.spans_dropped, totals.spans_failed, totals.spans_spooled
     );
-    // Spans still queued or in flight when the shutdown timeout ran out.
-    let unsent = totals
-        .spans_recorded
-        .saturating_sub(totals.spans_exported + totals.spans_dropped + totals.spans_failed);
-    if unsent > 0 {
-        line.push_str(&format!(", {unsent} not sent by the shutdown timeout"));
+    match unsent(totals) {
+        Some(0) => {}
+        Some(unsent) => line.push_str(&format!(", {unsent} not sent by the shutdown timeout")),
+        None => line.push_str(", more accounted for than recorded (a counting bug: please report it)"),
     }
     line
 }

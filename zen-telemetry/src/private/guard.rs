@@ -24,7 +24,7 @@ use crate::clock::{self, Stamp};
 use crate::pipeline;
 use crate::sampling::{self, UnsampledScope};
 use crate::span::{self, ZenSpan};
-use crate::{propagation, scrub, state, stats};
+use crate::{propagation, scrub, state};
 
 /// What a traced function is, fixed at compile time, and its metrics.
 #[derive(Debug)]
@@ -184,16 +184,11 @@ impl SpanGuard {
                 state: State::Unsampled { timing },
             };
         }
-        let parent_sampled = Context::map_current(|cx| {
+        let sampled = Context::map_current(|cx| {
             let span = cx.span();
             let sc = span.span_context();
-            sc.is_valid().then(|| sc.is_sampled())
-        })
-        .or_else(propagation::process_parent_sampled);
-        let sampled = match parent_sampled {
-            Some(sampled) => sampled,
-            None => sampling::roll_root(),
-        };
+            sampling::decide(sc.is_valid().then_some(sc))
+        });
         if sampled {
             SpanGuard::start_recording(meta, timing)
         } else {
@@ -227,7 +222,6 @@ impl SpanGuard {
                 state: State::Unsampled { timing },
             };
         };
-        stats::add_recorded();
         SpanGuard {
             state: State::Recording {
                 cx: ManuallyDrop::new(cx),

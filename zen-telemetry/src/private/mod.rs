@@ -33,12 +33,6 @@ pub use crate::calls::objective::Objective;
 pub use guard::{Instrumented, SpanGuard, SpanMeta, Traced, run_sync, trace_future};
 pub use outcome::{ErrorText, Outcome, Wrap};
 
-/// True when telemetry is on (one relaxed atomic load).
-#[inline(always)]
-pub fn is_on() -> bool {
-    pipeline::is_on()
-}
-
 /// True once telemetry is known to be off (one relaxed atomic load). False
 /// before the configuration is loaded: `run_sync` then loads it.
 #[inline(always)]
@@ -63,7 +57,7 @@ pub fn body_fn<R, F: FnOnce() -> R>(body: F) -> F {
 /// True when the current span is recorded (for `span_attributes!`).
 #[inline]
 pub fn current_span_is_recording() -> bool {
-    is_on() && Context::map_current(|cx| cx.span().is_recording())
+    pipeline::is_on() && Context::map_current(|cx| cx.span().is_recording())
 }
 
 /// Sets an attribute on the current span (for `span_attributes!`).

@@ -1,12 +1,13 @@
-//! The cheap part of Google Cloud detection: variables and local files only,
-//! so it may run while the program loads. The metadata server is asked later,
-//! on the export thread (see `metadata`).
+//! The cheap part of Google Cloud detection: variables while the program
+//! loads, and the local files they point at when the pipeline starts (never
+//! before `main`, never while telemetry is disabled). The metadata server is
+//! asked later, on the export thread (`exporter::gcp`).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::settings::{
-    CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, ProjectSource,
+    CredentialsSource, DEFAULT_ENDPOINT, DEFAULT_METADATA_HOST, GcpProject, GcpSettings, PendingFiles, ProjectSource,
 };
 use crate::config::env::{ConfigWarning, parse_flag};
 
@@ -16,16 +17,14 @@ const ADC_FILE: &str = "application_default_credentials.json";
 const ADC_LABEL: &str = "gcloud application default credentials";
 const GCLOUD_CONFIG_LABEL: &str = "gcloud configuration";
 
-/// Reads the Google Cloud settings through `lookup`, adding a warning for
-/// each invalid value or unreadable file.
+/// Reads the Google Cloud settings the variables give, adding a warning for
+/// each invalid value. Opens no file: the files the variables point at (a
+/// credentials file, the gcloud configuration) are noted in
+/// `GcpSettings::pending` and read by [`read_files`] when the pipeline starts.
 pub(crate) fn detect(lookup: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec<ConfigWarning>) -> GcpSettings {
     let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let mut warn = |variable: &'static str, value: String, expected: String| {
-        warnings.push(ConfigWarning {
-            variable,
-            value,
-            expected,
-        });
+        warnings.push(ConfigWarning::new(variable, value, expected));
     };
     let mut settings = GcpSettings::default();
 
@@ -58,64 +57,101 @@ pub(crate) fn detect(lookup: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec
         }
     }
 
-    let gcloud_dir = var("CLOUDSDK_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".config").join("gcloud")));
-    let credentials = match var("GOOGLE_APPLICATION_CREDENTIALS") {
-        Some(path) => read_credentials(Path::new(&path), "GOOGLE_APPLICATION_CREDENTIALS", &mut warn),
-        None => gcloud_dir
-            .as_ref()
-            .map(|dir| dir.join(ADC_FILE))
-            .filter(|path| path.is_file())
-            .and_then(|path| read_credentials(&path, ADC_LABEL, &mut warn)),
-    };
-
-    let mut project = None;
     for name in PROJECT_VARIABLES {
         if let Some(id) = var(name).and_then(|id| checked_project(name, id, &mut warn)) {
-            project = Some(GcpProject {
+            settings.project = Some(GcpProject {
                 id,
                 source: ProjectSource::Variable(name),
             });
             break;
         }
     }
-    if project.is_none()
-        && let Some(file) = &credentials
-        && let Some(id) = file.project.clone()
-        && let Some(id) = checked_project(file.found_by, id, &mut warn)
+    let gcloud_dir = var("CLOUDSDK_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".config").join("gcloud")));
+    let pending = PendingFiles {
+        credentials: var("GOOGLE_APPLICATION_CREDENTIALS").map(PathBuf::from),
+        gcloud_dir,
+        core_project: var("CLOUDSDK_CORE_PROJECT")
+            .and_then(|id| checked_project("CLOUDSDK_CORE_PROJECT", id, &mut warn)),
+        active_config: var("CLOUDSDK_ACTIVE_CONFIG_NAME"),
+    };
+    settings.credentials = default_credentials(settings.metadata_check);
+    if pending.credentials.is_some() || pending.gcloud_dir.is_some() {
+        settings.pending = Some(pending);
+    } else if settings.project.is_none()
+        && let Some(id) = pending.core_project
     {
-        project = Some(GcpProject {
-            id,
-            source: ProjectSource::CredentialsFile(file.path.clone()),
-        });
-    }
-    if project.is_none()
-        && let Some(id) = var("CLOUDSDK_CORE_PROJECT")
-        && let Some(id) = checked_project("CLOUDSDK_CORE_PROJECT", id, &mut warn)
-    {
-        project = Some(GcpProject {
+        settings.project = Some(GcpProject {
             id,
             source: ProjectSource::Variable("CLOUDSDK_CORE_PROJECT"),
         });
     }
-    if project.is_none()
-        && let Some(dir) = &gcloud_dir
-    {
-        project = gcloud_config_project(dir, var("CLOUDSDK_ACTIVE_CONFIG_NAME"), &mut warn);
-    }
-    settings.project = project;
+    settings
+}
 
+fn default_credentials(metadata_check: bool) -> CredentialsSource {
+    if metadata_check {
+        CredentialsSource::MetadataServer
+    } else {
+        CredentialsSource::None
+    }
+}
+
+/// Reads the files [`detect`] noted: the credentials file (its type and
+/// project, never its secrets) and the active gcloud configuration's
+/// project, in the order Google's client libraries use. A project set
+/// before (in code or by a variable) is kept. Reading twice reads nothing.
+pub(crate) fn read_files(settings: &mut GcpSettings, warnings: &mut Vec<ConfigWarning>) {
+    let Some(pending) = settings.pending.take() else {
+        return;
+    };
+    let credentials = match &pending.credentials {
+        Some(path) => read_credentials(path, "GOOGLE_APPLICATION_CREDENTIALS", warnings),
+        None => pending
+            .gcloud_dir
+            .as_ref()
+            .map(|dir| dir.join(ADC_FILE))
+            .filter(|path| path.is_file())
+            .and_then(|path| read_credentials(&path, ADC_LABEL, warnings)),
+    };
+    if settings.project.is_none()
+        && let Some(file) = &credentials
+        && let Some(id) = file.project.clone()
+    {
+        if valid_project_id(&id) {
+            settings.project = Some(GcpProject {
+                id,
+                source: ProjectSource::CredentialsFile(file.path.clone()),
+            });
+        } else {
+            warnings.push(
+                ConfigWarning::new(file.found_by, id, PROJECT_ID_EXPECTED.to_owned())
+                    .in_file(&file.path, file.project_field),
+            );
+        }
+    }
+    if settings.project.is_none()
+        && let Some(id) = pending.core_project
+    {
+        settings.project = Some(GcpProject {
+            id,
+            source: ProjectSource::Variable("CLOUDSDK_CORE_PROJECT"),
+        });
+    }
+    if settings.project.is_none()
+        && let Some(dir) = &pending.gcloud_dir
+    {
+        settings.project = gcloud_config_project(dir, pending.active_config, warnings);
+    }
     settings.credentials = match credentials {
         Some(file) => CredentialsSource::File {
             path: file.path,
             found_by: file.found_by,
             kind: file.kind,
         },
-        None if settings.metadata_check => CredentialsSource::MetadataServer,
-        None => CredentialsSource::None,
+        None => default_credentials(settings.metadata_check),
     };
-    settings
 }
 
 /// What a credentials file says, without its secrets.
@@ -124,49 +160,43 @@ struct CredentialsFile {
     found_by: &'static str,
     kind: String,
     project: Option<String>,
+    /// The field the project came from.
+    project_field: &'static str,
 }
 
-fn read_credentials(
-    path: &Path,
-    found_by: &'static str,
-    warn: &mut impl FnMut(&'static str, String, String),
-) -> Option<CredentialsFile> {
-    let shown = path.display().to_string();
+fn read_credentials(path: &Path, found_by: &'static str, warnings: &mut Vec<ConfigWarning>) -> Option<CredentialsFile> {
+    let mut warn = |expected: String| {
+        warnings.push(ConfigWarning::new(found_by, path.display().to_string(), expected));
+    };
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
-            warn(found_by, shown, format!("a readable JSON credentials file ({error})"));
+            warn(format!("a readable JSON credentials file ({error})"));
             return None;
         }
     };
     let json: serde_json::Value = match serde_json::from_str(&text) {
         Ok(json) => json,
         Err(error) => {
-            warn(found_by, shown, format!("a JSON credentials file ({error})"));
+            warn(format!("a JSON credentials file ({error})"));
             return None;
         }
     };
     let Some(fields) = json.as_object() else {
-        warn(found_by, shown, "a JSON object with a \"type\" field".to_owned());
+        warn("a JSON object with a \"type\" field".to_owned());
         return None;
     };
     let string_field = |name: &str| fields.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     let kind = match string_field("type") {
         Some(kind) if kind == "service_account" || kind == "authorized_user" => kind,
         Some(kind) => {
-            warn(
-                found_by,
-                shown,
-                format!("field \"type\" to be service_account or authorized_user, found {kind:?} (not supported)"),
-            );
+            warn(format!(
+                "field \"type\" to be service_account or authorized_user, found {kind:?} (not supported)"
+            ));
             return None;
         }
         None => {
-            warn(
-                found_by,
-                shown,
-                "field \"type\" (a string: service_account or authorized_user)".to_owned(),
-            );
+            warn("field \"type\" (a string: service_account or authorized_user)".to_owned());
             return None;
         }
     };
@@ -176,35 +206,34 @@ fn read_credentials(
         &["client_id", "client_secret", "refresh_token"]
     };
     if let Some(missing) = required.iter().find(|name| string_field(name).is_none()) {
-        warn(
-            found_by,
-            shown,
-            format!("field \"{missing}\" (a string) in a {kind} credentials file"),
-        );
+        warn(format!("field \"{missing}\" (a string) in a {kind} credentials file"));
         return None;
     }
-    for name in ["project_id", "quota_project_id"] {
+    for name in PROJECT_FIELDS {
         if fields.get(name).is_some_and(|v| !v.is_string() && !v.is_null()) {
-            warn(
-                found_by,
-                shown.clone(),
-                format!("field \"{name}\" to be a string; ignoring it"),
-            );
+            warn(format!("field \"{name}\" to be a string; ignoring it"));
         }
     }
+    let project = PROJECT_FIELDS
+        .into_iter()
+        .find_map(|name| string_field(name).map(|id| (id, name)));
     Some(CredentialsFile {
         path: path.to_path_buf(),
         found_by,
-        project: string_field("project_id").or_else(|| string_field("quota_project_id")),
+        project_field: project.as_ref().map_or(PROJECT_FIELDS[0], |(_, name)| name),
+        project: project.map(|(id, _)| id),
         kind,
     })
 }
+
+/// The fields of a credentials file that may name a project, first wins.
+const PROJECT_FIELDS: [&str; 2] = ["project_id", "quota_project_id"];
 
 /// `[core] project` of the active gcloud configuration.
 fn gcloud_config_project(
     dir: &Path,
     active_from_env: Option<String>,
-    warn: &mut impl FnMut(&'static str, String, String),
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Option<GcpProject> {
     let active = active_from_env
         .or_else(|| {
@@ -221,10 +250,9 @@ fn gcloud_config_project(
     let text = std::fs::read_to_string(&path).ok()?;
     let id = ini_value(&text, "core", "project")?;
     if !valid_project_id(&id) {
-        warn(
-            GCLOUD_CONFIG_LABEL,
-            path.display().to_string(),
-            format!("[core] project to be a project id, found {id:?}; ignoring it"),
+        warnings.push(
+            ConfigWarning::new(GCLOUD_CONFIG_LABEL, id, format!("{PROJECT_ID_EXPECTED} in [core]"))
+                .in_file(&path, "project"),
         );
         return None;
     }
@@ -251,6 +279,9 @@ fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
     None
 }
 
+const PROJECT_ID_EXPECTED: &str =
+    "a project id (6-30 lowercase letters, digits or hyphens, optionally after \"domain.com:\"); ignoring it";
+
 fn checked_project(
     source: &'static str,
     id: String,
@@ -259,12 +290,7 @@ fn checked_project(
     if valid_project_id(&id) {
         Some(id)
     } else {
-        warn(
-            source,
-            id,
-            "a project id (6-30 lowercase letters, digits or hyphens, optionally after \"domain.com:\"); ignoring it"
-                .to_owned(),
-        );
+        warn(source, id, PROJECT_ID_EXPECTED.to_owned());
         None
     }
 }

@@ -1,6 +1,7 @@
 //! Google Cloud settings: where the project and credentials come from.
-//! Detected while the program loads (see `detect`); the exporter's transport
-//! lives in `exporter::gcp`.
+//! Detected from the variables while the program loads and from the files
+//! they name when the pipeline starts (see `detect`); the exporter's
+//! transport lives in `exporter::gcp`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,7 +11,8 @@ pub const DEFAULT_ENDPOINT: &str = "https://telemetry.googleapis.com";
 /// Default metadata server host (`GCE_METADATA_HOST` overrides it).
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 
-/// Google Cloud settings, read from the environment and files.
+/// Google Cloud settings, read from the environment and, once the pipeline
+/// starts, from the files it names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GcpSettings {
@@ -24,6 +26,24 @@ pub struct GcpSettings {
     pub metadata_host: String,
     /// False when `NO_GCE_CHECK=true`: the metadata server is never asked.
     pub metadata_check: bool,
+    /// The files still to read for `project` and `credentials`; `None` once
+    /// read (when the pipeline starts, or [`Config::read_files`] is called).
+    ///
+    /// [`Config::read_files`]: crate::Config::read_files
+    pub(crate) pending: Option<PendingFiles>,
+}
+
+/// Where the variables say Google Cloud's files are; nothing is read yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PendingFiles {
+    /// `GOOGLE_APPLICATION_CREDENTIALS`.
+    pub(crate) credentials: Option<PathBuf>,
+    /// `CLOUDSDK_CONFIG`, else `$HOME/.config/gcloud`.
+    pub(crate) gcloud_dir: Option<PathBuf>,
+    /// `CLOUDSDK_CORE_PROJECT` (valid), which ranks below a credentials file.
+    pub(crate) core_project: Option<String>,
+    /// `CLOUDSDK_ACTIVE_CONFIG_NAME`.
+    pub(crate) active_config: Option<String>,
 }
 
 impl Default for GcpSettings {
@@ -34,6 +54,7 @@ impl Default for GcpSettings {
             credentials: CredentialsSource::MetadataServer,
             metadata_host: DEFAULT_METADATA_HOST.to_owned(),
             metadata_check: true,
+            pending: None,
         }
     }
 }
