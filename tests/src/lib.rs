@@ -7,6 +7,8 @@ pub mod failing;
 pub mod gcp_fakes;
 pub mod monitoring_api;
 pub mod probe;
+#[cfg(target_os = "linux")]
+pub mod watch;
 
 /// A listener on 127.0.0.1 on a free port, and its address: where every fake
 /// server here listens.

@@ -9,7 +9,12 @@
 //! `zen-probe meters N` (N roots, and a counter of our own through
 //! `meter_provider()` with 300 series, `probe.orders` by `shard`) |
 //! `zen-probe flushed N` (N roots, then `shutdown()` before the report, so
-//! its counts include the exit flush and the spool)
+//! its counts include the exit flush and the spool) |
+//! `zen-probe mixed N` (N roots, and N spans each through the
+//! `opentelemetry` API and `tracing`, then `shutdown()` before the report) |
+//! `zen-probe try-enable N` (first every call that could turn telemetry on:
+//! `init`, `init_with` a configuration that is not disabled, the bench
+//! switches, a testing capture; then N roots)
 
 use zen_telemetry::traced;
 
@@ -66,6 +71,54 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Everything that could turn telemetry on, for a process that was disabled.
+fn try_to_enable() {
+    use zen_telemetry::{Config, ExporterKind};
+    zen_telemetry::init();
+    let file = std::env::var_os("PROBE_TRY_FILE").map_or_else(|| "zen-probe-try.jsonl".into(), std::path::PathBuf::from);
+    let config = Config::default()
+        .to_builder()
+        .disabled(false)
+        .exporter(ExporterKind::File)
+        .file_path(file)
+        .sample_rate(1.0)
+        .build();
+    let _ = zen_telemetry::init_with(config);
+    zen_telemetry::bench::set_on(Some(true));
+    zen_telemetry::bench::set_sample_rate(1.0);
+    zen_telemetry::bench::set_metrics(true);
+    {
+        let capture = zen_telemetry::testing::capture();
+        root(0);
+        // Recorded in memory, and only there.
+        assert_eq!(capture.spans().len(), 2, "the capture records in memory");
+        capture.set_on(true);
+    }
+    zen_telemetry::bench::set_on(Some(true));
+    if let Some(provider) = zen_telemetry::tracer_provider() {
+        use zen_telemetry::opentelemetry::trace::{Tracer, TracerProvider};
+        drop(provider.tracer("probe").start("probe.api"));
+    }
+}
+
+/// `count` spans through the `opentelemetry` API and `count` through `tracing`.
+fn other_apis(count: u64) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use zen_telemetry::opentelemetry::trace::{Span, Tracer, TracerProvider};
+    if let Some(provider) = zen_telemetry::tracer_provider() {
+        let tracer = provider.tracer("probe");
+        for _ in 0..count {
+            tracer.start("probe.api").end();
+        }
+    }
+    let subscriber = tracing_subscriber::registry().with(zen_telemetry::tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..count {
+            drop(tracing::info_span!("probe.tracing").entered());
+        }
+    });
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "calls".to_owned());
@@ -75,6 +128,9 @@ fn main() {
     let fds_before = dir_entries("/proc/self/fd");
     let pause = std::time::Duration::from_millis(args.next().and_then(|n| n.parse().ok()).unwrap_or(0));
     let started = std::time::Instant::now();
+    if mode == "try-enable" {
+        try_to_enable();
+    }
     let mut sum = 0u64;
     for i in 0..count {
         sum = sum.wrapping_add(root(i));
@@ -98,7 +154,10 @@ fn main() {
             }
         }
     }
-    if mode == "flushed" {
+    if mode == "mixed" {
+        other_apis(count);
+    }
+    if mode == "flushed" || mode == "mixed" {
         zen_telemetry::shutdown();
     }
     let threads_after = dir_entries("/proc/self/task").len();
