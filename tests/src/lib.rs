@@ -6,6 +6,7 @@ pub mod counting;
 pub mod failing;
 pub mod gcp_fakes;
 pub mod monitoring_api;
+pub mod os_tool;
 pub mod probe;
 #[cfg(target_os = "linux")]
 pub mod watch;

@@ -168,9 +168,11 @@ pub struct LossSummary {
     pub exported: u64,
     /// Spans dropped because the queue was full.
     pub dropped: u64,
-    /// Spans in failed exports.
+    /// Spans in failed exports, lost.
     pub failed: u64,
-    /// Spans neither exported, dropped nor failed when the shutdown timeout ran out.
+    /// Spans of failed exports kept in the spool.
+    pub spooled: u64,
+    /// Spans neither exported, dropped, failed nor spooled when the shutdown timeout ran out.
     pub unsent: u64,
 }
 
@@ -189,6 +191,7 @@ impl LossSummary {
                 "exported" => summary.exported = number,
                 "dropped (queue full)" => summary.dropped = number,
                 "failed" => summary.failed = number,
+                "spooled" => summary.spooled = number,
                 "not sent by the shutdown timeout" => summary.unsent = number,
                 _ => return None,
             }

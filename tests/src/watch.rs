@@ -34,11 +34,7 @@ impl OpenWatch {
             let path = CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
             // SAFETY: `path` is a NUL-terminated string that outlives the call.
             let wd = unsafe {
-                libc::inotify_add_watch(
-                    watch.fd.as_raw_fd(),
-                    path.as_ptr(),
-                    libc::IN_OPEN | libc::IN_ACCESS,
-                )
+                libc::inotify_add_watch(watch.fd.as_raw_fd(), path.as_ptr(), libc::IN_OPEN | libc::IN_ACCESS)
             };
             if wd < 0 {
                 return Err(io::Error::last_os_error());

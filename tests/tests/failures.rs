@@ -1,10 +1,9 @@
 //! What a failing collector may cost a traced program: nothing but the spans.
 //! A million traced calls at 100% sampling against each failing receiver must
-//! exit cleanly, within the shutdown timeout, with memory close to a healthy
-//! run, and with the lost spans counted.
+//! exit cleanly, with memory close to a healthy run, and with every span
+//! accounted for (the exit's duration is the exit-delay bench's).
 
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 
 use zen_tests::failing::{FailingReceiver, Mode};
 use zen_tests::probe::{self, LossSummary, WatchedRun};
@@ -13,7 +12,6 @@ const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
 const CALLS: &str = "1000000";
 /// Each call records a root and a child span.
 const SPANS: u64 = 2_000_000;
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(1000);
 const SHUTDOWN_TIMEOUT_MS: &str = "1000";
 const RSS_MARGIN_KIB: u64 = 64 * 1024;
 
@@ -45,11 +43,8 @@ fn assert_exits_cleanly_and_promptly(label: &str, run: &WatchedRun) {
     assert!(run.status.success(), "{label}: {}; stderr:\n{}", run.status, run.stderr);
     assert!(!run.stderr.contains("panicked"), "{label}: stderr:\n{}", run.stderr);
     assert_eq!(run.report["recorded"], SPANS, "{label}: every call recorded its spans");
-    assert!(
-        run.exit <= SHUTDOWN_TIMEOUT + Duration::from_secs(1),
-        "{label}: exit took {:?}, more than the shutdown timeout + 1 s",
-        run.exit
-    );
+    // How long the exit takes is a timing target: the exit-delay bench
+    // (`cargo bench -p zen-tests --bench exit_delay`) measures it.
 }
 
 /// The healthy run every failing run is compared with, made once.

@@ -127,11 +127,18 @@ fn a_disabled_process_opens_no_gcloud_file_and_nothing_turns_it_back_on() {
                 );
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 assert!(output.status.success(), "{label}: {output:?}");
-                assert_eq!(watch.opened(), Vec::<PathBuf>::new(), "{label}: gcloud files were opened");
+                assert_eq!(
+                    watch.opened(),
+                    Vec::<PathBuf>::new(),
+                    "{label}: gcloud files were opened"
+                );
                 let report = probe::json(&output);
                 assert_eq!(report["enabled"], false, "{label}");
                 assert_eq!(report["threads_after"], 1, "{label}: a thread was started");
-                assert_eq!(report["fds_before"], report["fds_after"], "{label}: a file or socket stayed open");
+                assert_eq!(
+                    report["fds_before"], report["fds_after"],
+                    "{label}: a file or socket stayed open"
+                );
                 assert_eq!(report["recorded"], 0, "{label}");
                 assert_eq!(report["metric_points_exported"], 0, "{label}");
                 assert_eq!(tree(home.path()), before, "{label}: a file or directory was made");

@@ -63,10 +63,25 @@ fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
     assert_eq!(report["threads_after"], 1);
     assert_eq!(report["fds_before"], report["fds_after"]);
     assert_eq!(report["recorded"], 0);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        collector.requests().is_empty(),
-        "nothing may reach the collector when off"
+    // A run that is on, after all of those: once its spans arrive, anything
+    // the earlier runs sent (each waited for its answers before it exited)
+    // would have arrived before them.
+    let (output, _) = probe::run(
+        PROBE,
+        &["calls", "1"],
+        &[
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+            ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_METRICS", "false"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let spans = collector.wait_for_spans(2, Duration::from_secs(10));
+    assert_eq!(
+        spans.len(),
+        2,
+        "only the enabled run's root and child reach the collector"
     );
 }
 
@@ -366,4 +381,117 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
         stderr.lines().any(|l| l.starts_with(&summary)),
         "no loss summary at exit; stderr:\n{stderr}"
     );
+}
+
+/// Under `TRACEPARENT`, every root joins the parent process's trace as a
+/// child of its span, whichever API made it: `#[traced]`, the
+/// `opentelemetry` API (`tracer_provider()`) and `tracing` (`tracing_layer()`);
+/// and a parent that was not sampled keeps all three unrecorded.
+#[test]
+fn roots_of_every_api_join_the_traceparent_trace() {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT: &str = "00f067aa0ba902b7";
+    for (flags, sampled) in [("01", true), ("00", false)] {
+        let dir = TempDir::new("traceparent");
+        let file = dir.path().join("traces.jsonl");
+        let file_str = file.display().to_string();
+        let traceparent = format!("00-{TRACE}-{PARENT}-{flags}");
+        let (output, _) = probe::run(
+            PROBE,
+            &["mixed", "3"],
+            &[
+                ("ZEN_TELEMETRY_EXPORTER", "file"),
+                ("ZEN_TELEMETRY_FILE", &file_str),
+                ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+                ("TRACEPARENT", &traceparent),
+                ("TRACESTATE", "vendor=kept"),
+            ],
+        );
+        assert!(output.status.success(), "{output:?}");
+        let spans = read_jsonl(&file);
+        if !sampled {
+            assert!(
+                spans.is_empty(),
+                "an unsampled parent keeps its children unrecorded: {spans:?}"
+            );
+            continue;
+        }
+        for name in ["probe.root", "probe.api", "probe.tracing"] {
+            let roots: Vec<_> = spans.iter().filter(|s| s["name"] == name).collect();
+            assert_eq!(roots.len(), 3, "{name}: {spans:?}");
+            for root in roots {
+                assert_eq!(root["trace_id"], TRACE, "{name} started its own trace: {root}");
+                assert_eq!(
+                    root["parent_span_id"], PARENT,
+                    "{name} is not the parent's child: {root}"
+                );
+            }
+        }
+        // Children of the traced roots stay inside their root.
+        for child in spans.iter().filter(|s| s["name"] == "probe.child") {
+            assert_eq!(child["trace_id"], TRACE);
+            assert_ne!(child["parent_span_id"], PARENT);
+        }
+    }
+}
+
+/// Every recorded span is accounted for exactly once, whichever API made it:
+/// `recorded = exported + dropped + failed + spooled` once `shutdown()` has
+/// delivered or spooled everything.
+#[test]
+fn recorded_spans_of_every_api_are_exported_dropped_failed_or_spooled_exactly() {
+    const ROOTS: u64 = 50;
+    // Each round: ROOTS traced roots with a child each, ROOTS OTel-API spans
+    // and ROOTS tracing spans.
+    const SPANS: u64 = 4 * ROOTS;
+    let count = |report: &serde_json::Value, key: &str| report[key].as_u64().unwrap_or(u64::MAX);
+    let accounted = |report: &serde_json::Value| {
+        count(report, "exported") + count(report, "dropped") + count(report, "failed") + count(report, "spans_spooled")
+    };
+
+    let collector = FakeCollector::start();
+    let endpoint = collector.endpoint();
+    let (output, _) = probe::run(
+        PROBE,
+        &["mixed", &ROOTS.to_string()],
+        &[
+            ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let report = probe::json(&output);
+    assert_eq!(count(&report, "recorded"), SPANS, "{report}");
+    assert_eq!(count(&report, "exported"), SPANS, "{report}");
+    assert_eq!(accounted(&report), SPANS, "{report}");
+    assert_eq!(
+        collector.spans().len() as u64,
+        SPANS,
+        "exported means the collector has them"
+    );
+
+    // Nothing listens: every batch fails and, with the spool on, is spooled.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", refused.local_addr().expect("addr"));
+    drop(refused);
+    let state = TempDir::new("counted-spool");
+    let state_str = state.path().display().to_string();
+    let (output, _) = probe::run(
+        PROBE,
+        &["mixed", &ROOTS.to_string()],
+        &[
+            ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
+            ("ZEN_TELEMETRY_SPOOL", "on"),
+            ("XDG_STATE_HOME", &state_str),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let report = probe::json(&output);
+    assert_eq!(count(&report, "recorded"), SPANS, "{report}");
+    assert_eq!(count(&report, "exported"), 0, "{report}");
+    assert_eq!(count(&report, "spans_spooled"), SPANS, "spooled, not failed: {report}");
+    assert_eq!(accounted(&report), SPANS, "{report}");
 }

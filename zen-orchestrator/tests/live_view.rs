@@ -13,6 +13,10 @@ use common::TempDir;
 
 const ZEN: &str = env!("CARGO_BIN_EXE_zen");
 
+fn tmux_installed() -> bool {
+    zen_tests::os_tool::require("tmux", "tmux", "the live view on a terminal")
+}
+
 /// One tmux server of our own (`-L`), killed on drop.
 struct Tmux {
     socket: String,
@@ -44,7 +48,7 @@ impl Tmux {
             .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
             .output()
-            .expect("tmux must be installed (.ci/run installs it)")
+            .expect("start tmux")
     }
 
     fn screen(&self) -> String {
@@ -87,6 +91,9 @@ fn table(screen: &str) -> Vec<&str> {
 
 #[test]
 fn the_table_is_redrawn_in_place_and_the_terminal_restored() {
+    if !tmux_installed() {
+        return;
+    }
     let dir = TempDir::new("live-view");
     let tmux = Tmux::start("redraw", &dir.0, "");
     let first = tmux.wait_for(Duration::from_secs(20), |s| s.contains("LAST OUTPUT"));
@@ -123,6 +130,9 @@ fn the_table_is_redrawn_in_place_and_the_terminal_restored() {
 
 #[test]
 fn after_ctrl_c_the_terminal_is_restored() {
+    if !tmux_installed() {
+        return;
+    }
     let dir = TempDir::new("live-view-ctrl-c");
     let tmux = Tmux::start("ctrl-c", &dir.0, "");
     tmux.wait_for(Duration::from_secs(20), |s| s.contains("LAST OUTPUT"));

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -613,8 +614,16 @@ fn budget_block_terminates_an_overrunning_instance() {
 fn dry_run_prints_the_plan_and_spawns_nothing() {
     let dir = TempDir::new("dry");
     let pid_file = dir.path("pids");
+    // A copy of its own, in a directory watched for opens: executing the
+    // program opens it before zen's spawn returns, so the event is queued
+    // by the time zen has exited.
+    let program_dir = dir.path("bin");
+    std::fs::create_dir_all(&program_dir).expect("mkdir");
+    let program = program_dir.join("agent");
+    std::fs::copy(FAKE_AGENT, &program).expect("copy the fake agent");
+    let watch = zen_tests::watch::OpenWatch::new(&[&program_dir]).expect("inotify");
     let config = dir.config(&json!({"instances": [
-        {"name": "would-run", "program": FAKE_AGENT, "args": ["--pid-file", pid_file.to_str().unwrap()],
+        {"name": "would-run", "program": program, "args": ["--pid-file", pid_file.to_str().unwrap()],
          "env": {"SECRET_TOKEN": "do-not-print"}},
         {"name": "reviewer", "command": "/review src", "allowed_tools": ["Read", "Grep"], "session_id": "s-1"},
     ], "budget": {"overall_cost_budget": 2.5}}));
@@ -636,7 +645,7 @@ fn dry_run_prints_the_plan_and_spawns_nothing() {
     );
     assert!(stdout.contains("overall $2.50"), "{stdout}");
     assert!(stdout.contains("nothing was started"), "{stdout}");
-    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(watch.opened(), Vec::<PathBuf>::new(), "dry run started a process");
     assert!(!pid_file.exists(), "dry run started a process");
 }
 

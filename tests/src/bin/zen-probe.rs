@@ -75,7 +75,8 @@ fn peak_rss_kib() -> u64 {
 fn try_to_enable() {
     use zen_telemetry::{Config, ExporterKind};
     zen_telemetry::init();
-    let file = std::env::var_os("PROBE_TRY_FILE").map_or_else(|| "zen-probe-try.jsonl".into(), std::path::PathBuf::from);
+    let file =
+        std::env::var_os("PROBE_TRY_FILE").map_or_else(|| "zen-probe-try.jsonl".into(), std::path::PathBuf::from);
     let config = Config::default()
         .to_builder()
         .disabled(false)
