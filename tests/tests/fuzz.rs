@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use opentelemetry::trace::TraceContextExt;
 use proptest::prelude::*;
-use zen_telemetry::config::Config;
+use zen_telemetry::config::{Config, MAX_NAME_CHARS};
 use zen_telemetry::gcp::{CredentialsSource, ProjectSource};
 use zen_telemetry::{ConfigWarning, DisabledBy};
 
@@ -48,6 +48,8 @@ fn env_value() -> impl Strategy<Value = String> {
         any::<String>(),
         "[ -~]{0,24}",
         "[-+ 0-9.eEinfINFaN_]{0,16}",
+        "[a-z]{250,270}",
+        "[a-z=,% -]{0,20}",
         prop::sample::select(vec![
             "",
             " ",
@@ -101,7 +103,8 @@ fn read(env: &BTreeMap<String, String>) -> (Config, Vec<ConfigWarning>) {
 /// True when `config` holds the default for `variable`, the variable having
 /// been warned about. A variable missing here fails the test, so a new
 /// variable cannot be added without saying what its fallback is.
-fn uses_default(variable: &str, config: &Config, default: &Config) -> bool {
+fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) -> bool {
+    let destinations = [&config.otlp.traces, &config.otlp.metrics];
     match variable {
         // An opt-out fails closed: an unclear value disables.
         "ZEN_TELEMETRY_DISABLED" => config.disabled_by == Some(DisabledBy::ZenTelemetryDisabled),
@@ -142,6 +145,22 @@ fn uses_default(variable: &str, config: &Config, default: &Config) -> bool {
                 ..
             }
         ),
+        // A name longer than the bound is cut, not refused.
+        "ZEN_SERVICE_NAME" | "OTEL_SERVICE_NAME" => config.service_name.chars().count() == MAX_NAME_CHARS,
+        "ZEN_SERVICE_VERSION" => config.service_version.chars().count() == MAX_NAME_CHARS,
+        // An endpoint that is not a URL is not set: no destination holds it.
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+        | "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        | "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" => {
+            destinations.iter().all(|d| d.endpoint.as_deref() != Some(given.trim()))
+        }
+        // Bad pairs are dropped: what is kept are header names.
+        "OTEL_EXPORTER_OTLP_HEADERS" | "OTEL_EXPORTER_OTLP_TRACES_HEADERS" | "OTEL_EXPORTER_OTLP_METRICS_HEADERS" => {
+            destinations
+                .iter()
+                .flat_map(|d| &d.headers)
+                .all(|(name, _)| !name.is_empty() && *name == name.to_ascii_lowercase())
+        }
         // An invalid parent is ignored: roots start their own traces.
         "TRACEPARENT" => config.process_parent.is_none(),
         other => panic!("{other} was warned about: say in uses_default() what its fallback is"),
@@ -160,10 +179,20 @@ fn check_config(env: &BTreeMap<String, String>) -> Result<(), TestCaseError> {
         );
         let given = env.get(warning.variable);
         prop_assert!(given.is_some(), "warning about an unset variable: {warning}");
-        prop_assert_eq!(warning.value.trim(), given.unwrap().trim());
+        if warning.variable.ends_with("_HEADERS") {
+            // Header values may be secrets: the warning never echoes them.
+            prop_assert!(warning.value.ends_with("pairs; values not shown)"), "{}", warning);
+        } else {
+            prop_assert_eq!(warning.value.trim(), given.unwrap().trim());
+        }
         prop_assert!(warning.to_string().contains("expected"), "{}", warning);
         prop_assert!(
-            uses_default(warning.variable, &config, &default),
+            uses_default(
+                warning.variable,
+                given.map(String::as_str).unwrap_or_default(),
+                &config,
+                &default
+            ),
             "{} is warned about but not defaulted: {config:?}",
             warning.variable
         );
@@ -208,8 +237,16 @@ proptest! {
         let variable = index.get(&variables).clone();
         let env = BTreeMap::from([(variable.clone(), value)]);
         check_config(&env)?;
-        let (config, warnings) = read(&env);
-        if !warnings.is_empty() && variable != "ZEN_TELEMETRY_DISABLED" {
+        let (mut config, warnings) = read(&env);
+        // What the configuration says of a rejected endpoint is not a setting.
+        for destination in [&mut config.otlp.traces, &mut config.otlp.metrics] {
+            destination.rejected_endpoint = None;
+        }
+        // A name over the bound is cut, not dropped, and a header list
+        // keeps its good pairs (both checked in uses_default).
+        let cut = ["ZEN_SERVICE_NAME", "OTEL_SERVICE_NAME", "ZEN_SERVICE_VERSION"].contains(&variable.as_str())
+            || variable.ends_with("_HEADERS");
+        if !warnings.is_empty() && variable != "ZEN_TELEMETRY_DISABLED" && !cut {
             prop_assert_eq!(config, Config::default(), "{} = {:?}", variable, env[&variable]);
         }
     }

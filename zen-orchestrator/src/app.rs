@@ -103,19 +103,12 @@ fn telemetry_status(json: bool) -> String {
         // What `zen run` reports itself as.
         config.service_name = usage_metrics::SERVICE_NAME.to_owned();
     }
-    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let traces = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
-    let metrics = variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
-    let otlp = telemetry_status::OtlpEndpoints {
-        traces: traces.as_deref(),
-        metrics: metrics.as_deref(),
-    };
-    let traceparent_present = variable("TRACEPARENT").is_some();
+    let traceparent_given = std::env::var_os("TRACEPARENT").is_some_and(|v| !v.to_string_lossy().trim().is_empty());
     if json {
-        let status = telemetry_status::to_json(&config, otlp, traceparent_present);
+        let status = telemetry_status::to_json(&config, traceparent_given);
         format!("{status:#}\n")
     } else {
-        telemetry_status::to_text(&config, otlp, traceparent_present)
+        telemetry_status::to_text(&config, traceparent_given)
     }
 }
 

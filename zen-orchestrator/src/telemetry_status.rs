@@ -3,6 +3,7 @@
 //! and what data is collected.
 
 use serde_json::{Value, json};
+use zen_telemetry::config::OtlpDestination;
 use zen_telemetry::gcp::GcpSettings;
 use zen_telemetry::{Config, ExporterKind};
 
@@ -16,21 +17,12 @@ const DATA: &[&str] = &[
     "metrics: calls and durations of zen's own steps by function, module and result; runs, instances, tokens and cost by fixed words (no names)",
 ];
 
-/// The OTLP endpoint variables in force.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OtlpEndpoints<'a> {
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    pub traces: Option<&'a str>,
-    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    pub metrics: Option<&'a str>,
-}
-
 /// Where metric points go, and how often; `null` when none are exported.
-fn metrics(config: &Config, otlp: OtlpEndpoints<'_>) -> Value {
+fn metrics(config: &Config) -> Value {
     if !config.metrics || !config.turns_on() {
         return Value::Null;
     }
-    let mut destination = destination(config, otlp.metrics);
+    let mut destination = destination(config, &config.otlp.metrics);
     if config.resolved_exporter() == ExporterKind::File {
         destination["path"] = json!(config.metrics_file().display().to_string());
     }
@@ -41,12 +33,16 @@ fn metrics(config: &Config, otlp: OtlpEndpoints<'_>) -> Value {
 }
 
 /// The destination part of the status.
-fn destination(config: &Config, otlp_endpoint: Option<&str>) -> Value {
+fn destination(config: &Config, otlp: &OtlpDestination) -> Value {
     match config.resolved_exporter() {
         ExporterKind::Gcp => gcp_destination(&config.gcp),
         ExporterKind::Otlp => json!({
             "kind": "otlp",
-            "endpoint": otlp_endpoint.unwrap_or("http://localhost:4317"),
+            "endpoint": otlp.endpoint_or_default(),
+            "endpoint_set": otlp.endpoint.is_some(),
+            "endpoint_rejected": otlp.rejected_endpoint,
+            // Names only: header values may be secrets.
+            "headers": otlp.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
         }),
         ExporterKind::File => json!({"kind": "file", "path": config.file_path.display().to_string()}),
         ExporterKind::Stdout => json!({"kind": "stdout"}),
@@ -75,7 +71,10 @@ fn gcp_destination(gcp: &GcpSettings) -> Value {
 }
 
 /// The status as JSON.
-pub fn to_json(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bool) -> Value {
+///
+/// `traceparent_given`: whether `TRACEPARENT` is set at all; the
+/// configuration holds it only when it is valid.
+pub fn to_json(config: &Config, traceparent_given: bool) -> Value {
     json!({
         "enabled": !config.is_disabled(),
         "disabled_by": config.disabled_by.as_ref().map(ToString::to_string),
@@ -85,10 +84,11 @@ pub fn to_json(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
         "service_version": config.service_version,
         "exporter": config.exporter.as_str(),
         "resolved_exporter": config.resolved_exporter().as_str(),
-        "destination": destination(config, otlp.traces),
-        "metrics": metrics(config, otlp),
+        "destination": destination(config, &config.otlp.traces),
+        "metrics": metrics(config),
         "error_messages": config.error_messages,
-        "traceparent_present": traceparent_present,
+        "traceparent_present": config.process_parent.is_some(),
+        "traceparent_invalid": traceparent_given && config.process_parent.is_none(),
         "shutdown_timeout_ms": u64::try_from(config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
         "spool": spool(config),
         "data": DATA,
@@ -152,7 +152,7 @@ fn spool_lines(config: &Config) -> Vec<String> {
 }
 
 /// The status as text, one fact per line.
-pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bool) -> String {
+pub fn to_text(config: &Config, traceparent_given: bool) -> String {
     let mut out = String::new();
     let mut line = |text: String| {
         out.push_str(&text);
@@ -170,7 +170,7 @@ pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
         config.exporter,
         config.resolved_exporter()
     ));
-    let destination = destination(config, otlp.traces);
+    let destination = destination(config, &config.otlp.traces);
     let field = |name: &str| destination[name].as_str().map(str::to_owned);
     match config.resolved_exporter() {
         ExporterKind::Gcp => {
@@ -187,11 +187,22 @@ pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
                 field("credentials_source").unwrap_or_default()
             ));
         }
-        ExporterKind::Otlp => line(format!("endpoint: {}", field("endpoint").unwrap_or_default())),
+        ExporterKind::Otlp => match config.otlp.traces.rejected_endpoint {
+            Some(variable) if config.otlp.traces.endpoint.is_none() => line(format!(
+                "endpoint: not set ({variable} is not a URL); the default {} is used",
+                config.otlp.traces.endpoint_or_default()
+            )),
+            _ => line(format!("endpoint: {}", field("endpoint").unwrap_or_default())),
+        },
         ExporterKind::File => line(format!("file: {}", field("path").unwrap_or_default())),
         _ => {}
     }
-    let metrics = metrics(config, otlp);
+    if config.resolved_exporter() != ExporterKind::Otlp
+        && let Some(variable) = config.otlp.traces.rejected_endpoint
+    {
+        line(format!("otlp endpoint: not set ({variable} is not a URL)"));
+    }
+    let metrics = metrics(config);
     match metrics["destination"]["kind"].as_str() {
         None if !config.metrics => line("metrics: off (ZEN_TELEMETRY_METRICS=false)".into()),
         None => line("metrics: none (telemetry records nothing)".into()),
@@ -217,10 +228,10 @@ pub fn to_text(config: &Config, otlp: OtlpEndpoints<'_>, traceparent_present: bo
     ));
     line(format!(
         "TRACEPARENT: {}",
-        if traceparent_present {
-            "present (root spans join that trace)"
-        } else {
-            "not set"
+        match (&config.process_parent, traceparent_given) {
+            (Some(_), _) => "present (root spans join that trace)",
+            (None, true) => "invalid, ignored (not W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>)",
+            (None, false) => "not set",
         }
     ));
     line(format!("shutdown timeout: {} ms", config.shutdown_timeout.as_millis()));

@@ -128,7 +128,8 @@ fn otlp_shows_its_endpoint() {
     let status = json(&env);
     assert_eq!(
         status["destination"],
-        serde_json::json!({"kind": "otlp", "endpoint": "http://127.0.0.1:4317"})
+        serde_json::json!({"kind": "otlp", "endpoint": "http://127.0.0.1:4317", "endpoint_set": true,
+                           "endpoint_rejected": null, "headers": []})
     );
     assert!(text(&env).contains("endpoint: http://127.0.0.1:4317"));
 }
@@ -261,4 +262,122 @@ fn spool_path_pending_batches_and_their_age() {
 
     let off = [env[0], env[1], env[2], ("ZEN_TELEMETRY_SPOOL", "off")];
     assert!(text(&off).contains("spool: off (ZEN_TELEMETRY_SPOOL=off)"));
+}
+
+/// `zen telemetry status` with `env`: what it printed on stdout (text) and
+/// the warnings on stderr.
+fn status_and_warnings(env: &[(&str, &str)]) -> (String, String) {
+    let mut command = Command::new(ZEN);
+    command
+        .env_clear()
+        .args(["telemetry", "status"])
+        .env(NO_METADATA.0, NO_METADATA.1)
+        .env("NO_GCE_CHECK", "true");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run zen");
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_endpoint_that_is_not_a_url_is_warned_about_and_not_set() {
+    let env = [
+        ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "notaurl"),
+    ];
+    let (text, warnings) = status_and_warnings(&env);
+    assert_eq!(warnings.matches("warning").count(), 1, "{warnings}");
+    assert!(
+        warnings.contains(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=\"notaurl\" is not valid: expected an absolute http:// or https:// URL"
+        ),
+        "{warnings}"
+    );
+    assert!(
+        text.contains(
+            "endpoint: not set (OTEL_EXPORTER_OTLP_ENDPOINT is not a URL); the default http://localhost:4317 is used"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("notaurl"), "{text}");
+    let status = json(&[env[0], env[1], ("NO_GCE_CHECK", "true")]);
+    assert_eq!(status["destination"]["endpoint_set"], false, "{status}");
+    assert_eq!(
+        status["destination"]["endpoint_rejected"],
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    );
+
+    // With `auto`, a bad endpoint is no destination at all.
+    let (text, _) = status_and_warnings(&env[1..]);
+    assert!(text.contains("exporter: auto (resolves to none)"), "{text}");
+    assert!(
+        text.contains("otlp endpoint: not set (OTEL_EXPORTER_OTLP_ENDPOINT is not a URL)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_header_pairs_are_dropped_with_one_warning_that_never_shows_a_value() {
+    let env = [
+        ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=secret-b,,=c,%zz=1"),
+    ];
+    let (_, warnings) = status_and_warnings(&env);
+    assert_eq!(warnings.matches("warning").count(), 1, "{warnings}");
+    assert!(warnings.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{warnings}");
+    for said in [
+        "pair 2 is empty",
+        "pair 3 has an empty name",
+        "pair 4 has a malformed percent-escape",
+    ] {
+        assert!(warnings.contains(said), "{said}: {warnings}");
+    }
+    assert!(!warnings.contains("secret-b"), "a header value was echoed: {warnings}");
+    let status = json(&[env[0], env[1], ("NO_GCE_CHECK", "true")]);
+    assert_eq!(status["destination"]["headers"], serde_json::json!(["a"]), "{status}");
+}
+
+#[test]
+fn an_invalid_traceparent_is_warned_about_and_reported_as_ignored() {
+    let env = [("ZEN_TELEMETRY_EXPORTER", "stdout"), ("TRACEPARENT", "00-zzzz-xx-01")];
+    let (text, warnings) = status_and_warnings(&env);
+    assert_eq!(warnings.matches("warning").count(), 1, "{warnings}");
+    assert!(
+        warnings.contains("TRACEPARENT=\"00-zzzz-xx-01\" is not valid: expected W3C trace context"),
+        "{warnings}"
+    );
+    assert!(text.contains("TRACEPARENT: invalid, ignored"), "{text}");
+    let status = json(&[env[0], env[1], ("NO_GCE_CHECK", "true")]);
+    assert_eq!(status["traceparent_present"], false);
+    assert_eq!(status["traceparent_invalid"], true);
+}
+
+#[test]
+fn a_service_name_over_the_bound_is_cut_with_a_warning() {
+    let long = "n".repeat(100_000);
+    let env = [
+        ("ZEN_TELEMETRY_EXPORTER", "stdout"),
+        ("ZEN_SERVICE_NAME", long.as_str()),
+    ];
+    let (text, warnings) = status_and_warnings(&env);
+    assert_eq!(
+        warnings.matches("warning").count(),
+        1,
+        "{}",
+        &warnings[..200.min(warnings.len())]
+    );
+    assert!(warnings.contains("ZEN_SERVICE_NAME="), "no warning");
+    assert!(warnings.contains("at most 256 characters; using the first 256"));
+    let kept = "n".repeat(zen_telemetry::config::MAX_NAME_CHARS);
+    assert!(
+        text.contains(&format!("service: {kept} ")),
+        "{}",
+        &text[..300.min(text.len())]
+    );
+    assert!(!text.contains(&format!("{kept}n")));
 }

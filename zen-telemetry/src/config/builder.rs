@@ -107,6 +107,35 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sends spans and metric points of the `otlp` exporter to `endpoint`
+    /// (as `OTEL_EXPORTER_OTLP_ENDPOINT` does). Not an absolute `http://`
+    /// or `https://` URL: ignored, as a bad variable is.
+    pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        let endpoint = endpoint.into();
+        if super::otlp::is_http_url(&endpoint) {
+            let endpoint = endpoint.trim_end_matches('/').to_owned();
+            for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
+                destination.endpoint = Some(endpoint.clone());
+                destination.rejected_endpoint = None;
+            }
+        }
+        self
+    }
+
+    /// Adds a header to the `otlp` exporter's requests, of spans and metric
+    /// points alike (as `OTEL_EXPORTER_OTLP_HEADERS` does); the name is
+    /// lower-cased. A pair that is not a valid HTTP header is ignored.
+    pub fn otlp_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.into());
+        if http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(&value).is_ok() {
+            for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
+                destination.headers.retain(|(known, _)| *known != name);
+                destination.headers.push((name.clone(), value.clone()));
+            }
+        }
+        self
+    }
+
     /// Print the resolved configuration and export errors to stderr.
     pub fn debug(mut self, debug: bool) -> Self {
         self.config.debug = debug;

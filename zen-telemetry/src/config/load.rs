@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::env::{ConfigWarning, EnvReader, parse_flag};
 use super::gcp;
-use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind, SpoolSettings};
+use super::settings::{Config, DEFAULT_FILE, DisabledBy, ExporterKind, MAX_NAME_CHARS, SpoolSettings};
 
 impl Config {
     /// Reads the process environment.
@@ -31,13 +31,15 @@ impl Config {
         }) {
             config.sample_rate = rate;
         }
-        if let Some(name) = reader
-            .non_empty("ZEN_SERVICE_NAME")
-            .or_else(|| reader.non_empty("OTEL_SERVICE_NAME"))
+        let name_variable = ["ZEN_SERVICE_NAME", "OTEL_SERVICE_NAME"]
+            .into_iter()
+            .find(|name| reader.non_empty(name).is_some());
+        if let Some(variable) = name_variable
+            && let Some(name) = bounded(&mut reader, variable)
         {
             config.service_name = name;
         }
-        if let Some(version) = reader.non_empty("ZEN_SERVICE_VERSION") {
+        if let Some(version) = bounded(&mut reader, "ZEN_SERVICE_VERSION") {
             config.service_version = version;
         }
         if let Some(raw) = reader.non_empty("ZEN_TELEMETRY_EXPORTER") {
@@ -124,8 +126,7 @@ impl Config {
         ) {
             config.spool.exit_budget = Duration::from_millis(ms);
         }
-        config.otlp_endpoint_set = reader.non_empty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
-            || reader.non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        config.otlp = super::otlp::read(&mut reader);
 
         if let Some(traceparent) = reader.non_empty("TRACEPARENT") {
             let tracestate = reader.raw("TRACESTATE");
@@ -162,6 +163,24 @@ fn file_path(reader: &mut EnvReader<'_>, variable: &'static str, default: &str, 
         return None;
     }
     Some(path)
+}
+
+/// The value of a name or resource variable, cut to [`MAX_NAME_CHARS`]
+/// characters with a warning when longer.
+fn bounded(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<String> {
+    let value = reader.non_empty(variable)?;
+    match value.char_indices().nth(MAX_NAME_CHARS) {
+        None => Some(value),
+        Some((cut, _)) => {
+            let kept = value[..cut].to_owned();
+            reader.warn(
+                variable,
+                value,
+                &format!("at most {MAX_NAME_CHARS} characters; using the first {MAX_NAME_CHARS}"),
+            );
+            Some(kept)
+        }
+    }
 }
 
 fn clamp_usize(n: u64) -> usize {

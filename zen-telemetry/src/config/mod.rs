@@ -9,6 +9,7 @@
 //! - `env`: reading one variable, and the warnings;
 //! - `load`: the whole configuration from the environment;
 //! - `builder`: configuration in code;
+//! - `otlp`: the OTLP endpoints and headers, per signal;
 //! - `parent`: the W3C trace context the process was started in;
 //! - [`gcp`]: Google Cloud project and credentials detection.
 
@@ -16,14 +17,16 @@ mod builder;
 mod env;
 pub mod gcp;
 mod load;
+mod otlp;
 mod parent;
 mod settings;
 
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
+pub use otlp::{OtlpDestination, OtlpSettings};
 pub(crate) use parent::remote_parent;
 pub use settings::{
     BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_OTLP_ENDPOINT, DEFAULT_SAMPLE_RATE,
     DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy,
-    ExporterKind, SpoolSettings,
+    ExporterKind, MAX_NAME_CHARS, SpoolSettings,
 };

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::env::ConfigWarning;
 use super::gcp::GcpSettings;
+use super::otlp::OtlpSettings;
 
 /// Where finished spans go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum ExporterKind {
     Auto,
     /// OTLP to Google's Telemetry API.
     Gcp,
-    /// OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT` ([`Config::otlp`]).
     Otlp,
     /// One readable line per span on standard output.
     Stdout,
@@ -178,8 +179,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Print the resolved configuration and export errors to stderr.
     pub debug: bool,
-    /// Whether an OTLP endpoint variable is set (for `auto`).
-    pub(crate) otlp_endpoint_set: bool,
+    /// Where the `otlp` exporter sends spans and metric points
+    /// (`OTEL_EXPORTER_OTLP_*`).
+    pub otlp: OtlpSettings,
     /// Google Cloud project, endpoint and credentials.
     pub gcp: GcpSettings,
     /// Export the (scrubbed) text of errors and panics; `false` keeps only
@@ -202,6 +204,11 @@ pub struct Config {
     pub process_parent: Option<opentelemetry::trace::SpanContext>,
 }
 
+/// The most characters a service name or version from the environment
+/// keeps: each is a resource attribute of every span and a label of every
+/// metric series (Cloud Monitoring takes label values of up to 1024 bytes),
+/// and a name of hundreds of characters is a mistake, not a name.
+pub const MAX_NAME_CHARS: usize = 256;
 /// Default `service.name`.
 pub const DEFAULT_SERVICE_NAME: &str = "zen-library";
 /// Default fraction of root spans recorded.
@@ -227,7 +234,7 @@ impl Default for Config {
             batch: BatchSettings::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             debug: false,
-            otlp_endpoint_set: false,
+            otlp: OtlpSettings::default(),
             gcp: GcpSettings::default(),
             error_messages: true,
             metrics: true,
@@ -257,7 +264,7 @@ impl Config {
             ExporterKind::Auto => {
                 if gcp && self.gcp.project.is_some() {
                     ExporterKind::Gcp
-                } else if otlp && self.otlp_endpoint_set {
+                } else if otlp && self.otlp.traces.endpoint.is_some() {
                     ExporterKind::Otlp
                 } else if gcp && self.gcp.metadata_check {
                     // The metadata server is asked at the first span, off the

@@ -38,7 +38,7 @@ use super::exit;
 use super::gcp::Session;
 use super::span_wire::SpanRequest;
 use super::spool::{Signal, Skipped, Spool};
-use crate::config::SpoolSettings;
+use crate::config::{OtlpDestination, SpoolSettings};
 use crate::{diag, stats};
 
 /// Spooled batches sent in one round, so a large spool cannot starve new data.
@@ -198,19 +198,14 @@ pub(crate) struct NotDelivered {
 }
 
 impl Grpc {
-    /// The collector named by the OTLP variables for `signal`.
+    /// The collector `destination` names (one signal's, from the configuration).
     pub(crate) fn otlp(
-        signal: Signal,
-        lookup: impl Fn(&str) -> Option<String>,
+        destination: &OtlpDestination,
         timeout: Duration,
         spool: &SpoolSettings,
     ) -> Result<Grpc, String> {
-        let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let endpoint = signal.otlp_endpoint(&lookup);
-        let headers = non_empty(&format!("OTEL_EXPORTER_OTLP_{}_HEADERS", signal.otlp_word()))
-            .or_else(|| non_empty("OTEL_EXPORTER_OTLP_HEADERS"))
-            .map(|raw| parse_headers(&raw))
-            .unwrap_or_default();
+        let endpoint = destination.endpoint_or_default().to_owned();
+        let headers = metadata(&destination.headers);
         let spool = spool
             .active_root()
             .map(|root| Spool::new(root, &endpoint, None, spool.max_bytes));
@@ -723,17 +718,14 @@ fn set_google_attributes(attributes: &mut Vec<KeyValue>, project: &str, location
 }
 
 /// `key=value,key=value`, values percent-decoded, as the OTLP exporter spec says.
-fn parse_headers(raw: &str) -> Vec<(AsciiMetadataKey, AsciiMetadataValue)> {
-    raw.split(',')
-        .filter_map(|pair| pair.split_once('='))
+/// The configuration's headers as gRPC metadata; the configuration checked
+/// them, so none is refused here.
+fn metadata(headers: &[(String, String)]) -> Vec<(AsciiMetadataKey, AsciiMetadataValue)> {
+    headers
+        .iter()
         .filter_map(|(name, value)| {
-            let name = AsciiMetadataKey::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).ok()?;
-            let value = AsciiMetadataValue::try_from(
-                percent_encoding::percent_decode_str(value.trim())
-                    .decode_utf8_lossy()
-                    .as_ref(),
-            )
-            .ok()?;
+            let name = AsciiMetadataKey::from_bytes(name.as_bytes()).ok()?;
+            let value = AsciiMetadataValue::try_from(value.as_str()).ok()?;
             Some((name, value))
         })
         .collect()
@@ -742,22 +734,6 @@ fn parse_headers(raw: &str) -> Vec<(AsciiMetadataKey, AsciiMetadataValue)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_parse_and_decode() {
-        let headers = parse_headers("api-key=a%20b, X-Team = core ,broken,=empty");
-        let pairs: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect();
-        assert_eq!(
-            pairs,
-            [
-                ("api-key".to_owned(), "a b".to_owned()),
-                ("x-team".to_owned(), "core".to_owned())
-            ]
-        );
-    }
 
     #[cfg(feature = "gcp")]
     #[test]

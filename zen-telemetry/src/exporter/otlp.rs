@@ -1,5 +1,5 @@
-//! Span export over OTLP/gRPC, to a collector (configured by the standard
-//! `OTEL_EXPORTER_OTLP_*` variables) or to Google's Telemetry API.
+//! Span export over OTLP/gRPC, to a collector (`Config::otlp`, from the
+//! standard `OTEL_EXPORTER_OTLP_*` variables) or to Google's Telemetry API.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +14,6 @@ use super::grpc::{Grpc, Undelivered};
 #[cfg(feature = "gcp")]
 use super::limits;
 use super::span_wire::SpanRequest;
-use super::spool::Signal;
 use crate::config::Config;
 #[cfg(feature = "gcp")]
 use crate::config::gcp::GcpSettings;
@@ -31,7 +30,7 @@ pub(crate) struct OtlpSpans {
 
 /// The exporter to the collector named by the OTLP variables.
 pub(crate) fn collector(config: &Config, timeout: Duration) -> Result<OtlpSpans, String> {
-    let grpc = Grpc::otlp(Signal::Traces, |name| std::env::var(name).ok(), timeout, &config.spool)?;
+    let grpc = Grpc::otlp(&config.otlp.traces, timeout, &config.spool)?;
     Ok(OtlpSpans::new(grpc, false))
 }
 

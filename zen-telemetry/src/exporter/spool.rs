@@ -110,23 +110,6 @@ impl Signal {
         }
     }
 
-    /// The OTLP endpoint for this signal: `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`,
-    /// else `OTEL_EXPORTER_OTLP_ENDPOINT`, else the default.
-    pub(crate) fn otlp_endpoint(self, lookup: &dyn Fn(&str) -> Option<String>) -> String {
-        let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        non_empty(&format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", self.otlp_word()))
-            .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
-            .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned())
-    }
-
-    /// The signal's word in the `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variables.
-    pub(crate) fn otlp_word(self) -> &'static str {
-        match self {
-            Signal::Traces => "TRACES",
-            Signal::Metrics => "METRICS",
-        }
-    }
-
     fn of_name(name: &str) -> Option<Signal> {
         [Signal::Traces, Signal::Metrics]
             .into_iter()
@@ -378,24 +361,15 @@ pub struct SpoolStatus {
 /// metric destination's when that differs. Empty without a spool (spooling
 /// off, no state directory, a local exporter, or a Google project not named
 /// by the configuration). Makes nothing on disk.
-pub(crate) fn status(config: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<SpoolStatus> {
+pub(crate) fn status(config: &Config) -> Vec<SpoolStatus> {
     let Some(root) = config.spool.active_root() else {
         return Vec::new();
     };
-    let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let spools: Vec<Spool> = match config.resolved_exporter() {
-        ExporterKind::Otlp => [
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        ]
-        .into_iter()
-        .map(|name| {
-            let endpoint = non_empty(name)
-                .or_else(|| non_empty("OTEL_EXPORTER_OTLP_ENDPOINT"))
-                .unwrap_or_else(|| crate::config::DEFAULT_OTLP_ENDPOINT.to_owned());
-            Spool::new(root, &endpoint, None, config.spool.max_bytes)
-        })
-        .collect(),
+        ExporterKind::Otlp => [&config.otlp.traces, &config.otlp.metrics]
+            .into_iter()
+            .map(|destination| Spool::new(root, destination.endpoint_or_default(), None, config.spool.max_bytes))
+            .collect(),
         ExporterKind::Gcp => config
             .gcp
             .project

@@ -96,12 +96,7 @@ impl MetricExport {
             ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
             ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
             #[cfg(feature = "otlp")]
-            ExporterKind::Otlp => Sink::Grpc(Arc::new(Grpc::otlp(
-                Signal::Metrics,
-                |name| std::env::var(name).ok(),
-                timeout,
-                &config.spool,
-            )?)),
+            ExporterKind::Otlp => Sink::Grpc(Arc::new(Grpc::otlp(&config.otlp.metrics, timeout, &config.spool)?)),
             #[cfg(feature = "gcp")]
             ExporterKind::Gcp => Sink::Grpc(Arc::new(Grpc::google(
                 super::gcp::session(&config.gcp)?,
