@@ -134,9 +134,9 @@ pub(crate) fn process_parent() -> Option<&'static SpanContext> {
 /// has already checked [`in_unsampled_subtree`].
 #[inline]
 pub(crate) fn decide(parent: Option<&SpanContext>) -> bool {
-    match parent.or_else(|| process_parent()) {
+    match parent {
         Some(parent) => parent.is_sampled(),
-        None => roll_root(),
+        None => process_parent().map_or_else(roll_root, SpanContext::is_sampled),
     }
 }
 
