@@ -371,3 +371,23 @@ fn code_wins_over_zen_and_otel() {
         0.0
     );
 }
+
+/// A `TRACESTATE` that is not a W3C tracestate list is warned about and
+/// ignored; the parent it goes with still holds.
+#[test]
+fn an_invalid_tracestate_is_warned_about_and_ignored() {
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (config, warnings) = read(&[("TRACEPARENT", parent), ("TRACESTATE", "no equals sign")]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].variable, "TRACESTATE");
+    assert!(warnings[0].to_string().contains("W3C tracestate"), "{}", warnings[0]);
+    let kept = config.process_parent.expect("the parent holds");
+    assert_eq!(kept.trace_state().header(), "");
+
+    let (config, warnings) = read(&[("TRACEPARENT", parent), ("TRACESTATE", "vendor=value")]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        config.process_parent.expect("parent").trace_state().header(),
+        "vendor=value"
+    );
+}

@@ -163,6 +163,10 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
         }
         // An invalid parent is ignored: roots start their own traces.
         "TRACEPARENT" => config.process_parent.is_none(),
+        "TRACESTATE" => config
+            .process_parent
+            .as_ref()
+            .is_none_or(|parent| parent.trace_state().header().is_empty()),
         other => panic!("{other} was warned about: say in uses_default() what its fallback is"),
     }
 }

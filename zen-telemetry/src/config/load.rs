@@ -129,7 +129,17 @@ impl Config {
         config.otlp = super::otlp::read(&mut reader);
 
         if let Some(traceparent) = reader.non_empty("TRACEPARENT") {
-            let tracestate = reader.raw("TRACESTATE");
+            let mut tracestate = reader.non_empty("TRACESTATE");
+            if let Some(state) = &tracestate
+                && state.parse::<opentelemetry::trace::TraceState>().is_err()
+            {
+                reader.warn(
+                    "TRACESTATE",
+                    state.clone(),
+                    "a W3C tracestate list, key=value members separated by commas; ignoring it",
+                );
+                tracestate = None;
+            }
             config.process_parent = super::remote_parent(&traceparent, tracestate.as_deref());
             if config.process_parent.is_none() {
                 reader.warn(
