@@ -449,19 +449,20 @@ fn recorded_spans_of_every_api_are_exported_dropped_failed_or_spooled_exactly() 
         count(report, "exported") + count(report, "dropped") + count(report, "failed") + count(report, "spans_spooled")
     };
 
-    let collector = FakeCollector::start();
-    let endpoint = collector.endpoint();
-    let (output, _) = probe::run(
-        PROBE,
-        &["mixed", &ROOTS.to_string()],
-        &[
+    let run_mixed = |endpoint: &str, extra: &[(&str, &str)]| {
+        let mut env = vec![
             ("ZEN_TELEMETRY_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
             ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
-        ],
-    );
-    assert!(output.status.success(), "{output:?}");
-    let report = probe::json(&output);
+        ];
+        env.extend_from_slice(extra);
+        let (output, _) = probe::run(PROBE, &["mixed", &ROOTS.to_string()], &env);
+        assert!(output.status.success(), "{output:?}");
+        probe::json(&output)
+    };
+
+    let collector = FakeCollector::start();
+    let report = run_mixed(&collector.endpoint(), &[]);
     assert_eq!(count(&report, "recorded"), SPANS, "{report}");
     assert_eq!(count(&report, "exported"), SPANS, "{report}");
     assert_eq!(accounted(&report), SPANS, "{report}");
@@ -477,19 +478,10 @@ fn recorded_spans_of_every_api_are_exported_dropped_failed_or_spooled_exactly() 
     drop(refused);
     let state = TempDir::new("counted-spool");
     let state_str = state.path().display().to_string();
-    let (output, _) = probe::run(
-        PROBE,
-        &["mixed", &ROOTS.to_string()],
-        &[
-            ("ZEN_TELEMETRY_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
-            ("ZEN_TELEMETRY_SPOOL", "on"),
-            ("XDG_STATE_HOME", &state_str),
-        ],
+    let report = run_mixed(
+        &endpoint,
+        &[("ZEN_TELEMETRY_SPOOL", "on"), ("XDG_STATE_HOME", &state_str)],
     );
-    assert!(output.status.success(), "{output:?}");
-    let report = probe::json(&output);
     assert_eq!(count(&report, "recorded"), SPANS, "{report}");
     assert_eq!(count(&report, "exported"), 0, "{report}");
     assert_eq!(count(&report, "spans_spooled"), SPANS, "spooled, not failed: {report}");

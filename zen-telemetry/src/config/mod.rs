@@ -23,10 +23,10 @@ mod settings;
 
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
-pub use otlp::{OtlpDestination, OtlpSettings};
+pub use otlp::{DEFAULT_OTLP_ENDPOINT, OtlpDestination, OtlpSettings};
 pub(crate) use parent::remote_parent;
 pub use settings::{
-    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_OTLP_ENDPOINT, DEFAULT_SAMPLE_RATE,
-    DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy,
-    ExporterKind, MAX_NAME_CHARS, SpoolSettings,
+    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy, ExporterKind,
+    MAX_NAME_CHARS, SpoolSettings,
 };

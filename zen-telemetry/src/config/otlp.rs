@@ -5,7 +5,9 @@
 use std::fmt;
 
 use super::env::EnvReader;
-use super::settings::DEFAULT_OTLP_ENDPOINT;
+
+/// Where OTLP goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
+pub const DEFAULT_OTLP_ENDPOINT: &str = "http://localhost:4317";
 
 /// One signal's OTLP destination.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -181,7 +183,7 @@ fn percent_decoded(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn read_from(vars: &[(&str, &str)]) -> (OtlpSettings, Vec<super::super::ConfigWarning>) {
+    fn read_from(vars: &[(&str, &str)]) -> (OtlpSettings, Vec<super::super::env::ConfigWarning>) {
         let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
         let mut reader = EnvReader {
             lookup: &lookup,

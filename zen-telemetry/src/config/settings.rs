@@ -215,8 +215,6 @@ pub const DEFAULT_SERVICE_NAME: &str = "zen-library";
 pub const DEFAULT_SAMPLE_RATE: f64 = 0.1;
 /// Default `ZEN_TELEMETRY_FILE`.
 pub const DEFAULT_FILE: &str = "zen-traces.jsonl";
-/// Where OTLP goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
-pub const DEFAULT_OTLP_ENDPOINT: &str = "http://localhost:4317";
 /// Default `ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS`.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(3000);
 /// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the OTel specification's.

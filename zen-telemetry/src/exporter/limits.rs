@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn traced_spans_are_cut_as_their_span_data_would_be() {
         let long_name: &'static str = "名".repeat(500).leak();
-        let mut extras = crate::exporter::SpanExtras {
+        let mut extras = super::super::finished::SpanExtras {
             attributes: vec![KeyValue::new("k".repeat(600), "ß".repeat(40_000))],
             error_description: "ö".repeat(40_000).into(),
             ..Default::default()
@@ -184,7 +184,7 @@ mod tests {
             name: long_name,
             start_time: std::time::UNIX_EPOCH,
             end_time: std::time::UNIX_EPOCH,
-            status: crate::exporter::StatusCode::Error,
+            status: super::super::finished::StatusCode::Error,
             extras: Some(Box::new(extras)),
         };
         let mut as_data = traced.clone().into_span_data();
@@ -212,7 +212,7 @@ mod tests {
             name: "plain",
             start_time: std::time::UNIX_EPOCH,
             end_time: std::time::UNIX_EPOCH,
-            status: crate::exporter::StatusCode::Unset,
+            status: super::super::finished::StatusCode::Unset,
             extras: None,
         }
     }
