@@ -309,6 +309,8 @@ pub(crate) enum Exporting {
 /// What became of a batch: delivered, spooled for a later try, or lost.
 enum Fate {
     Delivered,
+    // Only network exporters spool.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     Spooled(String),
     Failed(OTelSdkError),
 }
