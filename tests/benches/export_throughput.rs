@@ -27,9 +27,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use zen_tests::TempDir;
 use zen_tests::counting::CountingReceiver;
-use zen_tests::gcp_fakes::{FakeOAuth, ServiceAccount};
+use zen_tests::gcp_fakes::FakeCredentials;
 
 const CALLS: u64 = 1_000_000;
 const SPANS_PER_CALL: u64 = 2;
@@ -138,29 +137,7 @@ fn cpu_time(who: libc::c_int) -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
-/// What the Google side needs: a credentials file whose token comes from a
-/// loopback OAuth fake.
-struct Google {
-    _dir: TempDir,
-    _oauth: FakeOAuth,
-    credentials: String,
-}
-
-impl Google {
-    fn start() -> Google {
-        let dir = TempDir::new("export-bench-gcp");
-        let account = ServiceAccount::shared();
-        let oauth = FakeOAuth::start(account, 3600);
-        let file = account.write_credentials(dir.path(), &oauth.token_uri(), None);
-        Google {
-            _dir: dir,
-            _oauth: oauth,
-            credentials: file.display().to_string(),
-        }
-    }
-}
-
-fn run_side(side: &str, google: &Google) -> Round {
+fn run_side(side: &str, google: &FakeCredentials) -> Round {
     let receiver = CountingReceiver::start();
     let endpoint = receiver.endpoint();
     let (exporter, side) = match side {
@@ -178,7 +155,7 @@ fn run_side(side: &str, google: &Google) -> Round {
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
         .env("ZEN_TELEMETRY_GCP_ENDPOINT", &endpoint)
         .env("GOOGLE_CLOUD_PROJECT", "zen-bench-project")
-        .env("GOOGLE_APPLICATION_CREDENTIALS", &google.credentials)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &google.file)
         .env("NO_GCE_CHECK", "true")
         .env("ZEN_TELEMETRY_SAMPLE_RATE", "1")
         .env("ZEN_TELEMETRY_SPOOL", "off")
@@ -207,7 +184,7 @@ fn run_side(side: &str, google: &Google) -> Round {
     }
 }
 
-fn median_round(side: &str, google: &Google) -> Round {
+fn median_round(side: &str, google: &FakeCredentials) -> Round {
     let mut rounds: Vec<Round> = (0..RUNS).map(|_| run_side(side, google)).collect();
     rounds.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     rounds.swap_remove(RUNS / 2)
@@ -232,7 +209,8 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut rates = Vec::new();
-    let google = Google::start();
+    // The Google side gets its token from a loopback OAuth fake.
+    let google = FakeCredentials::start("export-bench-gcp", 3600);
     for (side, label) in [
         ("zen", "zen (OTLP/gRPC)"),
         ("sdk", "SDK BatchSpanProcessor + opentelemetry-otlp (tonic)"),

@@ -204,6 +204,33 @@ pub enum Grant {
     Refused(String),
 }
 
+/// A credentials file of the [shared](ServiceAccount::shared) service
+/// account, in a directory of its own, whose tokens come from a fake OAuth
+/// server started with it (both end when it is dropped).
+pub struct FakeCredentials {
+    _dir: crate::TempDir,
+    /// The token endpoint the file names.
+    pub oauth: FakeOAuth,
+    /// The credentials file (`GOOGLE_APPLICATION_CREDENTIALS`).
+    pub file: PathBuf,
+}
+
+impl FakeCredentials {
+    /// Tokens live `expires_in` seconds; `label` names the directory.
+    pub fn start(label: &str, expires_in: u64) -> FakeCredentials {
+        let dir = crate::TempDir::new(label);
+        let account = ServiceAccount::shared();
+        let oauth = FakeOAuth::start(account, expires_in);
+        let file = account.write_credentials(dir.path(), &oauth.token_uri(), None);
+        FakeCredentials { _dir: dir, oauth, file }
+    }
+
+    /// The file's path as text, for an environment variable.
+    pub fn path(&self) -> String {
+        self.file.display().to_string()
+    }
+}
+
 /// A fake OAuth token endpoint for the JWT-bearer grant of service accounts.
 pub struct FakeOAuth {
     server: HttpServer,

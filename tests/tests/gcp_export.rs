@@ -9,29 +9,18 @@ use std::process::Output;
 use std::time::Duration;
 
 use zen_tests::collector::{Answer, Blackhole, FakeCollector, ReceivedSpan, attributes};
-use zen_tests::gcp_fakes::{FakeMetadata, FakeOAuth, Grant, MetadataBehaviour, ServiceAccount};
+use zen_tests::gcp_fakes::{FakeCredentials, FakeMetadata, Grant, MetadataBehaviour};
 use zen_tests::{TempDir, probe};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
 const PROJECT: &str = "zen-test-project";
 
-/// A service account whose `token_uri` is a fake OAuth endpoint.
-struct Credentials {
-    _dir: TempDir,
-    oauth: FakeOAuth,
-    file: PathBuf,
-}
-
-fn credentials(expires_in: u64) -> Credentials {
-    let dir = TempDir::new("gcp-export");
-    let account = ServiceAccount::shared();
-    let oauth = FakeOAuth::start(account, expires_in);
-    let file = account.write_credentials(dir.path(), &oauth.token_uri(), None);
-    Credentials { _dir: dir, oauth, file }
+fn credentials(expires_in: u64) -> FakeCredentials {
+    FakeCredentials::start("gcp-export", expires_in)
 }
 
 /// The probe exporting to `endpoint` as project [`PROJECT`] with `credentials`.
-fn run_gcp(args: &[&str], endpoint: &str, credentials: &Credentials, extra: &[(&str, &str)]) -> (Output, Duration) {
+fn run_gcp(args: &[&str], endpoint: &str, credentials: &FakeCredentials, extra: &[(&str, &str)]) -> (Output, Duration) {
     let file = credentials.file.to_str().expect("utf-8 path");
     let mut env = vec![
         ("ZEN_TELEMETRY_EXPORTER", "gcp"),

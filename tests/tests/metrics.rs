@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
 use zen_telemetry::{BUCKET_BOUNDS_SECONDS, CallResult, testing, traced};
 use zen_tests::collector::{FakeCollector, attributes};
-use zen_tests::gcp_fakes::{FAKE_REGION, FakeMetadata, FakeOAuth, MetadataBehaviour, ServiceAccount};
+use zen_tests::gcp_fakes::{FAKE_REGION, FakeCredentials, FakeMetadata, MetadataBehaviour};
 use zen_tests::{TempDir, probe};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
@@ -439,27 +439,6 @@ fn file_exporter_writes_one_json_line_per_point() {
 
 // ---- Google Cloud ----
 
-/// A service-account key file whose token endpoint is a fake OAuth server.
-struct GcpCredentials {
-    _dir: TempDir,
-    _oauth: FakeOAuth,
-    file: String,
-}
-
-impl GcpCredentials {
-    fn new() -> GcpCredentials {
-        let dir = TempDir::new("gcp-metrics");
-        let account = ServiceAccount::shared();
-        let oauth = FakeOAuth::start(account, 3600);
-        let file = account.write_credentials(dir.path(), &oauth.token_uri(), None);
-        GcpCredentials {
-            file: file.display().to_string(),
-            _dir: dir,
-            _oauth: oauth,
-        }
-    }
-}
-
 fn gcp_env<'a>(credentials: &'a str, endpoint: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("ZEN_TELEMETRY_EXPORTER", "gcp"),
@@ -473,10 +452,10 @@ fn gcp_env<'a>(credentials: &'a str, endpoint: &'a str) -> Vec<(&'a str, &'a str
 
 #[test]
 fn the_telemetry_api_gets_token_project_and_the_resource_google_needs() {
-    let credentials = GcpCredentials::new();
+    let credentials = FakeCredentials::start("gcp-metrics", 3600);
     let api = FakeCollector::start();
     let endpoint = api.endpoint();
-    let (output, _) = probe::run(PROBE, &["paced", "10", "50"], &gcp_env(&credentials.file, &endpoint));
+    let (output, _) = probe::run(PROBE, &["paced", "10", "50"], &gcp_env(&credentials.path(), &endpoint));
     assert!(output.status.success(), "{output:?}");
     let received = api.metric_requests();
     assert!(
@@ -554,10 +533,10 @@ fn on_google_cloud_the_location_is_the_metadata_servers_region() {
 
 #[test]
 fn the_telemetry_api_gets_requests_of_at_most_200_points() {
-    let credentials = GcpCredentials::new();
+    let credentials = FakeCredentials::start("gcp-metrics", 3600);
     let api = FakeCollector::start();
     let endpoint = api.endpoint();
-    let (output, _) = probe::run(PROBE, &["meters", "2"], &gcp_env(&credentials.file, &endpoint));
+    let (output, _) = probe::run(PROBE, &["meters", "2"], &gcp_env(&credentials.path(), &endpoint));
     assert!(output.status.success(), "{output:?}");
     let requests: Vec<_> = api.metric_requests().into_iter().map(|(_, r)| r).collect();
     let sizes: Vec<usize> = requests.iter().map(point_count).collect();
