@@ -86,12 +86,6 @@ pub(crate) fn set_disabled(disabled: bool) {
     DISABLED.store(disabled, Ordering::SeqCst);
 }
 
-/// True when a switch disabled telemetry; the pipeline then sends nothing
-/// anywhere, even while an in-memory capture records.
-pub(crate) fn is_disabled() -> bool {
-    DISABLED.load(Ordering::SeqCst)
-}
-
 /// Turns recording off for good. Returns false if it had already shut down.
 pub(crate) fn shut_down() -> bool {
     let first = !SHUT_DOWN.swap(true, Ordering::SeqCst);

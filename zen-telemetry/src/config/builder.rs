@@ -111,9 +111,7 @@ impl ConfigBuilder {
     /// (as `OTEL_EXPORTER_OTLP_ENDPOINT` does). Not an absolute `http://`
     /// or `https://` URL: ignored, as a bad variable is.
     pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        let endpoint = endpoint.into();
-        if super::otlp::is_http_url(&endpoint) {
-            let endpoint = endpoint.trim_end_matches('/').to_owned();
+        if let Some(endpoint) = super::otlp::checked_endpoint(&endpoint.into()) {
             for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
                 destination.endpoint = Some(endpoint.clone());
                 destination.rejected_endpoint = None;
@@ -127,7 +125,7 @@ impl ConfigBuilder {
     /// lower-cased. A pair that is not a valid HTTP header is ignored.
     pub fn otlp_header(mut self, name: &str, value: impl Into<String>) -> Self {
         let (name, value) = (name.trim().to_ascii_lowercase(), value.into());
-        if http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(&value).is_ok() {
+        if super::otlp::checked_header(&name, &value).is_ok() {
             for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
                 destination.headers.retain(|(known, _)| *known != name);
                 destination.headers.push((name.clone(), value.clone()));

@@ -128,27 +128,7 @@ impl Config {
         }
         config.otlp = super::otlp::read(&mut reader);
 
-        if let Some(traceparent) = reader.non_empty("TRACEPARENT") {
-            let mut tracestate = reader.non_empty("TRACESTATE");
-            if let Some(state) = &tracestate
-                && state.parse::<opentelemetry::trace::TraceState>().is_err()
-            {
-                reader.warn(
-                    "TRACESTATE",
-                    state.clone(),
-                    "a W3C tracestate list, key=value members separated by commas; ignoring it",
-                );
-                tracestate = None;
-            }
-            config.process_parent = super::remote_parent(&traceparent, tracestate.as_deref());
-            if config.process_parent.is_none() {
-                reader.warn(
-                    "TRACEPARENT",
-                    traceparent,
-                    "W3C trace context, 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>; ignoring it",
-                );
-            }
-        }
+        config.process_parent = super::parent::read(&mut reader);
         config.gcp = gcp::detect(&lookup, &mut reader.warnings);
 
         (config, reader.warnings)

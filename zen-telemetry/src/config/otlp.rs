@@ -93,8 +93,8 @@ fn endpoint(reader: &mut EnvReader<'_>, variable: &'static str) -> Checked {
     let Some(raw) = reader.non_empty(variable) else {
         return Checked::Unset;
     };
-    if is_http_url(&raw) {
-        return Checked::Valid(raw.trim_end_matches('/').to_owned());
+    if let Some(url) = checked_endpoint(&raw) {
+        return Checked::Valid(url);
     }
     reader.warn(
         variable,
@@ -104,8 +104,14 @@ fn endpoint(reader: &mut EnvReader<'_>, variable: &'static str) -> Checked {
     Checked::Invalid
 }
 
+/// `text` as an endpoint (without a trailing `/`), when it is an absolute
+/// `http://` or `https://` URL with a host.
+pub(crate) fn checked_endpoint(text: &str) -> Option<String> {
+    is_http_url(text).then(|| text.trim_end_matches('/').to_owned())
+}
+
 /// An absolute `http://` or `https://` URL with a host.
-pub(crate) fn is_http_url(text: &str) -> bool {
+fn is_http_url(text: &str) -> bool {
     text.parse::<http::Uri>().is_ok_and(|uri| {
         matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty())
     })
@@ -147,17 +153,24 @@ fn header(pair: &str) -> Result<(String, String), &'static str> {
     let name = percent_decoded(name.trim())
         .ok_or("has a malformed percent-escape")?
         .to_ascii_lowercase();
+    let value = percent_decoded(value.trim()).ok_or("has a malformed percent-escape")?;
+    checked_header(&name, &value)?;
+    Ok((name, value))
+}
+
+/// Whether `name` (lower case, decoded) and `value` (decoded) make an HTTP
+/// header; why not, when they do not.
+pub(crate) fn checked_header(name: &str, value: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("has an empty name");
     }
     if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
         return Err("has a name that is not an HTTP header name");
     }
-    let value = percent_decoded(value.trim()).ok_or("has a malformed percent-escape")?;
-    if http::HeaderValue::from_str(&value).is_err() {
+    if http::HeaderValue::from_str(value).is_err() {
         return Err("has a value that is not a valid header value");
     }
-    Ok((name, value))
+    Ok(())
 }
 
 /// `text` with its `%XX` escapes decoded; `None` when an escape is

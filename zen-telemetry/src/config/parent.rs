@@ -5,8 +5,37 @@ use std::collections::HashMap;
 
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+use super::env::EnvReader;
+
+/// The parent `TRACEPARENT` (with `TRACESTATE`) names; `None` when unset
+/// or invalid, which is warned about, as a `TRACESTATE` that is not a W3C
+/// list is (the parent then holds without it).
+pub(crate) fn read(reader: &mut EnvReader<'_>) -> Option<SpanContext> {
+    let traceparent = reader.non_empty("TRACEPARENT")?;
+    let mut tracestate = reader.non_empty("TRACESTATE");
+    if let Some(state) = &tracestate
+        && state.parse::<TraceState>().is_err()
+    {
+        reader.warn(
+            "TRACESTATE",
+            state.clone(),
+            "a W3C tracestate list, key=value members separated by commas; ignoring it",
+        );
+        tracestate = None;
+    }
+    let parent = remote_parent(&traceparent, tracestate.as_deref());
+    if parent.is_none() {
+        reader.warn(
+            "TRACEPARENT",
+            traceparent,
+            "W3C trace context, 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>; ignoring it",
+        );
+    }
+    parent
+}
 
 /// The remote parent a W3C `traceparent` (and `tracestate`) names; `None`
 /// when `traceparent` is malformed.

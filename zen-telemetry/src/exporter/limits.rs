@@ -177,15 +177,10 @@ mod tests {
             .map(|i| opentelemetry::trace::Event::new(format!("event-{i}"), std::time::UNIX_EPOCH, Vec::new(), 0))
             .collect();
         let mut traced = TracedSpan {
-            span_context: opentelemetry::trace::SpanContext::empty_context(),
-            parent_span_id: opentelemetry::trace::SpanId::INVALID,
-            parent_span_is_remote: false,
-            kind: opentelemetry::trace::SpanKind::Internal,
             name: long_name,
-            start_time: std::time::UNIX_EPOCH,
-            end_time: std::time::UNIX_EPOCH,
             status: super::super::finished::StatusCode::Error,
             extras: Some(Box::new(extras)),
+            ..plain_traced()
         };
         let mut as_data = traced.clone().into_span_data();
         apply(&mut as_data);

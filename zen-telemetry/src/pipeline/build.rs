@@ -75,7 +75,7 @@ pub(crate) fn build(config: &Config) -> Pipeline {
     let resource = resource(config);
     // Disabled, the pipeline only exists for an in-memory capture: nothing
     // is exported, whatever exporter or processor was asked for.
-    let disabled = config.is_disabled() || state::is_disabled();
+    let disabled = config.is_disabled();
     let destination = if disabled {
         ExporterKind::None
     } else {
