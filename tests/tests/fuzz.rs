@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use opentelemetry::trace::TraceContextExt;
 use proptest::prelude::*;
-use zen_telemetry::config::{Config, MAX_NAME_CHARS};
+use zen_telemetry::config::{Config, ExporterKind, MAX_NAME_CHARS, OtlpProtocol};
 use zen_telemetry::gcp::{CredentialsSource, ProjectSource};
 use zen_telemetry::{ConfigWarning, DisabledBy};
 
@@ -110,7 +110,8 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
         "ZEN_TELEMETRY_DISABLED" => config.disabled_by == Some(DisabledBy::ZenTelemetryDisabled),
         "OTEL_SDK_DISABLED" => config.disabled_by != Some(DisabledBy::OtelSdkDisabled),
         "ZEN_TELEMETRY_SAMPLE_RATE" => config.sample_rate == default.sample_rate,
-        "ZEN_TELEMETRY_EXPORTER" => config.exporter == default.exporter,
+        // Falls back to OTEL_TRACES_EXPORTER's choice, which never names gcp or file.
+        "ZEN_TELEMETRY_EXPORTER" => !matches!(config.exporter, ExporterKind::Gcp | ExporterKind::File),
         "ZEN_TELEMETRY_FILE" => config.file_path == default.file_path,
         "OTEL_BSP_MAX_QUEUE_SIZE" => config.batch.max_queue_size == default.batch.max_queue_size,
         // The batch is capped by the queue, which another variable may have set.
@@ -161,6 +162,45 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
                 .flat_map(|d| &d.headers)
                 .all(|(name, _)| !name.is_empty() && *name == name.to_ascii_lowercase())
         }
+        // `http/json` is served as `http/protobuf`, anything else as gRPC.
+        v if v.ends_with("_PROTOCOL") => destinations.iter().all(|d| {
+            d.protocol == default.otlp.traces.protocol
+                || (given.trim().eq_ignore_ascii_case("http/json") && d.protocol == OtlpProtocol::HttpProtobuf)
+                || !v.contains("_TRACES_") && !v.contains("_METRICS_") && d.protocol != default.otlp.traces.protocol
+        }),
+        v if v.ends_with("_COMPRESSION") => destinations
+            .iter()
+            .all(|d| d.compression.as_str() != given.trim().to_ascii_lowercase()),
+        v if v.starts_with("OTEL_EXPORTER_OTLP_") && v.ends_with("_TIMEOUT") => destinations
+            .iter()
+            .all(|d| d.timeout.is_none_or(|t| t.as_millis().to_string() != given.trim())),
+        // A TLS file that cannot be read or holds no PEM is not used.
+        v if v.ends_with("CERTIFICATE") || v.ends_with("CLIENT_KEY") => destinations.iter().all(|d| {
+            [&d.tls.certificate, &d.tls.client_certificate, &d.tls.client_key]
+                .into_iter()
+                .flatten()
+                .filter(|file| file.variable == v)
+                .all(|file| !file.is_read())
+        }),
+        // Bad pairs are dropped: what is kept has keys.
+        "OTEL_RESOURCE_ATTRIBUTES" => config.resource_attributes.iter().all(|(key, _)| !key.is_empty()),
+        // An unknown sampler leaves the rate and parent rule alone.
+        "OTEL_TRACES_SAMPLER" => config.sampler_parent_based == default.sampler_parent_based,
+        // A bad ratio is not used: traceidratio's default ratio is 1.0.
+        "OTEL_TRACES_SAMPLER_ARG" => given
+            .trim()
+            .parse::<f64>()
+            .map_or(true, |v| v == 1.0 || config.sample_rate != v),
+        // A list is served by its first exporter; an unknown one by zen's choice.
+        // (Only a value that is not one known exporter is warned about.)
+        "OTEL_TRACES_EXPORTER" => {
+            given.contains(',') || !["otlp", "console", "none"].contains(&given.trim().to_ascii_lowercase().as_str())
+        }
+        "OTEL_METRICS_EXPORTER" => given.contains(',') || config.metrics_exporter.is_none(),
+        "OTEL_METRIC_EXPORT_TIMEOUT" => config.metric_export_timeout == default.metric_export_timeout,
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT" => config.span_limits.attribute_count == default.span_limits.attribute_count,
+        "OTEL_SPAN_EVENT_COUNT_LIMIT" => config.span_limits.event_count == default.span_limits.event_count,
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT" => config.span_limits.attribute_value_length.is_none(),
         // An invalid parent is ignored: roots start their own traces.
         "TRACEPARENT" => config.process_parent.is_none(),
         "TRACESTATE" => config
@@ -183,7 +223,7 @@ fn check_config(env: &BTreeMap<String, String>) -> Result<(), TestCaseError> {
         );
         let given = env.get(warning.variable);
         prop_assert!(given.is_some(), "warning about an unset variable: {warning}");
-        if warning.variable.ends_with("_HEADERS") {
+        if warning.variable.ends_with("_HEADERS") || warning.variable == "OTEL_RESOURCE_ATTRIBUTES" {
             // Header values may be secrets: the warning never echoes them.
             prop_assert!(warning.value.ends_with("pairs; values not shown)"), "{}", warning);
         } else {
@@ -248,8 +288,15 @@ proptest! {
         }
         // A name over the bound is cut, not dropped, and a header list
         // keeps its good pairs (both checked in uses_default).
-        let cut = ["ZEN_SERVICE_NAME", "OTEL_SERVICE_NAME", "ZEN_SERVICE_VERSION"].contains(&variable.as_str())
-            || variable.ends_with("_HEADERS");
+        // TLS files are kept by path, only not read; `http/json` and
+        // exporter lists are served by their nearest value.
+        let cut = ["ZEN_SERVICE_NAME", "OTEL_SERVICE_NAME", "ZEN_SERVICE_VERSION", "OTEL_RESOURCE_ATTRIBUTES"]
+            .contains(&variable.as_str())
+            || variable.ends_with("_HEADERS")
+            || variable.ends_with("CERTIFICATE")
+            || variable.ends_with("CLIENT_KEY")
+            || variable.ends_with("_PROTOCOL")
+            || variable.ends_with("S_EXPORTER");
         if !warnings.is_empty() && variable != "ZEN_TELEMETRY_DISABLED" && !cut {
             prop_assert_eq!(config, Config::default(), "{} = {:?}", variable, env[&variable]);
         }
@@ -258,11 +305,11 @@ proptest! {
     /// Every variable set at once, each to its own arbitrary value.
     #[test]
     fn all_variables_together_warn_at_most_once_each(
-        values in prop::collection::vec(env_value(), 48),
-        unset in prop::collection::vec(any::<bool>(), 48),
+        values in prop::collection::vec(env_value(), 80),
+        unset in prop::collection::vec(any::<bool>(), 80),
     ) {
         let variables = variables_read();
-        prop_assert!(variables.len() <= 48, "raise the vector sizes: {} variables", variables.len());
+        prop_assert!(variables.len() <= 80, "raise the vector sizes: {} variables", variables.len());
         let env: BTreeMap<String, String> = variables
             .iter()
             .zip(values)

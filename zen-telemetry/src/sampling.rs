@@ -10,7 +10,7 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use opentelemetry::trace::{Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
@@ -43,6 +43,15 @@ pub(crate) fn set_rate(rate: f64) {
         (rate * u64::MAX as f64) as u64
     };
     THRESHOLD.store(threshold, Ordering::Relaxed);
+}
+
+/// False when `OTEL_TRACES_SAMPLER` named a sampler that is not parent
+/// based: roots then roll the dice whatever the process parent says.
+static PARENT_BASED: AtomicBool = AtomicBool::new(true);
+
+/// Sets whether roots follow the process parent's sampled flag.
+pub(crate) fn set_parent_based(on: bool) {
+    PARENT_BASED.store(on, Ordering::Relaxed);
 }
 
 /// Rolls the dice for a new root.
@@ -136,7 +145,10 @@ pub(crate) fn process_parent() -> Option<&'static SpanContext> {
 pub(crate) fn decide(parent: Option<&SpanContext>) -> bool {
     match parent {
         Some(parent) => parent.is_sampled(),
-        None => process_parent().map_or_else(roll_root, SpanContext::is_sampled),
+        None => match process_parent() {
+            Some(parent) if PARENT_BASED.load(Ordering::Relaxed) => parent.is_sampled(),
+            _ => roll_root(),
+        },
     }
 }
 

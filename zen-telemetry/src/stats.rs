@@ -17,6 +17,8 @@ static SPANS_RESENT: AtomicU64 = AtomicU64::new(0);
 static POINTS_RESENT: AtomicU64 = AtomicU64::new(0);
 static SPANS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
 static POINTS_SPOOL_DROPPED: AtomicU64 = AtomicU64::new(0);
+static SPANS_REJECTED: AtomicU64 = AtomicU64::new(0);
+static POINTS_REJECTED: AtomicU64 = AtomicU64::new(0);
 
 /// What happened to the spans this process recorded so far.
 ///
@@ -57,6 +59,11 @@ pub struct Stats {
     pub spans_spool_dropped: u64,
     /// Spooled metric points removed undelivered, for the same reasons.
     pub metric_points_spool_dropped: u64,
+    /// Spans a backend took the request of but rejected (an OTLP partial
+    /// success's `rejected_spans`); not counted in `spans_exported`.
+    pub spans_rejected: u64,
+    /// Metric points a backend rejected (`rejected_data_points`).
+    pub metric_points_rejected: u64,
 }
 
 /// A snapshot of the counters.
@@ -74,6 +81,8 @@ pub fn stats() -> Stats {
         metric_points_resent: POINTS_RESENT.load(Ordering::Relaxed),
         spans_spool_dropped: SPANS_SPOOL_DROPPED.load(Ordering::Relaxed),
         metric_points_spool_dropped: POINTS_SPOOL_DROPPED.load(Ordering::Relaxed),
+        spans_rejected: SPANS_REJECTED.load(Ordering::Relaxed),
+        metric_points_rejected: POINTS_REJECTED.load(Ordering::Relaxed),
     }
 }
 
@@ -116,4 +125,10 @@ pub(crate) fn add_resent(spans: u64, points: u64) {
 pub(crate) fn add_spool_dropped(spans: u64, points: u64) {
     SPANS_SPOOL_DROPPED.fetch_add(spans, Ordering::Relaxed);
     POINTS_SPOOL_DROPPED.fetch_add(points, Ordering::Relaxed);
+}
+
+#[cfg(feature = "otlp")]
+pub(crate) fn add_rejected(spans: u64, points: u64) {
+    SPANS_REJECTED.fetch_add(spans, Ordering::Relaxed);
+    POINTS_REJECTED.fetch_add(points, Ordering::Relaxed);
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::gcp::{GcpProject, ProjectSource};
-use super::settings::{BatchSettings, Config, DisabledBy, ExporterKind};
+use super::otlp::{OtlpCompression, OtlpProtocol, TlsFile};
+use super::settings::{BatchSettings, Config, DisabledBy, ExporterKind, SpoolSettings};
 
 impl Config {
     /// Starts a builder from the environment: this reads the process
@@ -108,15 +109,104 @@ impl ConfigBuilder {
     }
 
     /// Sends spans and metric points of the `otlp` exporter to `endpoint`
-    /// (as `OTEL_EXPORTER_OTLP_ENDPOINT` does). Not an absolute `http://`
-    /// or `https://` URL: ignored, as a bad variable is.
+    /// (as `OTEL_EXPORTER_OTLP_ENDPOINT` does: over HTTP, `/v1/traces` and
+    /// `/v1/metrics` are appended). Not an absolute `http://` or `https://`
+    /// URL: ignored, as a bad variable is.
     pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         if let Some(endpoint) = super::otlp::checked_endpoint(&endpoint.into()) {
-            for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
-                destination.endpoint = Some(endpoint.clone());
-                destination.rejected_endpoint = None;
+            for destination in self.config.otlp.both_mut() {
+                destination.set_endpoint(endpoint.clone(), false);
             }
         }
+        self
+    }
+
+    /// Sends spans to `endpoint`, used as given over HTTP too (as
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` does).
+    pub fn otlp_traces_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        if let Some(endpoint) = super::otlp::checked_endpoint(&endpoint.into()) {
+            self.config.otlp.traces.set_endpoint(endpoint, true);
+        }
+        self
+    }
+
+    /// Sends metric points to `endpoint`, used as given over HTTP too (as
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` does).
+    pub fn otlp_metrics_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        if let Some(endpoint) = super::otlp::checked_endpoint(&endpoint.into()) {
+            self.config.otlp.metrics.set_endpoint(endpoint, true);
+        }
+        self
+    }
+
+    /// OTLP over gRPC or HTTP, for both signals (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+    pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        for destination in self.config.otlp.both_mut() {
+            destination.protocol = protocol;
+        }
+        self
+    }
+
+    /// Compresses OTLP request bodies of both signals (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+    pub fn otlp_compression(mut self, compression: OtlpCompression) -> Self {
+        for destination in self.config.otlp.both_mut() {
+            destination.compression = compression;
+        }
+        self
+    }
+
+    /// The longest one OTLP request may take (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
+        for destination in self.config.otlp.both_mut() {
+            destination.timeout = Some(timeout);
+        }
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file for `https://` OTLP
+    /// endpoints, besides the system's and Mozilla's roots
+    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`). Read when the pipeline starts.
+    pub fn otlp_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        let file = TlsFile::new("code", path.into());
+        for destination in self.config.otlp.both_mut() {
+            destination.tls.certificate = Some(file.clone());
+        }
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM files) to OTLP
+    /// endpoints that ask, for mutual TLS (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`). Read when the pipeline starts.
+    pub fn otlp_client_identity(mut self, certificate: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        let (certificate, key) = (
+            TlsFile::new("code", certificate.into()),
+            TlsFile::new("code", key.into()),
+        );
+        for destination in self.config.otlp.both_mut() {
+            destination.tls.client_certificate = Some(certificate.clone());
+            destination.tls.client_key = Some(key.clone());
+        }
+        self
+    }
+
+    /// Adds a resource attribute of the user's (as `OTEL_RESOURCE_ATTRIBUTES`
+    /// does); zen's own keys (`service.*`, `telemetry.sdk.*`) keep zen's values.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.config.resource_attributes.retain(|(known, _)| *known != key);
+        self.config.resource_attributes.push((key, value.into()));
+        self
+    }
+
+    /// Sends metric points somewhere else than spans (`OTEL_METRICS_EXPORTER`).
+    pub fn metrics_exporter(mut self, exporter: ExporterKind) -> Self {
+        self.config.metrics_exporter = Some(exporter);
+        self
+    }
+
+    /// The spool of undelivered batches (`ZEN_TELEMETRY_SPOOL*`).
+    pub fn spool(mut self, spool: SpoolSettings) -> Self {
+        self.config.spool = spool;
         self
     }
 
@@ -126,7 +216,7 @@ impl ConfigBuilder {
     pub fn otlp_header(mut self, name: &str, value: impl Into<String>) -> Self {
         let (name, value) = (name.trim().to_ascii_lowercase(), value.into());
         if super::otlp::checked_header(&name, &value).is_ok() {
-            for destination in [&mut self.config.otlp.traces, &mut self.config.otlp.metrics] {
+            for destination in self.config.otlp.both_mut() {
                 destination.headers.retain(|(known, _)| *known != name);
                 destination.headers.push((name.clone(), value.clone()));
             }

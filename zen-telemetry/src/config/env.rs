@@ -114,3 +114,65 @@ pub(crate) fn parse_flag(raw: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// The `name=value,…` pairs of `variable` (names and values
+/// percent-encoded, as the OTel specification writes headers and resource
+/// attributes), each passed through `check`; `None` when unset. Bad pairs
+/// are dropped with one warning naming each by position and why, never
+/// echoing a value: a header's may be a secret.
+pub(crate) fn decoded_pairs<T>(
+    reader: &mut EnvReader<'_>,
+    variable: &'static str,
+    check: impl Fn(String, String) -> Result<T, &'static str>,
+) -> Option<Vec<T>> {
+    let raw = reader.non_empty(variable)?;
+    let mut pairs = Vec::new();
+    let mut problems = Vec::new();
+    for (index, pair) in raw.split(',').enumerate() {
+        match decoded_pair(pair).and_then(|(name, value)| check(name, value)) {
+            Ok(pair) => pairs.push(pair),
+            Err(problem) => problems.push(format!("pair {} {problem}", index + 1)),
+        }
+    }
+    if !problems.is_empty() {
+        reader.warn(
+            variable,
+            format!("({} pairs; values not shown)", raw.split(',').count()),
+            &format!(
+                "name=value pairs separated by commas, percent-encoded; dropped {}",
+                problems.join(", ")
+            ),
+        );
+    }
+    Some(pairs)
+}
+
+fn decoded_pair(pair: &str) -> Result<(String, String), &'static str> {
+    let pair = pair.trim();
+    if pair.is_empty() {
+        return Err("is empty");
+    }
+    let (name, value) = pair.split_once('=').ok_or("has no '='")?;
+    let name = percent_decoded(name.trim()).ok_or("has a malformed percent-escape")?;
+    let value = percent_decoded(value.trim()).ok_or("has a malformed percent-escape")?;
+    Ok((name, value))
+}
+
+/// `text` with its `%XX` escapes decoded; `None` when an escape is
+/// malformed (the decoder would pass it through as text) or the result is
+/// not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let escapes_whole = bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(at, _)| {
+        bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_whole {
+        return None;
+    }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}

@@ -26,6 +26,8 @@ impl Config {
             disabled_by: disabled_by(&mut reader),
             ..Config::default()
         };
+        // The OTel SDK's variables first: a `ZEN_*` variable saying the same wins.
+        super::otel::read(&mut reader, &mut config);
         if let Some(rate) = reader.number("ZEN_TELEMETRY_SAMPLE_RATE", "a number from 0.0 to 1.0", |v: f64| {
             (0.0..=1.0).contains(&v)
         }) {
@@ -38,6 +40,9 @@ impl Config {
             && let Some(name) = bounded(&mut reader, variable)
         {
             config.service_name = name;
+        } else if let Some((_, name)) = config.resource_attributes.iter().find(|(key, _)| key == "service.name") {
+            // The specification: `OTEL_SERVICE_NAME` wins over this one.
+            config.service_name = name.chars().take(MAX_NAME_CHARS).collect();
         }
         if let Some(version) = bounded(&mut reader, "ZEN_SERVICE_VERSION") {
             config.service_version = version;
@@ -112,6 +117,7 @@ impl Config {
             config.spool.enabled = on;
         }
         config.spool.root = SpoolSettings::default_root(&lookup);
+        config.home_dir = home_dir(&lookup);
         if let Some(bytes) = reader.number(
             "ZEN_TELEMETRY_SPOOL_MAX_BYTES",
             "bytes, a whole number above 0",
@@ -171,6 +177,12 @@ fn bounded(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<String>
             Some(kept)
         }
     }
+}
+
+/// The user's home directory, when the variable names an absolute path.
+fn home_dir(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let variable = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    lookup(variable).map(PathBuf::from).filter(|path| path.is_absolute())
 }
 
 fn clamp_usize(n: u64) -> usize {

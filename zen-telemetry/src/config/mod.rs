@@ -9,7 +9,9 @@
 //! - `env`: reading one variable, and the warnings;
 //! - `load`: the whole configuration from the environment;
 //! - `builder`: configuration in code;
-//! - `otlp`: the OTLP endpoints and headers, per signal;
+//! - `otlp`: the OTLP destinations (endpoint, protocol, headers,
+//!   compression, timeout, TLS files), per signal;
+//! - `otel`: the other OTel SDK variables (resource, sampler, exporters, limits);
 //! - `parent`: the W3C trace context the process was started in;
 //! - [`gcp`]: Google Cloud project and credentials detection.
 
@@ -17,16 +19,20 @@ mod builder;
 mod env;
 pub mod gcp;
 mod load;
+mod otel;
 mod otlp;
 mod parent;
 mod settings;
 
 pub use builder::ConfigBuilder;
 pub use env::ConfigWarning;
-pub use otlp::{DEFAULT_OTLP_ENDPOINT, OtlpDestination, OtlpSettings};
+pub use otlp::{
+    DEFAULT_OTLP_ENDPOINT, DEFAULT_OTLP_HTTP_ENDPOINT, OtlpCompression, OtlpDestination, OtlpProtocol, OtlpSettings,
+    TlsFile, TlsFiles,
+};
 pub(crate) use parent::remote_parent;
 pub use settings::{
-    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET, DEFAULT_SPOOL_MAX_BYTES, DisabledBy, ExporterKind,
-    MAX_NAME_CHARS, SpoolSettings,
+    BatchSettings, Config, DEFAULT_FILE, DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_METRIC_EXPORT_TIMEOUT,
+    DEFAULT_SAMPLE_RATE, DEFAULT_SERVICE_NAME, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPOOL_EXIT_BUDGET,
+    DEFAULT_SPOOL_MAX_BYTES, DisabledBy, ExporterKind, MAX_NAME_CHARS, SpanLimits, SpoolSettings,
 };

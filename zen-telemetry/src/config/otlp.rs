@@ -1,32 +1,215 @@
-//! Where OTLP export goes, per signal: the endpoint and headers of the
-//! standard `OTEL_EXPORTER_OTLP_*` variables, checked where they are read.
-//! Nothing after loading reads these variables again.
+//! Where OTLP export goes, per signal: endpoint, protocol, headers,
+//! compression, timeout and TLS files, from the standard
+//! `OTEL_EXPORTER_OTLP_*` variables (a signal's own variable first, then the
+//! generic one), checked where they are read. Nothing after loading reads
+//! these variables again; the TLS files they name are read by
+//! [`Config::read_files`](super::Config::read_files), when the pipeline starts.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::env::EnvReader;
+use super::env::{EnvReader, decoded_pairs};
 
-/// Where OTLP goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
+/// Where OTLP/gRPC goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
 pub const DEFAULT_OTLP_ENDPOINT: &str = "http://localhost:4317";
+/// Where OTLP/HTTP goes when no `OTEL_EXPORTER_OTLP_*ENDPOINT` says.
+pub const DEFAULT_OTLP_HTTP_ENDPOINT: &str = "http://localhost:4318";
+
+/// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpProtocol {
+    /// `grpc`: OTLP/gRPC, the default here (see the README for why).
+    #[default]
+    Grpc,
+    /// `http/protobuf`: protobuf bodies POSTed to `/v1/traces` and `/v1/metrics`.
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    /// The name the variable uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+impl fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The compression of request bodies (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpCompression {
+    /// Bodies go as they are.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+impl OtlpCompression {
+    /// The name the variable uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpCompression::None => "none",
+            OtlpCompression::Gzip => "gzip",
+        }
+    }
+}
+
+/// A PEM file named by a TLS variable or in code: its path, and once
+/// [`Config::read_files`](super::Config::read_files) ran, its contents.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsFile {
+    /// The variable that named it (`"code"` when set through the builder).
+    pub variable: &'static str,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its contents, once read and found to hold what it should.
+    pub(crate) pem: Option<Arc<[u8]>>,
+}
+
+impl TlsFile {
+    pub(crate) fn new(variable: &'static str, path: PathBuf) -> TlsFile {
+        TlsFile {
+            variable,
+            path,
+            pem: None,
+        }
+    }
+
+    /// Whether the file was read and holds what it should.
+    pub fn is_read(&self) -> bool {
+        self.pem.is_some()
+    }
+
+    /// The PEM text, when it was read.
+    pub(crate) fn pem(&self) -> Option<&[u8]> {
+        self.pem.as_deref()
+    }
+}
+
+impl fmt::Debug for TlsFile {
+    // The contents may be a private key: only where it came from is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsFile")
+            .field("variable", &self.variable)
+            .field("path", &self.path)
+            .field("read", &self.pem.is_some())
+            .finish()
+    }
+}
+
+/// The TLS files of one destination; the system's and Mozilla's (webpki)
+/// roots are trusted besides `certificate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsFiles {
+    /// A CA certificate to trust (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
+    pub certificate: Option<TlsFile>,
+    /// The client's certificate chain, for mutual TLS (`…_CLIENT_CERTIFICATE`).
+    pub client_certificate: Option<TlsFile>,
+    /// The client's private key, for mutual TLS (`…_CLIENT_KEY`).
+    pub client_key: Option<TlsFile>,
+}
+
+impl TlsFiles {
+    pub(crate) fn each_mut(&mut self) -> impl Iterator<Item = (&mut TlsFile, TlsContent)> {
+        [
+            (self.certificate.as_mut(), TlsContent::Certificates),
+            (self.client_certificate.as_mut(), TlsContent::Certificates),
+            (self.client_key.as_mut(), TlsContent::PrivateKey),
+        ]
+        .into_iter()
+        .filter_map(|(file, content)| Some((file?, content)))
+    }
+}
+
+/// What a TLS file must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlsContent {
+    Certificates,
+    PrivateKey,
+}
 
 /// One signal's OTLP destination.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OtlpDestination {
     /// An absolute `http://` or `https://` URL; `None`: not configured
-    /// (the `otlp` exporter then sends to [`DEFAULT_OTLP_ENDPOINT`]).
+    /// (the `otlp` exporter then sends to the protocol's default).
     pub endpoint: Option<String>,
+    /// The endpoint came from the signal's own variable (or setter): over
+    /// HTTP it is then used as given, else `/v1/traces` or `/v1/metrics`
+    /// is appended, as the OTLP specification says.
+    pub signal_endpoint: bool,
     /// The variable whose value was not a URL and was ignored, if any.
     pub rejected_endpoint: Option<&'static str>,
+    /// gRPC or HTTP.
+    pub protocol: OtlpProtocol,
+    /// Request body compression.
+    pub compression: OtlpCompression,
+    /// The longest one request may take; `None`: the export timeout
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_METRIC_EXPORT_TIMEOUT`).
+    pub timeout: Option<Duration>,
+    /// Private CA and client certificate.
+    pub tls: TlsFiles,
     /// Request headers: lower-case names, percent-decoded values. Values
     /// may be secrets: `Debug` shows only the names.
     pub headers: Vec<(String, String)>,
+    /// `/v1/traces` or `/v1/metrics`.
+    http_path: &'static str,
 }
 
 impl OtlpDestination {
-    /// The endpoint in force: the configured one, else the default.
+    fn for_signal(http_path: &'static str) -> OtlpDestination {
+        OtlpDestination {
+            endpoint: None,
+            signal_endpoint: false,
+            rejected_endpoint: None,
+            protocol: OtlpProtocol::default(),
+            compression: OtlpCompression::default(),
+            timeout: None,
+            tls: TlsFiles::default(),
+            headers: Vec::new(),
+            http_path,
+        }
+    }
+
+    /// The endpoint in force: the configured one, else the protocol's default.
     pub fn endpoint_or_default(&self) -> &str {
-        self.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_ENDPOINT)
+        self.endpoint.as_deref().unwrap_or(match self.protocol {
+            OtlpProtocol::Grpc => DEFAULT_OTLP_ENDPOINT,
+            OtlpProtocol::HttpProtobuf => DEFAULT_OTLP_HTTP_ENDPOINT,
+        })
+    }
+
+    /// The URL requests go to: over gRPC the endpoint (the method path is
+    /// gRPC's), over HTTP the signal's path under it unless the signal's
+    /// own endpoint was given.
+    pub fn url(&self) -> String {
+        let endpoint = self.endpoint_or_default();
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf if !(self.signal_endpoint && self.endpoint.is_some()) => {
+                format!("{}{}", endpoint.trim_end_matches('/'), self.http_path)
+            }
+            _ => endpoint.to_owned(),
+        }
+    }
+
+    /// Sets the endpoint from code (`signal`: the signal's own).
+    pub(crate) fn set_endpoint(&mut self, endpoint: String, signal: bool) {
+        self.endpoint = Some(endpoint);
+        self.signal_endpoint = signal;
+        self.rejected_endpoint = None;
     }
 }
 
@@ -35,14 +218,19 @@ impl fmt::Debug for OtlpDestination {
         let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
         f.debug_struct("OtlpDestination")
             .field("endpoint", &self.endpoint)
+            .field("signal_endpoint", &self.signal_endpoint)
             .field("rejected_endpoint", &self.rejected_endpoint)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
             .field("header_names", &names)
             .finish()
     }
 }
 
 /// The OTLP destinations of spans and metric points.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OtlpSettings {
     /// Spans: `OTEL_EXPORTER_OTLP_TRACES_*`, else `OTEL_EXPORTER_OTLP_*`.
@@ -51,36 +239,108 @@ pub struct OtlpSettings {
     pub metrics: OtlpDestination,
 }
 
-/// Reads both signals' destinations, warning once per bad variable.
-pub(crate) fn read(reader: &mut EnvReader<'_>) -> OtlpSettings {
-    let generic_endpoint = endpoint(reader, "OTEL_EXPORTER_OTLP_ENDPOINT");
-    let generic_headers = headers(reader, "OTEL_EXPORTER_OTLP_HEADERS");
-    let mut signal = |endpoint_variable: &'static str, headers_variable: &'static str| {
-        let own = endpoint(reader, endpoint_variable);
-        let (endpoint, rejected_endpoint) = match (own, &generic_endpoint) {
-            (Checked::Valid(url), _) => (Some(url), None),
-            (Checked::Unset, Checked::Valid(url)) => (Some(url.clone()), None),
-            (Checked::Invalid, Checked::Valid(url)) => (Some(url.clone()), Some(endpoint_variable)),
-            (Checked::Invalid, _) => (None, Some(endpoint_variable)),
-            (Checked::Unset, Checked::Invalid) => (None, Some("OTEL_EXPORTER_OTLP_ENDPOINT")),
-            (Checked::Unset, Checked::Unset) => (None, None),
-        };
-        OtlpDestination {
-            endpoint,
-            rejected_endpoint,
-            headers: headers(reader, headers_variable).unwrap_or_else(|| generic_headers.clone().unwrap_or_default()),
+impl Default for OtlpSettings {
+    fn default() -> Self {
+        OtlpSettings {
+            traces: OtlpDestination::for_signal("/v1/traces"),
+            metrics: OtlpDestination::for_signal("/v1/metrics"),
+        }
+    }
+}
+
+impl OtlpSettings {
+    /// Both destinations, to set something on each.
+    pub(crate) fn both_mut(&mut self) -> [&mut OtlpDestination; 2] {
+        [&mut self.traces, &mut self.metrics]
+    }
+}
+
+/// The variables of one signal (or the generic ones).
+struct Names {
+    endpoint: &'static str,
+    headers: &'static str,
+    protocol: &'static str,
+    compression: &'static str,
+    timeout: &'static str,
+    certificate: &'static str,
+    client_certificate: &'static str,
+    client_key: &'static str,
+}
+
+macro_rules! names {
+    ($infix:literal) => {
+        Names {
+            endpoint: concat!("OTEL_EXPORTER_OTLP_", $infix, "ENDPOINT"),
+            headers: concat!("OTEL_EXPORTER_OTLP_", $infix, "HEADERS"),
+            protocol: concat!("OTEL_EXPORTER_OTLP_", $infix, "PROTOCOL"),
+            compression: concat!("OTEL_EXPORTER_OTLP_", $infix, "COMPRESSION"),
+            timeout: concat!("OTEL_EXPORTER_OTLP_", $infix, "TIMEOUT"),
+            certificate: concat!("OTEL_EXPORTER_OTLP_", $infix, "CERTIFICATE"),
+            client_certificate: concat!("OTEL_EXPORTER_OTLP_", $infix, "CLIENT_CERTIFICATE"),
+            client_key: concat!("OTEL_EXPORTER_OTLP_", $infix, "CLIENT_KEY"),
         }
     };
-    OtlpSettings {
-        traces: signal(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        ),
-        metrics: signal(
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-        ),
+}
+
+const GENERIC: Names = names!("");
+const TRACES: Names = names!("TRACES_");
+const METRICS: Names = names!("METRICS_");
+
+/// What one signal's and the generic variables say, before they are combined.
+struct Read {
+    endpoint: Checked,
+    headers: Option<Vec<(String, String)>>,
+    protocol: Option<OtlpProtocol>,
+    compression: Option<OtlpCompression>,
+    timeout: Option<Duration>,
+    certificate: Option<TlsFile>,
+    client_certificate: Option<TlsFile>,
+    client_key: Option<TlsFile>,
+}
+
+fn read_names(reader: &mut EnvReader<'_>, names: &Names) -> Read {
+    Read {
+        endpoint: endpoint(reader, names.endpoint),
+        headers: headers(reader, names.headers),
+        protocol: protocol(reader, names.protocol),
+        compression: compression(reader, names.compression),
+        timeout: reader
+            .number(names.timeout, "milliseconds, a whole number above 0", |ms: u64| ms > 0)
+            .map(Duration::from_millis),
+        certificate: tls_file(reader, names.certificate),
+        client_certificate: tls_file(reader, names.client_certificate),
+        client_key: tls_file(reader, names.client_key),
     }
+}
+
+/// Reads both signals' destinations, warning once per bad variable.
+pub(crate) fn read(reader: &mut EnvReader<'_>) -> OtlpSettings {
+    let generic = read_names(reader, &GENERIC);
+    let mut settings = OtlpSettings::default();
+    for (destination, names) in [(&mut settings.traces, &TRACES), (&mut settings.metrics, &METRICS)] {
+        let own = read_names(reader, names);
+        (destination.endpoint, destination.rejected_endpoint) = match (own.endpoint, &generic.endpoint) {
+            (Checked::Valid(url), _) => {
+                destination.signal_endpoint = true;
+                (Some(url), None)
+            }
+            (Checked::Unset, Checked::Valid(url)) => (Some(url.clone()), None),
+            (Checked::Invalid, Checked::Valid(url)) => (Some(url.clone()), Some(names.endpoint)),
+            (Checked::Invalid, _) => (None, Some(names.endpoint)),
+            (Checked::Unset, Checked::Invalid) => (None, Some(GENERIC.endpoint)),
+            (Checked::Unset, Checked::Unset) => (None, None),
+        };
+        destination.headers = own.headers.or_else(|| generic.headers.clone()).unwrap_or_default();
+        destination.protocol = own.protocol.or(generic.protocol).unwrap_or_default();
+        destination.compression = own.compression.or(generic.compression).unwrap_or_default();
+        destination.timeout = own.timeout.or(generic.timeout);
+        destination.tls = TlsFiles {
+            certificate: own.certificate.or_else(|| generic.certificate.clone()),
+            client_certificate: own.client_certificate.or_else(|| generic.client_certificate.clone()),
+            client_key: own.client_key.or_else(|| generic.client_key.clone()),
+        };
+    }
+    settings
 }
 
 enum Checked {
@@ -104,6 +364,104 @@ fn endpoint(reader: &mut EnvReader<'_>, variable: &'static str) -> Checked {
     Checked::Invalid
 }
 
+fn protocol(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<OtlpProtocol> {
+    let raw = reader.non_empty(variable)?;
+    match raw.to_ascii_lowercase().as_str() {
+        "grpc" => Some(OtlpProtocol::Grpc),
+        "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
+        "http/json" => {
+            reader.warn(
+                variable,
+                raw,
+                "grpc or http/protobuf (zen-telemetry does not send OTLP/JSON); using http/protobuf",
+            );
+            Some(OtlpProtocol::HttpProtobuf)
+        }
+        _ => {
+            reader.warn(variable, raw, "grpc or http/protobuf; using grpc");
+            None
+        }
+    }
+}
+
+fn compression(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<OtlpCompression> {
+    let raw = reader.non_empty(variable)?;
+    match raw.to_ascii_lowercase().as_str() {
+        "gzip" => Some(OtlpCompression::Gzip),
+        "none" => Some(OtlpCompression::None),
+        _ => {
+            reader.warn(variable, raw, "gzip or none; using none");
+            None
+        }
+    }
+}
+
+fn tls_file(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<TlsFile> {
+    let raw = reader.non_empty(variable)?;
+    if raw.contains('\0') {
+        reader.warn(variable, raw, "a file path; treating it as not set");
+        return None;
+    }
+    Some(TlsFile::new(variable, PathBuf::from(raw)))
+}
+
+/// Reads the TLS files the destinations name, once each, with one warning
+/// per file that cannot be used (the destination then goes without it:
+/// no private CA, or no client certificate).
+#[cfg(feature = "otlp")]
+pub(crate) fn read_tls_files(settings: &mut OtlpSettings, warnings: &mut Vec<super::env::ConfigWarning>) {
+    let mut seen: Vec<(PathBuf, Option<Arc<[u8]>>)> = Vec::new();
+    for destination in settings.both_mut() {
+        for (file, content) in destination.tls.each_mut() {
+            if file.pem.is_some() {
+                continue;
+            }
+            if let Some((_, pem)) = seen.iter().find(|(path, _)| *path == file.path) {
+                file.pem.clone_from(pem);
+                continue;
+            }
+            let pem = match checked_pem(&file.path, content) {
+                Ok(pem) => Some(pem),
+                Err(problem) => {
+                    let expected = match content {
+                        TlsContent::Certificates => "a readable PEM file of certificates",
+                        TlsContent::PrivateKey => "a readable PEM file with a private key",
+                    };
+                    warnings.push(super::env::ConfigWarning::new(
+                        file.variable,
+                        file.path.display().to_string(),
+                        format!("{expected} ({problem}); going without it"),
+                    ));
+                    None
+                }
+            };
+            file.pem.clone_from(&pem);
+            seen.push((file.path.clone(), pem));
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn checked_pem(path: &std::path::Path, content: TlsContent) -> Result<Arc<[u8]>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
+    match content {
+        TlsContent::Certificates => {
+            let certificates = CertificateDer::pem_slice_iter(&bytes)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| format!("not PEM: {error}"))?;
+            if certificates.is_empty() {
+                return Err("no CERTIFICATE in it".to_owned());
+            }
+        }
+        TlsContent::PrivateKey => {
+            PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| format!("no private key in it: {error}"))?;
+        }
+    }
+    Ok(Arc::from(bytes))
+}
+
 /// `text` as an endpoint (without a trailing `/`), when it is an absolute
 /// `http://` or `https://` URL with a host.
 pub(crate) fn checked_endpoint(text: &str) -> Option<String> {
@@ -122,40 +480,12 @@ fn is_http_url(text: &str) -> bool {
 /// dropped with one warning naming each by position and why, never
 /// echoing a value, which may be a secret.
 fn headers(reader: &mut EnvReader<'_>, variable: &'static str) -> Option<Vec<(String, String)>> {
-    let raw = reader.non_empty(variable)?;
-    let mut pairs = Vec::new();
-    let mut problems = Vec::new();
-    for (index, pair) in raw.split(',').enumerate() {
-        match header(pair) {
-            Ok(header) => pairs.push(header),
-            Err(problem) => problems.push(format!("pair {} {problem}", index + 1)),
-        }
-    }
-    if !problems.is_empty() {
-        reader.warn(
-            variable,
-            format!("({} pairs; values not shown)", raw.split(',').count()),
-            &format!(
-                "name=value pairs separated by commas, values percent-encoded; dropped {}",
-                problems.join(", ")
-            ),
-        );
-    }
+    let pairs = decoded_pairs(reader, variable, |name, value| {
+        let name = name.to_ascii_lowercase();
+        checked_header(&name, &value)?;
+        Ok((name, value))
+    })?;
     Some(pairs)
-}
-
-fn header(pair: &str) -> Result<(String, String), &'static str> {
-    let pair = pair.trim();
-    if pair.is_empty() {
-        return Err("is empty");
-    }
-    let (name, value) = pair.split_once('=').ok_or("has no '='")?;
-    let name = percent_decoded(name.trim())
-        .ok_or("has a malformed percent-escape")?
-        .to_ascii_lowercase();
-    let value = percent_decoded(value.trim()).ok_or("has a malformed percent-escape")?;
-    checked_header(&name, &value)?;
-    Ok((name, value))
 }
 
 /// Whether `name` (lower case, decoded) and `value` (decoded) make an HTTP
@@ -171,25 +501,6 @@ pub(crate) fn checked_header(name: &str, value: &str) -> Result<(), &'static str
         return Err("has a value that is not a valid header value");
     }
     Ok(())
-}
-
-/// `text` with its `%XX` escapes decoded; `None` when an escape is
-/// malformed (the decoder would pass it through as text) or the result is
-/// not UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let escapes_whole = bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(at, _)| {
-        bytes
-            .get(at + 1..at + 3)
-            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-    });
-    if !escapes_whole {
-        return None;
-    }
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .ok()
-        .map(|decoded| decoded.into_owned())
 }
 
 #[cfg(test)]

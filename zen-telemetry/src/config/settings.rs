@@ -18,7 +18,8 @@ pub enum ExporterKind {
     Auto,
     /// OTLP to Google's Telemetry API.
     Gcp,
-    /// OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT` ([`Config::otlp`]).
+    /// OTLP (gRPC, or HTTP with `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`)
+    /// to `OTEL_EXPORTER_OTLP_ENDPOINT` ([`Config::otlp`]).
     Otlp,
     /// One readable line per span on standard output.
     Stdout,
@@ -202,7 +203,40 @@ pub struct Config {
     /// `TRACESTATE`): every root span joins its trace. `None` when unset or
     /// not valid W3C trace context (warned about).
     pub process_parent: Option<opentelemetry::trace::SpanContext>,
+    /// Roots follow the sampled flag of the process parent (`TRACEPARENT`):
+    /// true unless `OTEL_TRACES_SAMPLER` names a sampler without `parentbased_`.
+    pub sampler_parent_based: bool,
+    /// The user's own resource attributes (`OTEL_RESOURCE_ATTRIBUTES`),
+    /// under zen's: a key zen sets itself keeps zen's value.
+    pub resource_attributes: Vec<(String, String)>,
+    /// Where metric points go when not where spans go
+    /// (`OTEL_METRICS_EXPORTER`); `None`: with the spans.
+    pub metrics_exporter: Option<ExporterKind>,
+    /// The longest one metric export may take (`OTEL_METRIC_EXPORT_TIMEOUT`).
+    pub metric_export_timeout: Duration,
+    /// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
+    pub span_limits: SpanLimits,
+    /// The user's home directory (`HOME`, on Windows `USERPROFILE`): the
+    /// scrubber replaces it in error text, and Google's credentials are
+    /// looked up under it.
+    pub home_dir: Option<PathBuf>,
 }
+
+/// What one span may carry; beyond it, attributes and events are dropped
+/// and values cut (the OTel SDK's span limits, applied to every span).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpanLimits {
+    /// Attributes per span (default 128).
+    pub attribute_count: u32,
+    /// Events per span (default 128).
+    pub event_count: u32,
+    /// Characters per string attribute value; `None`: no limit.
+    pub attribute_value_length: Option<u32>,
+}
+
+/// Default `OTEL_METRIC_EXPORT_TIMEOUT`, as the OTel specification's.
+pub const DEFAULT_METRIC_EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most characters a service name or version from the environment
 /// keeps: each is a resource attribute of every span and a label of every
@@ -240,6 +274,12 @@ impl Default for Config {
             metrics_file_path: None,
             spool: SpoolSettings::default(),
             process_parent: None,
+            sampler_parent_based: true,
+            resource_attributes: Vec::new(),
+            metrics_exporter: None,
+            metric_export_timeout: DEFAULT_METRIC_EXPORT_TIMEOUT,
+            span_limits: SpanLimits::default(),
+            home_dir: None,
         }
     }
 }
@@ -276,6 +316,15 @@ impl Config {
         }
     }
 
+    /// Where metric points go, `auto` resolved: `OTEL_METRICS_EXPORTER` if
+    /// set, else where spans go.
+    pub fn resolved_metrics_exporter(&self) -> ExporterKind {
+        match self.metrics_exporter {
+            Some(ExporterKind::Auto) | None => self.resolved_exporter(),
+            Some(kind) => kind,
+        }
+    }
+
     /// Where the `file` exporter writes metric points: the path set, else
     /// the span file's with `.metrics.jsonl` for its extension
     /// (`zen-traces.jsonl` → `zen-traces.metrics.jsonl`).
@@ -298,8 +347,8 @@ impl Config {
         cfg!(feature = "gcp") && self.exporter == ExporterKind::Auto && self.gcp.pending.is_some()
     }
 
-    /// Reads the files the variables point Google Cloud detection at (a
-    /// credentials file, the gcloud configuration), which loading the
+    /// Reads the files the variables point at (Google Cloud's credentials
+    /// file and gcloud configuration, the OTLP TLS files), which loading the
     /// configuration leaves alone; returns a warning per bad file. Does
     /// nothing while disabled, or once read. The pipeline calls this when it
     /// starts; [`resolved_exporter`](Self::resolved_exporter) is final after it.
@@ -307,6 +356,8 @@ impl Config {
         let mut warnings = Vec::new();
         if !self.is_disabled() {
             super::gcp::read_files(&mut self.gcp, &mut warnings);
+            #[cfg(feature = "otlp")]
+            super::otlp::read_tls_files(&mut self.otlp, &mut warnings);
         }
         warnings
     }

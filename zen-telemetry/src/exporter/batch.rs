@@ -31,11 +31,9 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
+#[cfg(feature = "otlp")]
+use super::destination::Delivery;
 use super::finished::Finished;
-#[cfg(feature = "otlp")]
-use super::grpc::{Delivery, Grpc};
-#[cfg(feature = "otlp")]
-use super::spool::Signal;
 use crate::config::BatchSettings;
 use crate::{diag, stats};
 
@@ -181,19 +179,10 @@ impl Queue {
 }
 
 impl CountingBatchProcessor {
-    /// Starts the export thread. Fails only when the thread cannot be spawned.
+    /// Starts the export thread, which also runs the exporter's
+    /// housekeeping (a network exporter's resending of its spool). Fails
+    /// only when the thread cannot be spawned.
     pub(crate) fn new<E: BatchExport>(exporter: E, settings: &BatchSettings) -> Result<Self, String> {
-        Self::with_resend(exporter, settings, None)
-    }
-
-    /// Starts the export thread, which also sends what was spooled for
-    /// `destination`, by earlier processes or this one: a round when it
-    /// starts, then more while any is left (`Grpc::next_resend`).
-    pub(crate) fn with_resend<E: BatchExport>(
-        exporter: E,
-        settings: &BatchSettings,
-        destination: Option<Resend>,
-    ) -> Result<Self, String> {
         let max_queue_size = settings.max_queue_size.max(1);
         let max_export_batch_size = settings.max_export_batch_size.clamp(1, max_queue_size);
         let wake_at = max_export_batch_size.max(max_queue_size / 2);
@@ -208,7 +197,6 @@ impl CountingBatchProcessor {
             max_export_batch_size,
             wake_at,
             schedule_delay: settings.schedule_delay,
-            resend: destination,
         };
         thread::Builder::new()
             .name("zen-telemetry-batch".to_owned())
@@ -297,6 +285,11 @@ pub(crate) trait BatchExport: Send + 'static {
     fn start(&self, batch: Vec<Finished>) -> Exporting;
     fn shutdown(&self) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
+    /// Work between batches (resending the spool); returns how long until
+    /// more is due, `None` when nothing is.
+    fn housekeeping(&mut self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A batch given to its exporter.
@@ -308,7 +301,10 @@ pub(crate) enum Exporting {
 
 /// What became of a batch: delivered, spooled for a later try, or lost.
 enum Fate {
-    Delivered,
+    /// Taken, but for `rejected` spans (an OTLP partial success).
+    Delivered {
+        rejected: u64,
+    },
     // Only network exporters spool.
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     Spooled(String),
@@ -319,11 +315,13 @@ impl Exporting {
     /// Waits until the batch is delivered or has failed (and is spooled).
     fn finish(self) -> Fate {
         match self {
-            Exporting::Done(Ok(())) => Fate::Delivered,
+            Exporting::Done(Ok(())) => Fate::Delivered { rejected: 0 },
             Exporting::Done(Err(error)) => Fate::Failed(error),
             #[cfg(feature = "otlp")]
             Exporting::Sending(delivery) => match delivery.wait() {
-                Ok(()) => Fate::Delivered,
+                Ok(delivered) => Fate::Delivered {
+                    rejected: delivered.rejected,
+                },
                 Err(undelivered) if undelivered.spooled => Fate::Spooled(undelivered.reason),
                 Err(undelivered) => Fate::Failed(OTelSdkError::InternalFailure(undelivered.reason)),
             },
@@ -368,17 +366,7 @@ struct Worker<E> {
     max_export_batch_size: usize,
     wake_at: usize,
     schedule_delay: Duration,
-    /// Where spooled batches are sent again; `None` for local exporters.
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    resend: Option<Resend>,
 }
-
-/// The destination spooled batches are sent again to.
-#[cfg(feature = "otlp")]
-pub(crate) type Resend = Arc<Grpc>;
-/// Without network exporters there is nothing to resend.
-#[cfg(not(feature = "otlp"))]
-pub(crate) type Resend = std::convert::Infallible;
 
 impl<E: BatchExport> Worker<E> {
     fn run(mut self) {
@@ -389,23 +377,14 @@ impl<E: BatchExport> Worker<E> {
         // polls and leaves `ready_sent` set, so traced threads never pay
         // for waking it.
         let mut polling = false;
-        #[cfg(feature = "otlp")]
-        let mut last_resend = None;
         loop {
-            #[cfg(feature = "otlp")]
-            if let Some(destination) = &self.resend {
-                destination.resend_if_due(Signal::Traces, &mut last_resend);
-            }
+            let housekeeping = self.exporter.housekeeping();
             let wait = if polling {
                 BUSY_POLL
             } else {
                 self.schedule_delay.saturating_sub(last_export.elapsed())
             };
-            #[cfg(feature = "otlp")]
-            let wait = match self.resend.as_ref().and_then(|d| d.next_resend(last_resend)) {
-                Some(next) => wait.min(next),
-                None => wait,
-            };
+            let wait = housekeeping.map_or(wait, |next| wait.min(next));
             match self.control.recv_timeout(wait) {
                 Ok(Control::BatchReady) => {
                     polling = self.export_full_batches();
@@ -497,8 +476,9 @@ impl<E: BatchExport> Worker<E> {
             return Ok(());
         };
         match exporting.finish() {
-            Fate::Delivered => {
-                stats::add_exported(count);
+            Fate::Delivered { rejected } => {
+                // What the backend rejected is counted by the destination.
+                stats::add_exported(count.saturating_sub(rejected));
                 Ok(())
             }
             // Counted spooled by the spool; a later process sends it.

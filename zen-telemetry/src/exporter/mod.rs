@@ -1,20 +1,26 @@
 //! Exporters and the batch processor in front of them.
 //!
-//! Every exporter sits behind our batch processor (`batch.rs`): a bounded
-//! queue (full means dropped and counted, never blocked on) drained by one
-//! background thread. Network requests (`grpc.rs`, for spans and metric
-//! points alike) run on a private one-worker tokio runtime so the host
-//! program needs no runtime and a host runtime is never touched; what they
-//! cannot deliver waits in the spool (`spool.rs`) for a later process.
+//! ```text
+//!  spans ──> batch.rs (per-thread queues, one export thread) ─┐
+//!                                                             ├─> [`sink`] ──> jsonl (file, stdout)
+//!  metric points ──> metrics (one export thread) ─────────────┘          └──> destination ──> transport (gRPC, HTTP) ──> spool
+//! ```
+//!
+//! [`sink`] is the one place a signal's exporter kind becomes where its
+//! data goes. Network requests (`destination.rs`, through `transport/`) run
+//! on a private one-worker tokio runtime so the host program needs no
+//! runtime and a host runtime is never touched; what they cannot deliver
+//! waits in the spool (`spool/`) for a later process, and `resend.rs` sends
+//! it back.
 
 mod batch;
+#[cfg(feature = "otlp")]
+mod destination;
 #[cfg(feature = "otlp")]
 mod exit;
 mod finished;
 #[cfg(feature = "gcp")]
 mod gcp;
-#[cfg(feature = "otlp")]
-mod grpc;
 mod json;
 mod jsonl;
 #[cfg(feature = "gcp")]
@@ -25,15 +31,83 @@ mod on_runtime;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod request;
+#[cfg(feature = "otlp")]
+mod resend;
+#[cfg(feature = "otlp")]
 mod span_wire;
 pub(crate) mod spool;
+#[cfg(feature = "otlp")]
+mod transport;
+
+use std::path::PathBuf;
+#[cfg(feature = "otlp")]
+use std::sync::Arc;
 
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::{CountingBatchProcessor, SdkExport};
+#[cfg(feature = "otlp")]
+pub(crate) use destination::Destination;
 pub(crate) use finished::{Finished, SpanExtras, StatusCode, TracedSpan};
+pub(crate) use spool::Signal;
 
 pub use json::{JsonEvent, JsonSpan};
 pub use jsonl::{JsonLinesExporter, StdoutExporter};
+
+/// Where one signal's data goes.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// Nowhere.
+    None,
+    /// One line per span or point on standard output.
+    Stdout,
+    /// JSON lines in this file.
+    File(PathBuf),
+    /// An OTLP destination; `google`: Google's Telemetry API, whose limits apply.
+    #[cfg(feature = "otlp")]
+    Network {
+        destination: Arc<Destination>,
+        google: bool,
+    },
+}
+
+/// Where `signal` goes with exporter `kind` (resolved): the one selection
+/// for the span and the metric threads.
+pub(crate) fn sink(config: &Config, kind: ExporterKind, signal: Signal) -> Result<Sink, String> {
+    #[cfg(feature = "otlp")]
+    let (otlp, timeout) = match signal {
+        Signal::Traces => (&config.otlp.traces, config.batch.export_timeout),
+        Signal::Metrics => (&config.otlp.metrics, config.metric_export_timeout),
+    };
+    Ok(match kind {
+        ExporterKind::None | ExporterKind::Auto => Sink::None,
+        ExporterKind::Stdout => Sink::Stdout,
+        ExporterKind::File => Sink::File(match signal {
+            Signal::Traces => config.file_path.clone(),
+            Signal::Metrics => config.metrics_file(),
+        }),
+        #[cfg(feature = "otlp")]
+        ExporterKind::Otlp => Sink::Network {
+            destination: Arc::new(Destination::otlp(otlp, timeout, &config.spool)?),
+            google: false,
+        },
+        #[cfg(feature = "gcp")]
+        ExporterKind::Gcp => Sink::Network {
+            destination: Arc::new(Destination::google(
+                gcp::session(&config.gcp)?,
+                config.gcp.project.as_ref().map(|project| project.id.as_str()),
+                otlp.compression,
+                timeout,
+                &config.spool,
+            )?),
+            google: true,
+        },
+        #[cfg(not(feature = "otlp"))]
+        ExporterKind::Otlp => return Err(missing_feature("otlp")),
+        #[cfg(not(feature = "gcp"))]
+        ExporterKind::Gcp => return Err(missing_feature("gcp")),
+    })
+}
 
 /// Builds the batch processor for `destination`; `Ok(None)` records nothing.
 pub(crate) fn batch_processor(
@@ -41,22 +115,14 @@ pub(crate) fn batch_processor(
     destination: ExporterKind,
 ) -> Result<Option<CountingBatchProcessor>, String> {
     let settings = &config.batch;
-    #[cfg(feature = "otlp")]
-    let timeout = settings.export_timeout;
-    let processor = match destination {
-        ExporterKind::None | ExporterKind::Auto => return Ok(None),
-        ExporterKind::Stdout => CountingBatchProcessor::new(SdkExport(StdoutExporter), settings)?,
-        ExporterKind::File => {
-            CountingBatchProcessor::new(SdkExport(JsonLinesExporter::new(config.file_path.clone())), settings)?
-        }
+    let processor = match sink(config, destination, Signal::Traces)? {
+        Sink::None => return Ok(None),
+        Sink::Stdout => CountingBatchProcessor::new(SdkExport(StdoutExporter), settings)?,
+        Sink::File(path) => CountingBatchProcessor::new(SdkExport(JsonLinesExporter::new(path)), settings)?,
         #[cfg(feature = "otlp")]
-        ExporterKind::Otlp => network(otlp::collector(config, timeout)?, settings)?,
-        #[cfg(feature = "gcp")]
-        ExporterKind::Gcp => network(otlp::google(config, &config.gcp, timeout)?, settings)?,
-        #[cfg(not(feature = "otlp"))]
-        ExporterKind::Otlp => return Err(missing_feature("otlp")),
-        #[cfg(not(feature = "gcp"))]
-        ExporterKind::Gcp => return Err(missing_feature("gcp")),
+        Sink::Network { destination, google } => {
+            CountingBatchProcessor::new(otlp::OtlpSpans::new(destination, google), settings)?
+        }
     };
     Ok(Some(processor))
 }
@@ -65,15 +131,6 @@ pub(crate) fn batch_processor(
 #[cfg(any(not(feature = "otlp"), not(feature = "gcp")))]
 pub(crate) fn missing_feature(feature: &str) -> String {
     format!("zen-telemetry was built without its `{feature}` feature (enable it in Cargo.toml)")
-}
-
-#[cfg(feature = "otlp")]
-fn network(
-    exporter: otlp::OtlpSpans,
-    settings: &crate::config::BatchSettings,
-) -> Result<CountingBatchProcessor, String> {
-    let destination = exporter.destination();
-    CountingBatchProcessor::with_resend(exporter, settings, Some(destination))
 }
 
 /// The program is exiting: requests in flight and to come give up at `deadline`.

@@ -1,5 +1,5 @@
-//! Span export over OTLP/gRPC, to a collector (`Config::otlp`, from the
-//! standard `OTEL_EXPORTER_OTLP_*` variables) or to Google's Telemetry API.
+//! Span export over OTLP, to a collector (`Config::otlp`, from the standard
+//! `OTEL_EXPORTER_OTLP_*` variables) or to Google's Telemetry API.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,52 +9,33 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 
 use super::batch::{BatchExport, Exporting};
+use super::destination::{Destination, Undelivered};
 use super::finished::Finished;
-use super::grpc::{Grpc, Undelivered};
 #[cfg(feature = "gcp")]
 use super::limits;
+use super::resend::Resend;
 use super::span_wire::SpanRequest;
-use crate::config::Config;
-#[cfg(feature = "gcp")]
-use crate::config::gcp::GcpSettings;
+use super::spool::Signal;
 
 /// Sends batches of spans as `ExportTraceServiceRequest`s.
 #[derive(Debug)]
 pub(crate) struct OtlpSpans {
-    grpc: Arc<Grpc>,
+    destination: Arc<Destination>,
+    resend: Resend,
     resource: ResourceAttributesWithSchema,
     /// Shorten what exceeds the Telemetry API's limits.
     #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
     google_limits: bool,
 }
 
-/// The exporter to the collector named by the OTLP variables.
-pub(crate) fn collector(config: &Config, timeout: Duration) -> Result<OtlpSpans, String> {
-    let grpc = Grpc::otlp(&config.otlp.traces, timeout, &config.spool)?;
-    Ok(OtlpSpans::new(grpc, false))
-}
-
-/// The exporter to Google's Telemetry API.
-#[cfg(feature = "gcp")]
-pub(crate) fn google(config: &Config, settings: &GcpSettings, timeout: Duration) -> Result<OtlpSpans, String> {
-    let session = super::gcp::session(settings)?;
-    let project = settings.project.as_ref().map(|project| project.id.as_str());
-    let grpc = Grpc::google(session, project, timeout, &config.spool)?;
-    Ok(OtlpSpans::new(grpc, true))
-}
-
 impl OtlpSpans {
-    fn new(grpc: Grpc, google_limits: bool) -> OtlpSpans {
+    pub(crate) fn new(destination: Arc<Destination>, google_limits: bool) -> OtlpSpans {
         OtlpSpans {
-            grpc: Arc::new(grpc),
+            resend: Resend::new(destination.clone(), Signal::Traces),
+            destination,
             resource: ResourceAttributesWithSchema::default(),
             google_limits,
         }
-    }
-
-    /// The destination, for the export thread to resend the spool to.
-    pub(crate) fn destination(&self) -> Arc<Grpc> {
-        self.grpc.clone()
     }
 }
 
@@ -79,8 +60,8 @@ impl BatchExport for OtlpSpans {
             }
             request.push(span);
         }
-        let deadline = Instant::now() + self.grpc.timeout();
-        Exporting::Sending(self.grpc.start(request, spans, deadline, Undelivered::Spool))
+        let deadline = Instant::now() + self.destination.timeout();
+        Exporting::Sending(self.destination.start(request, spans, deadline, Undelivered::Spool))
     }
 
     fn shutdown(&self) -> OTelSdkResult {
@@ -89,5 +70,9 @@ impl BatchExport for OtlpSpans {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.into();
+    }
+
+    fn housekeeping(&mut self) -> Option<Duration> {
+        self.resend.housekeeping()
     }
 }

@@ -76,10 +76,10 @@ pub(crate) fn build(config: &Config) -> Pipeline {
     // Disabled, the pipeline only exists for an in-memory capture: nothing
     // is exported, whatever exporter or processor was asked for.
     let disabled = config.is_disabled();
-    let destination = if disabled {
-        ExporterKind::None
+    let (destination, metrics_destination) = if disabled {
+        (ExporterKind::None, ExporterKind::None)
     } else {
-        config.resolved_exporter()
+        (config.resolved_exporter(), config.resolved_metrics_exporter())
     };
     let factory = PROCESSOR_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).take();
     let factory = factory.filter(|_| !disabled);
@@ -106,9 +106,9 @@ pub(crate) fn build(config: &Config) -> Pipeline {
         }
     };
     let metric_export = if config.metrics && exporting {
-        exporter::metrics::MetricExport::start(config, destination, &resource).unwrap_or_else(|error| {
+        exporter::metrics::MetricExport::start(config, metrics_destination, &resource).unwrap_or_else(|error| {
             diag::stderr_line(&format!(
-                "zen-telemetry: warning: cannot start the {destination} metric export: {error}; metrics are not exported"
+                "zen-telemetry: warning: cannot start the {metrics_destination} metric export: {error}; metrics are not exported"
             ));
             None
         })
@@ -128,6 +128,8 @@ pub(crate) fn build(config: &Config) -> Pipeline {
         .with_sampler(sampling::ZenSampler)
         .with_id_generator(sampling::ZenIds)
         .with_resource(resource)
+        .with_max_attributes_per_span(config.span_limits.attribute_count)
+        .with_max_events_per_span(config.span_limits.event_count)
         .with_span_processor(SharedFanout(fanout.clone()))
         .build();
     Pipeline {
@@ -143,7 +145,13 @@ pub(crate) fn build(config: &Config) -> Pipeline {
 pub(crate) fn resource(config: &Config) -> Resource {
     use opentelemetry_sdk::trace::IdGenerator;
     let instance_id = opentelemetry_sdk::trace::RandomIdGenerator::default().new_trace_id();
+    let own = config
+        .resource_attributes
+        .iter()
+        .map(|(key, value)| opentelemetry::KeyValue::new(key.clone(), value.clone()));
+    // The user's first: a key zen sets below keeps zen's value.
     Resource::builder_empty()
+        .with_attributes(own)
         .with_detector(Box::new(opentelemetry_sdk::resource::TelemetryResourceDetector))
         .with_service_name(config.service_name.clone())
         .with_attribute(opentelemetry::KeyValue::new(

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::config::{Config, DisabledBy, ExporterKind};
 use crate::state::{self, Switch};
-use crate::{diag, sampling};
+use crate::{diag, sampling, scrub};
 
 static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 /// Set, under the `CONFIG` lock, when the pipeline starts building: the
@@ -77,6 +77,8 @@ fn apply(config: &Config) {
     state::set_error_messages(config.error_messages);
     state::set_metrics(config.metrics);
     sampling::set_rate(config.sample_rate);
+    sampling::set_parent_based(config.sampler_parent_based);
+    scrub::set_home(config.home_dir.as_deref());
     state::set_on(config.turns_on());
     diag::debug_line(|| {
         format!(

@@ -110,15 +110,21 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// `HOME`, read once. Too-short values (`/`, empty) would match everywhere.
-fn home() -> Option<&'static str> {
-    static HOME: OnceLock<Option<String>> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let home = std::env::var("HOME").ok()?;
-        let home = home.trim_end_matches('/');
+/// The home directory the configuration found; only the first call counts
+/// (the environment it came from does not change).
+pub(crate) fn set_home(home: Option<&std::path::Path>) {
+    let home = home.and_then(|home| {
+        let home = home.to_str()?.trim_end_matches(['/', '\\']);
+        // Too-short values (`/`, empty) would match everywhere.
         (home.len() >= 2).then(|| home.to_owned())
-    })
-    .as_deref()
+    });
+    let _ = HOME.set(home);
+}
+
+static HOME: OnceLock<Option<String>> = OnceLock::new();
+
+fn home() -> Option<&'static str> {
+    HOME.get().and_then(Option::as_deref)
 }
 
 /// The first [`SCAN_LIMIT_BYTES`] of `message`, minus the last word when the

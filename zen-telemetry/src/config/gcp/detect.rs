@@ -66,6 +66,7 @@ pub(crate) fn detect(lookup: &dyn Fn(&str) -> Option<String>, warnings: &mut Vec
             break;
         }
     }
+    settings.user_credentials_path = var("HOME").map(|home| Path::new(&home).join(".config/gcloud").join(ADC_FILE));
     let gcloud_dir = var("CLOUDSDK_CONFIG")
         .map(PathBuf::from)
         .or_else(|| var("HOME").map(|home| Path::new(&home).join(".config").join("gcloud")));

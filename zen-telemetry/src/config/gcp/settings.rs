@@ -31,6 +31,9 @@ pub struct GcpSettings {
     ///
     /// [`Config::read_files`]: crate::Config::read_files
     pub(crate) pending: Option<PendingFiles>,
+    /// The one place gcp_auth reads user (`authorized_user`) credentials
+    /// from: `$HOME/.config/gcloud/application_default_credentials.json`.
+    pub(crate) user_credentials_path: Option<PathBuf>,
 }
 
 /// Where the variables say Google Cloud's files are; nothing is read yet.
@@ -55,6 +58,7 @@ impl Default for GcpSettings {
             metadata_host: DEFAULT_METADATA_HOST.to_owned(),
             metadata_check: true,
             pending: None,
+            user_credentials_path: None,
         }
     }
 }

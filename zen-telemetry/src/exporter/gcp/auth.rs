@@ -5,7 +5,6 @@
 //! batch waits for the OAuth server. Failures pause export for a cool-down
 //! instead of retrying on every batch.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 use tonic::metadata::{Ascii, MetadataValue};
 
 use super::metadata;
-use crate::config::gcp::CredentialsSource;
+use crate::config::gcp::{CredentialsSource, GcpSettings};
 use crate::diag;
 
 /// The OAuth scopes the exporters ask for: spans, then metric points.
@@ -66,6 +65,7 @@ struct CachedToken {
 pub(crate) struct Auth {
     credentials: CredentialsSource,
     metadata_host: String,
+    user_credentials_path: Option<std::path::PathBuf>,
     source: tokio::sync::OnceCell<Result<TokenSource, String>>,
     cached: Mutex<Option<CachedToken>>,
     paused_until: Mutex<Option<Instant>>,
@@ -76,10 +76,11 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
-    pub(crate) fn new(credentials: CredentialsSource, metadata_host: String) -> Arc<Auth> {
+    pub(crate) fn new(settings: &GcpSettings) -> Arc<Auth> {
         Arc::new(Auth {
-            credentials,
-            metadata_host,
+            credentials: settings.credentials.clone(),
+            metadata_host: settings.metadata_host.clone(),
+            user_credentials_path: settings.user_credentials_path.clone(),
             source: tokio::sync::OnceCell::new(),
             cached: Mutex::new(None),
             paused_until: Mutex::new(None),
@@ -221,9 +222,7 @@ impl Auth {
             }
             CredentialsSource::File { path, .. } => {
                 // gcp_auth reads user credentials from the gcloud default location only.
-                let default = std::env::var_os("HOME")
-                    .map(|home| Path::new(&home).join(".config/gcloud/application_default_credentials.json"));
-                if default.as_deref() != Some(path.as_path()) {
+                if self.user_credentials_path.as_deref() != Some(path.as_path()) {
                     return Err(format!(
                         "{}: authorized_user credentials are supported only at \
                          ~/.config/gcloud/application_default_credentials.json; use a service account key",

@@ -4,6 +4,8 @@
 
 mod auth;
 mod metadata;
+mod resource;
 mod session;
 
+pub(crate) use resource::prepare;
 pub(crate) use session::{Session, session};

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use tonic::metadata::{Ascii, MetadataValue};
+use http::{HeaderName, HeaderValue};
 
 use super::auth::{Auth, AuthError};
 use super::metadata;
@@ -64,7 +64,7 @@ fn open(settings: &GcpSettings) -> Result<Arc<Session>, String> {
     let runtime = tokio_runtime()?;
     let session = Arc::new(Session {
         endpoint: settings.endpoint.clone(),
-        auth: Auth::new(settings.credentials.clone(), settings.metadata_host.clone()),
+        auth: Auth::new(settings),
         metadata_host: settings.metadata_host.clone(),
         metadata_check: settings.metadata_check,
         project: ProjectCell::new(),
@@ -127,24 +127,23 @@ impl Session {
     }
 
     /// The headers every request carries: the cached token and the quota project.
-    pub(crate) fn headers(&self, project: &str) -> Vec<(&'static str, MetadataValue<Ascii>)> {
+    pub(crate) fn http_headers(&self, project: &str) -> Vec<(HeaderName, HeaderValue)> {
         let mut headers = Vec::with_capacity(2);
-        if let Some(token) = self.auth.cached_header() {
-            headers.push(("authorization", token));
+        if let Some(token) = self.auth.cached_header()
+            && let Ok(token) = HeaderValue::from_bytes(token.as_encoded_bytes())
+        {
+            headers.push((http::header::AUTHORIZATION, token));
         }
-        if let Ok(project) = MetadataValue::try_from(project) {
-            headers.push(("x-goog-user-project", project));
+        if let Ok(project) = HeaderValue::from_str(project) {
+            headers.push((HeaderName::from_static("x-goog-user-project"), project));
         }
         headers
     }
 
-    /// Google refused a request: a 401/403 drops the token and pauses export.
-    pub(crate) fn refused(&self, code: tonic::Code, project: &str) {
-        match code {
-            tonic::Code::Unauthenticated => self.auth.rejected("Unauthenticated", project),
-            tonic::Code::PermissionDenied => self.auth.rejected("PermissionDenied", project),
-            _ => {}
-        }
+    /// Google refused a request's credentials (`denied`: the answer, 401 or
+    /// 403): drops the token and pauses export.
+    pub(crate) fn refused(&self, denied: &'static str, project: &str) {
+        self.auth.rejected(denied, project);
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  calls::sites() ────────────┐
-//!                             ├──> points (changed series only, ≤ 200 a request) ──> exporter::grpc (OTLP, Telemetry API; spooled at exit)
+//!                             ├──> points (changed series only, ≤ 200 a request) ──> exporter::sink: destination (OTLP, Telemetry API; spooled at exit)
 //!  SdkMeterProvider ──> ManualReader ─┘                                           └─> lines (file, stdout)
 //! ```
 //!
@@ -29,41 +29,54 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
 #[cfg(feature = "otlp")]
-use super::grpc::{Grpc, Undelivered};
+use super::destination::{Destination, Undelivered};
 #[cfg(feature = "otlp")]
-use super::spool::Signal;
+use super::resend::Resend;
+use super::{Signal, Sink};
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
 use points::MAX_POINTS_PER_REQUEST;
 
-/// Where metric points go.
+/// Where the metric thread sends points.
 #[derive(Debug)]
-enum Sink {
+enum Points {
     #[cfg(feature = "otlp")]
-    Grpc(Arc<Grpc>),
+    Network(Arc<Destination>, Resend),
     Lines(lines::Lines),
 }
 
-impl Sink {
-    /// Sends one request; a network sink spools it at the `last` export
-    /// when it cannot deliver it.
+impl Points {
+    /// Sends one request; a network destination spools it at the `last`
+    /// export when it cannot deliver it. Returns the points rejected.
     fn send(
         &self,
         request: ExportMetricsServiceRequest,
         points: u64,
         deadline: Instant,
         last: bool,
-    ) -> Result<(), String> {
+    ) -> Result<u64, String> {
         match self {
             #[cfg(feature = "otlp")]
-            Sink::Grpc(grpc) => {
+            Points::Network(destination, _) => {
                 let undelivered = if last { Undelivered::Spool } else { Undelivered::Drop };
-                grpc.deliver(request, points, deadline, undelivered)
+                destination
+                    .deliver(request, points, deadline, undelivered)
+                    .map(|delivered| delivered.rejected)
+                    .map_err(|undelivered| undelivered.reason)
             }
-            Sink::Lines(lines) => {
+            Points::Lines(lines) => {
                 let _ = (points, deadline, last);
-                lines.send(&request)
+                lines.send(&request).map(|()| 0)
             }
+        }
+    }
+
+    /// The destination's resending of its spool; when more is due.
+    fn housekeeping(&mut self) -> Option<Duration> {
+        match self {
+            #[cfg(feature = "otlp")]
+            Points::Network(_, resend) => resend.housekeeping(),
+            Points::Lines(_) => None,
         }
     }
 }
@@ -90,24 +103,15 @@ impl MetricExport {
         destination: ExporterKind,
         resource: &Resource,
     ) -> Result<Option<MetricExport>, String> {
-        let timeout = config.batch.export_timeout;
-        let sink = match destination {
-            ExporterKind::None | ExporterKind::Auto => return Ok(None),
-            ExporterKind::Stdout => Sink::Lines(lines::Lines::Stdout),
-            ExporterKind::File => Sink::Lines(lines::Lines::file(config.metrics_file())),
+        let timeout = config.metric_export_timeout;
+        let sink = match super::sink(config, destination, Signal::Metrics)? {
+            Sink::None => return Ok(None),
+            Sink::Stdout => Points::Lines(lines::Lines::Stdout),
+            Sink::File(path) => Points::Lines(lines::Lines::file(path)),
             #[cfg(feature = "otlp")]
-            ExporterKind::Otlp => Sink::Grpc(Arc::new(Grpc::otlp(&config.otlp.metrics, timeout, &config.spool)?)),
-            #[cfg(feature = "gcp")]
-            ExporterKind::Gcp => Sink::Grpc(Arc::new(Grpc::google(
-                super::gcp::session(&config.gcp)?,
-                config.gcp.project.as_ref().map(|project| project.id.as_str()),
-                timeout,
-                &config.spool,
-            )?)),
-            #[cfg(not(feature = "otlp"))]
-            ExporterKind::Otlp => return Err(super::missing_feature("otlp")),
-            #[cfg(not(feature = "gcp"))]
-            ExporterKind::Gcp => return Err(super::missing_feature("gcp")),
+            Sink::Network { destination, .. } => {
+                Points::Network(destination.clone(), Resend::new(destination, Signal::Metrics))
+            }
         };
         let reader = Arc::new(
             ManualReader::builder()
@@ -168,7 +172,7 @@ impl Answer {
 /// The export thread's state.
 struct Worker {
     points: points::Points,
-    sink: Sink,
+    sink: Points,
     reader: Arc<ManualReader>,
     interval: Duration,
     timeout: Duration,
@@ -177,18 +181,11 @@ struct Worker {
 impl Worker {
     fn run(mut self, inbox: &mpsc::Receiver<Shutdown>) {
         let mut next = Instant::now() + self.interval;
-        #[cfg(feature = "otlp")]
-        let mut last_resend = None;
         loop {
-            #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
-            let mut wake = next;
-            #[cfg(feature = "otlp")]
-            if let Sink::Grpc(destination) = &self.sink {
-                destination.resend_if_due(Signal::Metrics, &mut last_resend);
-                if let Some(resend) = destination.next_resend(last_resend) {
-                    wake = wake.min(Instant::now() + resend);
-                }
-            }
+            let wake = match self.sink.housekeeping() {
+                Some(resend) => next.min(Instant::now() + resend),
+                None => next,
+            };
             match inbox.recv_timeout(wake.saturating_duration_since(Instant::now())) {
                 Err(RecvTimeoutError::Timeout) => {
                     if Instant::now() >= next {
@@ -220,9 +217,10 @@ impl Worker {
         for batch in batches {
             let points = batch.series.len() as u64;
             match self.sink.send(batch.request, points, deadline, last) {
-                Ok(()) => {
+                Ok(rejected) => {
+                    // What the backend rejected is counted by the destination.
                     self.points.delivered(batch.series);
-                    stats::add_metric_points_exported(points);
+                    stats::add_metric_points_exported(points.saturating_sub(rejected));
                     unsent -= points;
                 }
                 Err(error) => {

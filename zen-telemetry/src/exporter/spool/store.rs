@@ -1,31 +1,5 @@
-//! The on-disk spool of requests that could not be delivered before exit,
-//! for a later process with the same destination to send. This module is the
-//! store: files, their format, the bound and the claims; `grpc.rs` writes to
-//! it when a request fails and `resend.rs` reads it back.
-//!
-//! - One directory per destination, named by a hash of endpoint and project,
-//!   under `$XDG_STATE_HOME/zen-telemetry/spool` (else
-//!   `~/.local/state/zen-telemetry/spool`). Directories are 0700, files 0600.
-//! - A batch is written to a temporary file and renamed into place, so a
-//!   reader never sees half a batch under a batch's name; a process killed
-//!   mid-write leaves only a temporary file, removed by the next write or
-//!   claim once it is a minute old.
-//! - File: `ZENSPOOL`, a format version, the signal, the destination, the
-//!   payload (an OTLP protobuf request) and a SHA-256 prefix of all before
-//!   it. A file that fails any check is removed and reported, never sent.
-//! - Names sort by age (`<unix nanos>-<pid>-<seq>-<items>.<signal>.batch`,
-//!   items being spans or points, so dropping counts them without reading);
-//!   over the size bound the oldest go first.
-//! - A sender claims a batch by renaming it to `….claimed-<pid>-<unix secs>`:
-//!   rename is atomic, so two processes never both send one. A claim older
-//!   than [`STALE_CLAIM`] (by the time in its name: a rename keeps the
-//!   file's own times) belongs to a process that died, and is taken over.
-//!
-//! Credentials never go here: only what the request body holds.
-//!
-//! Without the `otlp` feature only [`status`] is used: there is nothing to spool.
-
-#![cfg_attr(not(feature = "otlp"), allow(dead_code))]
+//! The files of one destination's spool: atomic writes, the size bound,
+//! claims, and what is pending.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
@@ -36,86 +10,14 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use super::format::{decode, encode};
+use super::signal::{BATCH_SUFFIX, STALE_CLAIM, Signal};
 use crate::clock;
-use crate::config::{Config, ExporterKind};
 
-const MAGIC: &[u8; 8] = b"ZENSPOOL";
-const VERSION: u8 = 1;
-const CHECKSUM_LEN: usize = 8;
-const BATCH_SUFFIX: &str = ".batch";
 const CLAIM_MARK: &str = ".claimed-";
 const TEMP_PREFIX: &str = ".tmp-";
-
-/// A claim this old belongs to a process that died: its batch is taken over.
-pub(crate) const STALE_CLAIM: Duration = Duration::from_secs(10 * 60);
-/// Spans older than this are not resent but dropped and counted. Cloud
-/// Trace's documented ingest limit ("Maximum past timestamp for a span to be
-/// ingested: 14 days", <https://cloud.google.com/trace/docs/quotas>); that
-/// page says the Telemetry API's limits are "often more generous" and names
-/// none, so this is the bound Google documents.
-pub(crate) const SPAN_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
-/// Metric points whose end time is older than this are not resent: Cloud
-/// Monitoring's "the end time must not be more than 25 hours in the past"
-/// (`TimeInterval`, <https://cloud.google.com/monitoring/api/ref_v3/rest/v3/TimeInterval>),
-/// which the Telemetry API's metric ingestion inherits.
-pub(crate) const METRIC_MAX_AGE: Duration = Duration::from_secs(25 * 3600);
 /// A temporary file this old was left by a process killed while writing.
 const STALE_TEMP: Duration = Duration::from_secs(60);
-
-/// What a batch holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Signal {
-    /// An `ExportTraceServiceRequest`.
-    Traces,
-    /// An `ExportMetricsServiceRequest`.
-    Metrics,
-}
-
-impl Signal {
-    fn code(self) -> u8 {
-        match self {
-            Signal::Traces => 1,
-            Signal::Metrics => 2,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Signal> {
-        match code {
-            1 => Some(Signal::Traces),
-            2 => Some(Signal::Metrics),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn word(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Metrics => "metrics",
-        }
-    }
-
-    /// The oldest data the backend still takes.
-    pub(crate) fn max_age(self) -> Duration {
-        match self {
-            Signal::Traces => SPAN_MAX_AGE,
-            Signal::Metrics => METRIC_MAX_AGE,
-        }
-    }
-
-    /// `items` of this signal as (spans, metric points), for the counters.
-    pub(crate) fn split(self, items: u64) -> (u64, u64) {
-        match self {
-            Signal::Traces => (items, 0),
-            Signal::Metrics => (0, items),
-        }
-    }
-
-    fn of_name(name: &str) -> Option<Signal> {
-        [Signal::Traces, Signal::Metrics]
-            .into_iter()
-            .find(|signal| name.contains(&format!(".{}{BATCH_SUFFIX}", signal.word())))
-    }
-}
 
 /// Spans and metric points removed from the spool undelivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -343,61 +245,6 @@ impl Spool {
     }
 }
 
-/// One destination's spool, as `zen telemetry status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SpoolStatus {
-    /// The directory (it exists only once a batch was spooled).
-    pub dir: PathBuf,
-    /// Batches waiting to be sent.
-    pub batches: usize,
-    /// Their size on disk.
-    pub bytes: u64,
-    /// The age of the oldest.
-    pub oldest: Option<Duration>,
-}
-
-/// The spools `config` sends to and from: its span destination's, then its
-/// metric destination's when that differs. Empty without a spool (spooling
-/// off, no state directory, a local exporter, or a Google project not named
-/// by the configuration). Makes nothing on disk.
-pub(crate) fn status(config: &Config) -> Vec<SpoolStatus> {
-    let Some(root) = config.spool.active_root() else {
-        return Vec::new();
-    };
-    let spools: Vec<Spool> = match config.resolved_exporter() {
-        ExporterKind::Otlp => [&config.otlp.traces, &config.otlp.metrics]
-            .into_iter()
-            .map(|destination| Spool::new(root, destination.endpoint_or_default(), None, config.spool.max_bytes))
-            .collect(),
-        ExporterKind::Gcp => config
-            .gcp
-            .project
-            .iter()
-            .map(|project| Spool::new(root, &config.gcp.endpoint, Some(&project.id), config.spool.max_bytes))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut seen = Vec::new();
-    spools
-        .into_iter()
-        .filter(|spool| {
-            let new = !seen.contains(&spool.dir);
-            seen.push(spool.dir.clone());
-            new
-        })
-        .map(|spool| {
-            let pending = spool.pending();
-            SpoolStatus {
-                dir: spool.dir,
-                batches: pending.batches,
-                bytes: pending.bytes,
-                oldest: pending.oldest,
-            }
-        })
-        .collect()
-}
-
 /// What the spool directory `dir` holds, without making it.
 fn pending_in(dir: &Path) -> Pending {
     let files = batch_files(dir);
@@ -525,62 +372,12 @@ fn claimed_name(original: &Path) -> PathBuf {
     original.with_file_name(format!("{name}{CLAIM_MARK}{}-{now}", std::process::id()))
 }
 
-fn encode(signal: Signal, destination: &str, payload: &[u8]) -> Vec<u8> {
-    let destination = &destination.as_bytes()[..destination.len().min(usize::from(u16::MAX))];
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + destination.len() + payload.len() + CHECKSUM_LEN);
-    bytes.extend_from_slice(MAGIC);
-    bytes.push(VERSION);
-    bytes.push(signal.code());
-    bytes.extend_from_slice(&u16::try_from(destination.len()).unwrap_or(u16::MAX).to_le_bytes());
-    bytes.extend_from_slice(destination);
-    bytes.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
-    bytes.extend_from_slice(payload);
-    let checksum = Sha256::digest(&bytes);
-    bytes.extend_from_slice(&checksum[..CHECKSUM_LEN]);
-    bytes
-}
-
-fn decode(bytes: &[u8], destination: &str) -> Result<(Signal, Vec<u8>), String> {
-    let mut rest = bytes
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or("not a zen-telemetry spool file")?;
-    let mut take = |n: usize, what: &str| -> Result<&[u8], String> {
-        if rest.len() < n {
-            return Err(format!("truncated in the {what}"));
-        }
-        let (head, tail) = rest.split_at(n);
-        rest = tail;
-        Ok(head)
-    };
-    let version = take(1, "header")?[0];
-    if version != VERSION {
-        return Err(format!("format version {version}, expected {VERSION}"));
-    }
-    let signal = Signal::from_code(take(1, "header")?[0]).ok_or("an unknown signal")?;
-    let length = take(2, "header")?;
-    let written_for = take(usize::from(u16::from_le_bytes([length[0], length[1]])), "destination")?;
-    let length = take(4, "header")?;
-    let length = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
-    let payload = take(usize::try_from(length).unwrap_or(usize::MAX), "payload")?.to_vec();
-    let checksum = take(CHECKSUM_LEN, "checksum")?.to_vec();
-    if !rest.is_empty() {
-        return Err("bytes after the checksum".to_owned());
-    }
-    let body = &bytes[..bytes.len() - CHECKSUM_LEN];
-    if Sha256::digest(body)[..CHECKSUM_LEN] != checksum[..] {
-        return Err("the checksum does not match".to_owned());
-    }
-    if written_for != destination.as_bytes() {
-        return Err("written for another destination".to_owned());
-    }
-    Ok((signal, payload))
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+    use crate::exporter::spool::signal::{METRIC_MAX_AGE, SPAN_MAX_AGE};
 
     struct TempRoot(PathBuf);
 

@@ -1,0 +1,83 @@
+//! Why a send failed, in words a person can act on.
+
+use std::time::Duration;
+
+/// Why a send failed, and whether the batch is worth keeping.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// What happened, for a person (`zen telemetry status --check`).
+    pub(crate) message: String,
+    /// A later try may succeed (the backend was away, slow or overloaded);
+    /// false when it refused the data itself.
+    pub(crate) retry: bool,
+    /// The answer asks for a try again in a moment (it was overloaded or
+    /// restarting), not a wait for a later process.
+    pub(crate) again_soon: bool,
+    /// How long the answer asked to wait (`RetryInfo`, `Retry-After`).
+    pub(crate) retry_after: Option<Duration>,
+    /// The backend refused the credentials: how it said so (401, 403).
+    pub(crate) denied: Option<&'static str>,
+}
+
+impl Refusal {
+    /// The backend could not be reached, or did not answer in time.
+    pub(crate) fn unreachable(message: String) -> Refusal {
+        Refusal {
+            message,
+            retry: true,
+            again_soon: false,
+            retry_after: None,
+            denied: None,
+        }
+    }
+}
+
+/// `error` and the chain of errors under it, with the causes a person can
+/// act on named first: a refused connection, an untrusted certificate.
+pub(crate) fn described(endpoint: &str, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut cause = error.source();
+    let mut hint = None;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                hint = Some(format!(
+                    "connection refused by {endpoint}: is the receiver running there?"
+                ));
+            }
+            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                hint = tls_hint(endpoint, tls).or(hint);
+            }
+        }
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            hint = tls_hint(endpoint, tls).or(hint);
+        }
+        current = error.source();
+    }
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !chain.contains(&text) {
+            chain.push_str(&format!(": {text}"));
+        }
+        cause = error.source();
+    }
+    match hint {
+        Some(hint) => format!("{hint} ({chain})"),
+        None => format!("{endpoint}: {chain}"),
+    }
+}
+
+fn tls_hint(endpoint: &str, error: &rustls::Error) -> Option<String> {
+    match error {
+        rustls::Error::InvalidCertificate(problem) => Some(format!(
+            "TLS: the certificate of {endpoint} is not trusted ({problem:?}): set OTEL_EXPORTER_OTLP_CERTIFICATE \
+             to the CA that signed it"
+        )),
+        rustls::Error::AlertReceived(alert) => Some(format!(
+            "TLS: {endpoint} refused the handshake ({alert:?}): does it want a client certificate \
+             (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY)?"
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,50 @@
+//! TLS for the HTTP transport: rustls with the system's roots, Mozilla's
+//! (webpki) roots and the configured CA, and the client certificate when one
+//! is configured. (tonic builds the same from the same files for gRPC.)
+
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::TlsFiles;
+
+/// The client configuration for `files` (read and checked by the configuration).
+pub(crate) fn client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // A system without a certificate store still has Mozilla's roots.
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(certificate);
+    }
+    if let Some(pem) = files.certificate.as_ref().and_then(|file| file.pem()) {
+        for certificate in CertificateDer::pem_slice_iter(pem).flatten() {
+            roots
+                .add(certificate)
+                .map_err(|e| format!("the CA certificate cannot be used: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots);
+    let identity = files
+        .client_certificate
+        .as_ref()
+        .and_then(|file| file.pem())
+        .zip(files.client_key.as_ref().and_then(|file| file.pem()));
+    let mut config = match identity {
+        Some((chain, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain).flatten().collect();
+            let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("the client key cannot be used: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("the client certificate cannot be used: {e}"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
