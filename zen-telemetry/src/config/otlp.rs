@@ -92,6 +92,7 @@ impl TlsFile {
     }
 
     /// The PEM text, when it was read.
+    #[cfg(feature = "otlp")]
     pub(crate) fn pem(&self) -> Option<&[u8]> {
         self.pem.as_deref()
     }
@@ -121,6 +122,7 @@ pub struct TlsFiles {
     pub client_key: Option<TlsFile>,
 }
 
+#[cfg(feature = "otlp")]
 impl TlsFiles {
     pub(crate) fn each_mut(&mut self) -> impl Iterator<Item = (&mut TlsFile, TlsContent)> {
         [
@@ -134,6 +136,7 @@ impl TlsFiles {
 }
 
 /// What a TLS file must hold.
+#[cfg(feature = "otlp")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TlsContent {
     Certificates,

@@ -36,4 +36,5 @@ mod store;
 pub(crate) use signal::Signal;
 pub use status::SpoolStatus;
 pub(crate) use status::status;
+#[cfg(feature = "otlp")]
 pub(crate) use store::{Skipped, Spool};

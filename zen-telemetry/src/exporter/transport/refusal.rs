@@ -16,6 +16,7 @@ pub(crate) struct Refusal {
     /// How long the answer asked to wait (`RetryInfo`, `Retry-After`).
     pub(crate) retry_after: Option<Duration>,
     /// The backend refused the credentials: how it said so (401, 403).
+    #[cfg_attr(not(feature = "gcp"), allow(dead_code))]
     pub(crate) denied: Option<&'static str>,
 }
 
