@@ -5,6 +5,7 @@ pub mod collector;
 pub mod counting;
 pub mod failing;
 pub mod gcp_fakes;
+pub mod http_receiver;
 pub mod monitoring_api;
 pub mod os_tool;
 pub mod probe;

@@ -70,6 +70,13 @@ pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     for var in TELEMETRY_VARS {
         command.env_remove(var);
     }
+    // And whatever else of OpenTelemetry's or ours the caller's shell has.
+    for (var, _) in std::env::vars_os() {
+        let name = var.to_string_lossy();
+        if name.starts_with("OTEL_") || name.starts_with("ZEN_") {
+            command.env_remove(&var);
+        }
+    }
     command.env("NO_GCE_CHECK", "true");
     command.env("CLOUDSDK_CONFIG", NO_GCLOUD_DIR);
     command.env("ZEN_TELEMETRY_SPOOL", "off");

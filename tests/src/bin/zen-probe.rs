@@ -179,6 +179,8 @@ fn main() {
         "exported": stats.spans_exported,
         "dropped": stats.spans_dropped,
         "failed": stats.spans_failed,
+        "spans_rejected": stats.spans_rejected,
+        "metric_points_rejected": stats.metric_points_rejected,
         "metric_points_exported": stats.metric_points_exported,
         "spans_spooled": stats.spans_spooled,
         "spans_resent": stats.spans_resent,

@@ -33,9 +33,9 @@ use super::gcp::Session;
 use super::request::OtlpRequest;
 use super::spool::{Signal, Spool};
 use super::transport::{Refusal, Transport, TransportSettings};
-use crate::config::{OtlpDestination, SpoolSettings};
 #[cfg(feature = "gcp")]
 use crate::config::{OtlpCompression, OtlpProtocol, TlsFiles};
+use crate::config::{OtlpDestination, SpoolSettings};
 use crate::{diag, stats};
 
 /// The wait before a request refused in passing is tried again; doubled each

@@ -35,7 +35,9 @@ pub(crate) fn client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, St
         .as_ref()
         .and_then(|file| file.pem())
         .zip(files.client_key.as_ref().and_then(|file| file.pem()));
-    let mut config = match identity {
+    // No ALPN here: hyper-rustls sets `http/1.1` itself, and panics on a
+    // configuration that already has protocols.
+    let config = match identity {
         Some((chain, key)) => {
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain).flatten().collect();
             let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("the client key cannot be used: {e}"))?;
@@ -45,6 +47,5 @@ pub(crate) fn client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, St
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
