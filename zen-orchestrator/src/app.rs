@@ -34,9 +34,14 @@ pub fn execute(action: Action) -> u8 {
                 Err(message) => usage_error(&message),
             }
         }
-        Action::TelemetryStatus { json } => {
-            print!("{}", telemetry_status(json));
-            0
+        Action::TelemetryStatus { json, check } => {
+            let (text, config) = telemetry_status(json);
+            print!("{text}");
+            if check {
+                telemetry_status::check(&config, json)
+            } else {
+                0
+            }
         }
         Action::TelemetryMonitoring(options) => monitoring::run(&options),
         Action::ListCommands { workspace } => match workspace::resolve(workspace.as_deref()) {
@@ -93,7 +98,7 @@ fn configure_telemetry(options: &RunOptions) {
     }
 }
 
-fn telemetry_status(json: bool) -> String {
+fn telemetry_status(json: bool) -> (String, zen_telemetry::Config) {
     let mut config = zen_telemetry::config();
     // What a run would read when its pipeline starts (nothing while disabled).
     for warning in config.read_files() {
@@ -104,12 +109,13 @@ fn telemetry_status(json: bool) -> String {
         config.service_name = usage_metrics::SERVICE_NAME.to_owned();
     }
     let traceparent_given = std::env::var_os("TRACEPARENT").is_some_and(|v| !v.to_string_lossy().trim().is_empty());
-    if json {
+    let text = if json {
         let status = telemetry_status::to_json(&config, traceparent_given);
         format!("{status:#}\n")
     } else {
         telemetry_status::to_text(&config, traceparent_given)
-    }
+    };
+    (text, config)
 }
 
 /// What a finished run leaves for the final table and the report.

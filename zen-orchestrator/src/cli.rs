@@ -48,8 +48,8 @@ impl Cli {
             Some(Command::Run(args)) => args.into_action(),
             Some(Command::Traces { file, html }) => Action::Traces { file, html },
             Some(Command::Telemetry {
-                command: TelemetryCommand::Status { json },
-            }) => Action::TelemetryStatus { json },
+                command: TelemetryCommand::Status { json, check },
+            }) => Action::TelemetryStatus { json, check },
             Some(Command::Telemetry {
                 command: TelemetryCommand::Monitoring(args),
             }) => Action::TelemetryMonitoring(Box::new((*args).into())),
@@ -84,6 +84,10 @@ enum TelemetryCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Send one span and one metric point to each configured destination and say
+        /// what became of them; exit 1 when any was not delivered.
+        #[arg(long)]
+        check: bool,
     },
     /// Write a Cloud Monitoring dashboard, alert policies and Prometheus rules for a
     /// service that uses zen-telemetry; with --apply, create or update them in a project.
@@ -529,11 +533,17 @@ mod tests {
         );
         assert_eq!(
             action(&["telemetry", "status"]),
-            Action::TelemetryStatus { json: false }
+            Action::TelemetryStatus {
+                json: false,
+                check: false
+            }
         );
         assert_eq!(
             action(&["telemetry", "status", "--json"]),
-            Action::TelemetryStatus { json: true }
+            Action::TelemetryStatus {
+                json: true,
+                check: false
+            }
         );
     }
 

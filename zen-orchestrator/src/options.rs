@@ -23,6 +23,8 @@ pub enum Action {
     },
     /// `zen telemetry status`: show what zen's own telemetry does.
     TelemetryStatus {
+        /// Send one span and one metric point to each destination.
+        check: bool,
         /// Print JSON instead of text.
         json: bool,
     },

@@ -251,3 +251,42 @@ pub fn to_text(config: &Config, traceparent_given: bool) -> String {
 fn config_source(destination: &Value) -> String {
     destination["project_source"].as_str().unwrap_or_default().to_owned()
 }
+
+/// `--check`: sends one span and one metric point to each configured
+/// destination and prints, per signal, success or why not. Returns the exit
+/// code: 0 when everything checked was delivered, 1 otherwise (disabled
+/// included: nothing can be delivered).
+pub fn check(config: &Config, json: bool) -> u8 {
+    if config.is_disabled() {
+        println!("check: telemetry is disabled; nothing was sent");
+        return 1;
+    }
+    let checks = zen_telemetry::check_destinations(config);
+    if json {
+        let rows: Vec<Value> = checks
+            .iter()
+            .map(|check| {
+                json!({
+                    "signal": check.signal,
+                    "exporter": check.exporter.as_str(),
+                    "delivered": check.result.is_ok(),
+                    "error": check.result.as_ref().err(),
+                })
+            })
+            .collect();
+        println!("{:#}", json!({ "check": rows }));
+    } else if checks.is_empty() {
+        println!(
+            "check: no network destination to check (exporter {})",
+            config.resolved_exporter()
+        );
+    } else {
+        for check in &checks {
+            match &check.result {
+                Ok(()) => println!("check {}: delivered ({})", check.signal, check.exporter),
+                Err(reason) => println!("check {}: NOT delivered: {reason}", check.signal),
+            }
+        }
+    }
+    u8::from(checks.iter().any(|check| check.result.is_err()))
+}

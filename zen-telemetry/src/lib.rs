@@ -89,6 +89,8 @@ pub use calls::{
 pub use config::gcp;
 pub use config::{BatchSettings, Config, ConfigBuilder, ConfigWarning, DisabledBy, ExporterKind, SpoolSettings};
 pub use exporter::spool::SpoolStatus;
+#[cfg(feature = "otlp")]
+pub use exporter::{DestinationCheck, check_destinations};
 pub use pipeline::InitError;
 pub use stats::{Stats, stats};
 #[cfg(feature = "tracing")]

@@ -15,6 +15,8 @@
 
 mod batch;
 #[cfg(feature = "otlp")]
+mod check;
+#[cfg(feature = "otlp")]
 mod destination;
 #[cfg(feature = "otlp")]
 mod exit;
@@ -46,6 +48,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, ExporterKind};
 pub(crate) use batch::{CountingBatchProcessor, SdkExport};
+#[cfg(feature = "otlp")]
+pub use check::{DestinationCheck, check_destinations};
 #[cfg(feature = "otlp")]
 pub(crate) use destination::Destination;
 pub(crate) use finished::{Finished, SpanExtras, StatusCode, TracedSpan};

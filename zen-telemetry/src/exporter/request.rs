@@ -1,6 +1,7 @@
 //! The two OTLP export requests, as the destination sends them.
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
@@ -37,6 +38,21 @@ impl OtlpRequest for ExportMetricsServiceRequest {
         self.resource_metrics
             .iter_mut()
             .map(|metrics| metrics.resource.get_or_insert_with(Default::default))
+            .collect()
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.encode_to_vec()
+    }
+}
+
+impl OtlpRequest for ExportTraceServiceRequest {
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn resources(&mut self) -> Vec<&mut Resource> {
+        self.resource_spans
+            .iter_mut()
+            .map(|spans| spans.resource.get_or_insert_with(Default::default))
             .collect()
     }
 

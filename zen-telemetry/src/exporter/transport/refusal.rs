@@ -63,6 +63,14 @@ pub(crate) fn described(endpoint: &str, error: &(dyn std::error::Error + 'static
         }
         cause = error.source();
     }
+    // Connectors box their errors, which hides rustls' type from downcasts;
+    // its words are stable.
+    if hint.is_none() && chain.contains("invalid peer certificate") {
+        hint = Some(untrusted(
+            endpoint,
+            chain.rsplit("invalid peer certificate: ").next().unwrap_or_default(),
+        ));
+    }
     match hint {
         Some(hint) => format!("{hint} ({chain})"),
         None => format!("{endpoint}: {chain}"),
@@ -71,14 +79,18 @@ pub(crate) fn described(endpoint: &str, error: &(dyn std::error::Error + 'static
 
 fn tls_hint(endpoint: &str, error: &rustls::Error) -> Option<String> {
     match error {
-        rustls::Error::InvalidCertificate(problem) => Some(format!(
-            "TLS: the certificate of {endpoint} is not trusted ({problem:?}): set OTEL_EXPORTER_OTLP_CERTIFICATE \
-             to the CA that signed it"
-        )),
+        rustls::Error::InvalidCertificate(problem) => Some(untrusted(endpoint, &format!("{problem:?}"))),
         rustls::Error::AlertReceived(alert) => Some(format!(
             "TLS: {endpoint} refused the handshake ({alert:?}): does it want a client certificate \
              (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY)?"
         )),
         _ => None,
     }
+}
+
+fn untrusted(endpoint: &str, problem: &str) -> String {
+    format!(
+        "TLS: the certificate of {endpoint} is not trusted ({problem}): set OTEL_EXPORTER_OTLP_CERTIFICATE to the CA \
+         that signed it"
+    )
 }
