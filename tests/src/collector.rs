@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValueKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use tonic::codec::CompressionEncoding;
 
 type Requests = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;
 
@@ -197,8 +198,8 @@ impl FakeCollector {
         };
         let stop = serve(listener, move |server| {
             server
-                .add_service(TraceServiceServer::new(receiver.clone()))
-                .add_service(MetricsServiceServer::new(receiver))
+                .add_service(TraceServiceServer::new(receiver.clone()).accept_compressed(CompressionEncoding::Gzip))
+                .add_service(MetricsServiceServer::new(receiver).accept_compressed(CompressionEncoding::Gzip))
         });
         FakeCollector {
             addr,

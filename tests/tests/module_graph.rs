@@ -361,3 +361,47 @@ fn print_module_graphs() {
         }
     }
 }
+
+/// Finds calls that read the process environment (`std::env::var`,
+/// `var_os`, `vars`, `vars_os`), by path, comments and strings aside.
+struct EnvReads(Vec<String>);
+
+impl<'ast> Visit<'ast> for EnvReads {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let reads = segments
+            .windows(2)
+            .any(|pair| pair[0] == "env" && matches!(pair[1].as_str(), "var" | "var_os" | "vars" | "vars_os"))
+            || (segments.len() == 1 && matches!(segments[0].as_str(), "var_os" | "vars_os"));
+        if reads {
+            self.0.push(segments.join("::"));
+        }
+        syn::visit::visit_path(self, path);
+    }
+}
+
+/// The configuration is the one place that reads the environment: after
+/// load, nothing in zen-telemetry reads a variable again.
+#[test]
+fn only_the_configuration_reads_the_environment() {
+    let root = workspace().join("zen-telemetry/src/lib.rs");
+    let krate = read_crate(&root);
+    let mut found = Vec::new();
+    for (module, file) in &krate.files {
+        if module.first().is_some_and(|top| top == "config") {
+            continue;
+        }
+        let mut reads = EnvReads(Vec::new());
+        reads.visit_file(&parse(file));
+        found.extend(reads.0.into_iter().map(|read| format!("{}: {read}", file.display())));
+    }
+    assert!(found.is_empty(), "environment read outside config/: {found:#?}");
+    // The check sees a read where there is one.
+    let config = workspace().join("zen-telemetry/src/config/load.rs");
+    let mut reads = EnvReads(Vec::new());
+    reads.visit_file(&parse(&config));
+    assert!(
+        !reads.0.is_empty(),
+        "config/load.rs reads the environment; the visitor missed it"
+    );
+}

@@ -15,7 +15,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use super::destination::Undelivered;
-use super::{Signal, Sink, sink};
+use super::sink::{Sink, sink};
+use super::spool::Signal;
 use crate::clock;
 use crate::config::{Config, ExporterKind, OtlpProtocol, SpoolSettings};
 use crate::sampling;

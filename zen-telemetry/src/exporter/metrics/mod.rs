@@ -32,7 +32,8 @@ use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Tempora
 use super::destination::{Destination, Undelivered};
 #[cfg(feature = "otlp")]
 use super::resend::Resend;
-use super::{Signal, Sink};
+use super::sink::{Sink, sink};
+use super::spool::Signal;
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
 use points::MAX_POINTS_PER_REQUEST;
@@ -104,7 +105,7 @@ impl MetricExport {
         resource: &Resource,
     ) -> Result<Option<MetricExport>, String> {
         let timeout = config.metric_export_timeout;
-        let sink = match super::sink(config, destination, Signal::Metrics)? {
+        let sink = match sink(config, destination, Signal::Metrics)? {
             Sink::None => return Ok(None),
             Sink::Stdout => Points::Lines(lines::Lines::Stdout),
             Sink::File(path) => Points::Lines(lines::Lines::file(path)),
