@@ -12,11 +12,17 @@ use std::sync::Mutex;
 /// `CI=true`; else says once per test binary that `checks` were skipped and
 /// that `apt-get install {package}` brings the tool, and returns false.
 pub fn require(program: &str, package: &str, checks: &str) -> bool {
+    require_installed_by(program, &format!("apt-get install -y {package}"), checks)
+}
+
+/// [`require`], for a tool another package manager brings: `install` is
+/// the command that does.
+pub fn require_installed_by(program: &str, install: &str, checks: &str) -> bool {
     if on_path(program) {
         return true;
     }
     if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{program} is not installed, and CI must run {checks}: apt-get install -y {package}");
+        panic!("{program} is not installed, and CI must run {checks}: {install}");
     }
     static SAID: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut said = SAID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -25,7 +31,7 @@ pub fn require(program: &str, package: &str, checks: &str) -> bool {
         // Straight to stderr: the test harness hides what passing tests print.
         let _ = writeln!(
             std::io::stderr(),
-            "skipped: {checks}: {program} is not installed (apt-get install {package})"
+            "skipped: {checks}: {program} is not installed ({install})"
         );
     }
     false
