@@ -2,11 +2,11 @@
 //!
 //! ```text
 //!  spans ──> batch.rs (per-thread queues, one export thread) ─┐
-//!                                                             ├─> [`sink`] ──> jsonl (file, stdout)
+//!                                                             ├─> `sink` ──> jsonl (file, stdout)
 //!  metric points ──> metrics (one export thread) ─────────────┘          └──> destination ──> transport (gRPC, HTTP) ──> spool
 //! ```
 //!
-//! [`sink`] is the one place a signal's exporter kind becomes where its
+//! `sink` is the one place a signal's exporter kind becomes where its
 //! data goes. Network requests (`destination.rs`, through `transport/`) run
 //! on a private one-worker tokio runtime so the host program needs no
 //! runtime and a host runtime is never touched; what they cannot deliver
