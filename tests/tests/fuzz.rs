@@ -162,12 +162,13 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
                 .flat_map(|d| &d.headers)
                 .all(|(name, _)| !name.is_empty() && *name == name.to_ascii_lowercase())
         }
-        // `http/json` is served as `http/protobuf`, anything else as gRPC.
-        v if v.ends_with("_PROTOCOL") => destinations.iter().all(|d| {
-            d.protocol == default.otlp.traces.protocol
-                || (given.trim().eq_ignore_ascii_case("http/json") && d.protocol == OtlpProtocol::HttpProtobuf)
-                || !v.contains("_TRACES_") && !v.contains("_METRICS_") && d.protocol != default.otlp.traces.protocol
-        }),
+        // `http/json` is served as `http/protobuf`; anything else warned
+        // about is not a protocol name, and the default or the other
+        // variable's protocol is used.
+        v if v.ends_with("_PROTOCOL") => match given.trim().to_ascii_lowercase().as_str() {
+            "http/json" => destinations.iter().any(|d| d.protocol == OtlpProtocol::HttpProtobuf),
+            given => !["grpc", "http/protobuf"].contains(&given),
+        },
         v if v.ends_with("_COMPRESSION") => destinations
             .iter()
             .all(|d| d.compression.as_str() != given.trim().to_ascii_lowercase()),

@@ -38,7 +38,10 @@ impl HttpTransport {
         http.enforce_http(false);
         http.set_connect_timeout(Some(settings.timeout));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(super::tls::client_config(settings.tls)?)
+            .with_tls_config(super::tls::client_config(
+                settings.tls,
+                url.scheme_str() == Some("https"),
+            )?)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);

@@ -36,11 +36,16 @@ impl Refusal {
 /// `error` and the chain of errors under it, with the causes a person can
 /// act on named first: a refused connection, an untrusted certificate.
 pub(crate) fn described(endpoint: &str, error: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = error.to_string();
-    let mut cause = error.source();
+    let mut chain = String::new();
     let mut hint = None;
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = current {
+    for error in std::iter::successors(Some(error), |error| error.source()) {
+        let text = error.to_string();
+        if !chain.contains(&text) {
+            if !chain.is_empty() {
+                chain.push_str(": ");
+            }
+            chain.push_str(&text);
+        }
         if let Some(io) = error.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
                 hint = Some(format!(
@@ -54,14 +59,6 @@ pub(crate) fn described(endpoint: &str, error: &(dyn std::error::Error + 'static
         if let Some(tls) = error.downcast_ref::<rustls::Error>() {
             hint = tls_hint(endpoint, tls).or(hint);
         }
-        current = error.source();
-    }
-    while let Some(error) = cause {
-        let text = error.to_string();
-        if !chain.contains(&text) {
-            chain.push_str(&format!(": {text}"));
-        }
-        cause = error.source();
     }
     // Connectors box their errors, which hides rustls' type from downcasts;
     // its words are stable.

@@ -2,7 +2,7 @@
 //! (webpki) roots and the configured CA, and the client certificate when one
 //! is configured. (tonic builds the same from the same files for gRPC.)
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
@@ -10,15 +10,31 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::TlsFiles;
 
-/// The client configuration for `files` (read and checked by the configuration).
-pub(crate) fn client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, String> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    // A system without a certificate store still has Mozilla's roots.
-    for certificate in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(certificate);
-    }
-    if let Some(pem) = files.certificate.as_ref().and_then(|file| file.pem()) {
+/// Mozilla's roots and the system's, read from the system once per process
+/// (the span and metric destinations share them).
+fn public_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // A system without a certificate store still has Mozilla's roots.
+        for certificate in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(certificate);
+        }
+        roots
+    })
+}
+
+/// The client configuration for `files` (read and checked by the
+/// configuration). Only an `https` destination gets roots: a plaintext one
+/// never makes a handshake, so the system's store is not read for it.
+pub(crate) fn client_config(files: &TlsFiles, https: bool) -> Result<rustls::ClientConfig, String> {
+    let mut roots = if https {
+        public_roots().clone()
+    } else {
+        RootCertStore::empty()
+    };
+    if https && let Some(pem) = files.certificate.as_ref().and_then(|file| file.pem()) {
         for certificate in CertificateDer::pem_slice_iter(pem).flatten() {
             roots
                 .add(certificate)
