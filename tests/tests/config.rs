@@ -391,3 +391,20 @@ fn an_invalid_tracestate_is_warned_about_and_ignored() {
         "vendor=value"
     );
 }
+
+/// `service.name` in `OTEL_RESOURCE_ATTRIBUTES` names the service only when
+/// neither name variable does, and an empty one names nothing.
+#[test]
+fn service_name_from_resource_attributes_ranks_below_the_name_variables() {
+    let name = |vars: &[(&str, &str)]| {
+        let (config, _) = Config::from_lookup(|key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()));
+        config.service_name
+    };
+    let theirs = ("OTEL_RESOURCE_ATTRIBUTES", "team=core,service.name=theirs");
+    assert_eq!(name(&[theirs]), "theirs");
+    assert_eq!(name(&[theirs, ("OTEL_SERVICE_NAME", "mine")]), "mine");
+    assert_eq!(
+        name(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=")]),
+        DEFAULT_SERVICE_NAME
+    );
+}

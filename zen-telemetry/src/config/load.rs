@@ -40,7 +40,11 @@ impl Config {
             && let Some(name) = bounded(&mut reader, variable)
         {
             config.service_name = name;
-        } else if let Some((_, name)) = config.resource_attributes.iter().find(|(key, _)| key == "service.name") {
+        } else if let Some((_, name)) = config
+            .resource_attributes
+            .iter()
+            .find(|(key, value)| key == "service.name" && !value.trim().is_empty())
+        {
             // The specification: `OTEL_SERVICE_NAME` wins over this one.
             config.service_name = name.chars().take(MAX_NAME_CHARS).collect();
         }

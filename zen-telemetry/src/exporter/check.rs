@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
 };
@@ -15,6 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use super::destination::Undelivered;
+use super::metrics::string_attribute;
 use super::sink::{Sink, sink};
 use super::spool::Signal;
 use crate::clock;
@@ -105,7 +105,7 @@ fn check_one(config: &Config, kind: ExporterKind, signal: Signal) -> Result<(), 
     };
     let deadline = Instant::now() + destination.timeout().min(CHECK_TIMEOUT);
     let resource = Resource {
-        attributes: vec![text("service.name", &config.service_name)],
+        attributes: vec![string_attribute("service.name", &config.service_name)],
         ..Default::default()
     };
     let now = clock::unix_nanos(SystemTime::now());
@@ -162,15 +162,5 @@ fn check_one(config: &Config, kind: ExporterKind, signal: Signal) -> Result<(), 
         Ok(delivered) if delivered.rejected > 0 => Err(format!("{} took the request but rejected it", destination.url)),
         Ok(_) => Ok(()),
         Err(undelivered) => Err(undelivered.reason),
-    }
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
     }
 }

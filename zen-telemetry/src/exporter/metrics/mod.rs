@@ -37,6 +37,8 @@ use super::spool::Signal;
 use crate::config::{Config, ExporterKind};
 use crate::{diag, stats};
 use points::MAX_POINTS_PER_REQUEST;
+#[cfg(feature = "otlp")]
+pub(crate) use points::string_attribute;
 
 /// Where the metric thread sends points.
 #[derive(Debug)]

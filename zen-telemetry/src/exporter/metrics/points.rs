@@ -315,7 +315,8 @@ fn push_point(metric: &mut Metric, point: Data) {
     }
 }
 
-fn string_attribute(key: &str, value: &str) -> KeyValue {
+/// An OTLP string attribute.
+pub(crate) fn string_attribute(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue {
