@@ -159,6 +159,7 @@ pub fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
 /// An OTLP/gRPC receiver running on its own thread and runtime.
 pub struct FakeCollector {
     addr: SocketAddr,
+    tls: bool,
     requests: Requests,
     headers: Arc<Mutex<Vec<RequestHeaders>>>,
     metrics: MetricRequests,
@@ -178,6 +179,12 @@ impl FakeCollector {
         FakeCollector::serving(listener, answer)
     }
 
+    /// Starts listening on 127.0.0.1 on a free port over TLS, accepting everything.
+    pub fn with_tls(tls: tonic::transport::ServerTlsConfig) -> FakeCollector {
+        let (listener, _) = crate::bind_loopback();
+        FakeCollector::serving_over(listener, Answer::Accept, Some(tls))
+    }
+
     /// Starts listening on `addr`, which an earlier receiver of the same
     /// test had (a backend coming back at the same endpoint), accepting everything.
     pub fn start_on(addr: SocketAddr) -> FakeCollector {
@@ -186,6 +193,14 @@ impl FakeCollector {
     }
 
     fn serving(listener: TcpListener, answer: Answer) -> FakeCollector {
+        FakeCollector::serving_over(listener, answer, None)
+    }
+
+    fn serving_over(
+        listener: TcpListener,
+        answer: Answer,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> FakeCollector {
         let addr = listener.local_addr().expect("local addr");
         let requests: Requests = Arc::default();
         let headers: Arc<Mutex<Vec<RequestHeaders>>> = Arc::default();
@@ -196,13 +211,15 @@ impl FakeCollector {
             metrics: metrics.clone(),
             answer: Arc::new(Mutex::new(answer)),
         };
-        let stop = serve(listener, move |server| {
+        let tls_used = tls.is_some();
+        let stop = serve_over(listener, tls, move |server| {
             server
                 .add_service(TraceServiceServer::new(receiver.clone()).accept_compressed(CompressionEncoding::Gzip))
                 .add_service(MetricsServiceServer::new(receiver).accept_compressed(CompressionEncoding::Gzip))
         });
         FakeCollector {
             addr,
+            tls: tls_used,
             requests,
             headers,
             metrics,
@@ -210,9 +227,13 @@ impl FakeCollector {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` with TLS, the
+    /// name the test certificate is for).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.tls {
+            true => format!("https://localhost:{}", self.addr.port()),
+            false => format!("http://{}", self.addr),
+        }
     }
 
     /// Headers of every request received so far, failed ones included.
@@ -293,6 +314,15 @@ pub(crate) fn serve(
     listener: TcpListener,
     services: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router + Send + 'static,
 ) -> tokio::sync::oneshot::Sender<()> {
+    serve_over(listener, None, services)
+}
+
+/// [`serve`], over TLS when `tls` is given.
+fn serve_over(
+    listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    services: impl FnOnce(&mut tonic::transport::Server) -> tonic::transport::server::Router + Send + 'static,
+) -> tokio::sync::oneshot::Sender<()> {
     listener.set_nonblocking(true).expect("nonblocking");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     thread::spawn(move || {
@@ -307,6 +337,9 @@ pub(crate) fn serve(
             // one waits for the client's delayed ACK, 40 ms.
             let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let mut server = tonic::transport::Server::builder();
+            if let Some(tls) = tls {
+                server = server.tls_config(tls).expect("the test CA's server certificate");
+            }
             let _ = services(&mut server)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;

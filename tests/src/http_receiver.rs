@@ -80,7 +80,19 @@ impl HttpReceiver {
 
     /// Answers `answers` in turn (the last repeats), over TLS when `tls` is given.
     pub fn answering(answers: Vec<HttpAnswer>, tls: Option<ReceiverTls>) -> HttpReceiver {
-        let (listener, addr) = crate::bind_loopback();
+        let (listener, _) = crate::bind_loopback();
+        HttpReceiver::serving(listener, answers, tls)
+    }
+
+    /// Plain HTTP on `addr`, which an earlier receiver of the same test had
+    /// (a backend coming back at the same endpoint), accepting everything.
+    pub fn start_on(addr: SocketAddr) -> HttpReceiver {
+        let listener = std::net::TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr} again: {e}"));
+        HttpReceiver::serving(listener, vec![HttpAnswer::Accept], None)
+    }
+
+    fn serving(listener: std::net::TcpListener, answers: Vec<HttpAnswer>, tls: Option<ReceiverTls>) -> HttpReceiver {
+        let addr = listener.local_addr().expect("local addr");
         listener.set_nonblocking(true).expect("nonblocking");
         let requests: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let answers = Arc::new(Mutex::new(answers));
@@ -156,6 +168,12 @@ impl HttpReceiver {
                 Some((request, decoded)).filter(|(_, decoded)| !decoded.resource_spans.is_empty())
             })
             .collect()
+    }
+
+    /// Waits until at least `count` spans arrived or `timeout` passed.
+    pub fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        wait_until(timeout, || self.spans().len() >= count);
+        self.spans()
     }
 
     /// The metric export requests so far, decoded.
@@ -287,6 +305,9 @@ pub struct TestCa {
     server_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     server_key: Vec<u8>,
     ca_der: rustls::pki_types::CertificateDer<'static>,
+    /// The same server certificate, key and CA as PEM, for tonic's server.
+    server_pem: (String, String),
+    ca_pem: String,
 }
 
 impl TestCa {
@@ -315,6 +336,8 @@ impl TestCa {
             path
         };
         TestCa {
+            server_pem: (server.pem(), server_key.serialize_pem()),
+            ca_pem: ca.pem(),
             ca: write("ca.pem", ca.pem()),
             client_certificate: write("client.pem", client.pem()),
             client_key: write("client.key", client_key.serialize_pem()),
@@ -348,6 +371,21 @@ impl TestCa {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         ReceiverTls {
             config: Arc::new(config),
+        }
+    }
+}
+
+impl TestCa {
+    /// TLS for a gRPC receiver (tonic's server, HTTP/2 by ALPN), asking
+    /// clients for a certificate of this CA when `mutual`.
+    pub fn grpc_server(&self, mutual: bool) -> tonic::transport::ServerTlsConfig {
+        let (certificate, key) = &self.server_pem;
+        let tls =
+            tonic::transport::ServerTlsConfig::new().identity(tonic::transport::Identity::from_pem(certificate, key));
+        if mutual {
+            tls.client_ca_root(tonic::transport::Certificate::from_pem(&self.ca_pem))
+        } else {
+            tls
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod http_receiver;
 pub mod monitoring_api;
 pub mod os_tool;
 pub mod probe;
+pub mod receiver;
 #[cfg(target_os = "linux")]
 pub mod watch;
 

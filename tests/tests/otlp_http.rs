@@ -210,25 +210,3 @@ fn a_tls_file_that_cannot_be_read_is_warned_about_once() {
     // Plain HTTP needs no CA: the spans still go.
     assert_eq!(probe::json(&output)["exported"], 2);
 }
-
-/// gzip over gRPC too: the receiver inflates what `grpc-encoding: gzip` says.
-#[test]
-fn grpc_with_gzip_delivers_the_same_spans() {
-    let collector = zen_tests::collector::FakeCollector::start();
-    let report = run_probe(
-        3,
-        &[
-            ("ZEN_TELEMETRY_EXPORTER".to_owned(), "otlp".to_owned()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint()),
-            ("OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(), "gzip".to_owned()),
-            ("ZEN_TELEMETRY_SAMPLE_RATE".to_owned(), "1".to_owned()),
-        ],
-    );
-    assert_eq!(report["exported"], 6, "{report}");
-    assert_eq!(collector.spans().len(), 6);
-    let headers = collector.request_headers();
-    assert!(
-        headers.iter().all(|h| h.names.iter().any(|n| n == "grpc-encoding")),
-        "{headers:?}"
-    );
-}
