@@ -1,12 +1,13 @@
 //! What a short-lived program pays at exit when its backend fails, with the
-//! spool and without, over the same program with telemetry off; and what a
-//! down → up sequence loses.
+//! spool and without, over the same program with telemetry off, on both OTLP
+//! transports; and what a down → up sequence loses.
 //!
 //! `cargo bench -p zen-tests --bench exit_delay`
 //!
 //! Target (issue 16): with the spool, at most 0.25 s over telemetry off for
-//! refused, blackholed, always-`UNAVAILABLE` and slow receivers; the healthy
-//! case unchanged; 0 spans lost across down → up. Printed, not asserted.
+//! refused, blackholed, always-`UNAVAILABLE` and slow receivers, over gRPC
+//! and over HTTP; the healthy case unchanged; 0 spans lost across down → up.
+//! Printed, not asserted.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use zen_tests::TempDir;
 use zen_tests::collector::FakeCollector;
 use zen_tests::failing::{FailingReceiver, Mode};
 use zen_tests::probe;
+use zen_tests::receiver::Protocol;
 
 const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
 /// 10 roots of 2 spans: the size of `zen`'s demo run.
@@ -26,13 +28,14 @@ fn wall(env: &[(&str, &str)]) -> Duration {
     run.until_report + run.exit
 }
 
-fn run_against(mode: Mode, spool: bool) -> Duration {
-    let receiver = FailingReceiver::start(mode);
+fn run_against(protocol: Protocol, mode: Mode, spool: bool) -> Duration {
+    let receiver = FailingReceiver::speaking(protocol, mode);
     let endpoint = receiver.endpoint();
     let state = TempDir::new("exit-delay");
     let state_dir = state.path().display().to_string();
     wall(&[
         ("ZEN_TELEMETRY_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.name()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
         ("ZEN_TELEMETRY_SPOOL", if spool { "on" } else { "off" }),
@@ -75,15 +78,19 @@ fn lost_across_down_then_up() -> i64 {
 
 fn main() {
     let modes: Vec<Mode> = std::iter::once(Mode::Healthy).chain(Mode::FAILING).collect();
+    let rows: Vec<(Protocol, Mode)> = Protocol::BOTH
+        .into_iter()
+        .flat_map(|protocol| modes.iter().map(move |mode| (protocol, *mode)))
+        .collect();
     let mut off = Vec::new();
-    let mut with_spool: Vec<Vec<Duration>> = modes.iter().map(|_| Vec::new()).collect();
-    let mut without: Vec<Vec<Duration>> = modes.iter().map(|_| Vec::new()).collect();
+    let mut with_spool: Vec<Vec<Duration>> = rows.iter().map(|_| Vec::new()).collect();
+    let mut without: Vec<Vec<Duration>> = rows.iter().map(|_| Vec::new()).collect();
     // Interleaved so drift in machine load spreads over every row.
     for _ in 0..RUNS {
         off.push(wall(&[("ZEN_TELEMETRY_DISABLED", "1")]));
-        for (i, mode) in modes.iter().enumerate() {
-            with_spool[i].push(run_against(*mode, true));
-            without[i].push(run_against(*mode, false));
+        for (i, (protocol, mode)) in rows.iter().enumerate() {
+            with_spool[i].push(run_against(*protocol, *mode, true));
+            without[i].push(run_against(*protocol, *mode, false));
         }
     }
     let off = median(off);
@@ -92,13 +99,14 @@ fn main() {
     );
     println!("telemetry off: {:.0} ms per run", millis(off));
     println!();
-    println!("| receiver | exit delay, spool on | target ≤ 250 ms | exit delay, spool off |");
-    println!("|---|---:|---|---:|");
-    for (i, mode) in modes.iter().enumerate() {
+    println!("| transport | receiver | exit delay, spool on | target ≤ 250 ms | exit delay, spool off |");
+    println!("|---|---|---:|---|---:|");
+    for (i, (protocol, mode)) in rows.iter().enumerate() {
         let on = median(with_spool[i].clone()).saturating_sub(off);
         let plain = median(without[i].clone()).saturating_sub(off);
         println!(
-            "| {} | {:.0} ms | {} | {:.0} ms |",
+            "| {} | {} | {:.0} ms | {} | {:.0} ms |",
+            protocol.name(),
             mode.name(),
             millis(on),
             if on <= Duration::from_millis(250) {

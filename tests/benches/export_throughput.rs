@@ -17,11 +17,15 @@
 //! receiver share the other, so the CPU each spends per delivered span is
 //! printed too.
 //!
-//! zen's Google path (`ZEN_TELEMETRY_EXPORTER=gcp`: the Telemetry API's
-//! limits applied, a token from a loopback OAuth fake) goes to the same
-//! receiver too, as a row of its own.
+//! zen also sends over OTLP/HTTP (protobuf bodies, to the same kind of
+//! counting receiver speaking HTTP/1.1), each transport with and without
+//! gzip, and down its Google path (`ZEN_TELEMETRY_EXPORTER=gcp`: the
+//! Telemetry API's limits applied, a token from a loopback OAuth fake), each
+//! a row of its own. Over HTTP the receiver counts the body bytes as they
+//! came, which gives the bytes a 512-span batch takes on the wire.
 //!
-//! Goal: zen delivers at least 2x the SDK pipeline's spans per second.
+//! Goals: zen over gRPC delivers at least 2x the SDK pipeline's spans per
+//! second; no other zen path delivers less than 0.9x zen over gRPC.
 //! (Printed, not asserted: timing is for benchmarks.)
 
 use std::process::Command;
@@ -29,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use zen_tests::counting::CountingReceiver;
 use zen_tests::gcp_fakes::FakeCredentials;
+use zen_tests::receiver::Protocol;
 
 const CALLS: u64 = 1_000_000;
 const SPANS_PER_CALL: u64 = 2;
@@ -103,9 +108,65 @@ fn sdk_side(endpoint: &str) {
     let _ = provider.shutdown();
 }
 
+/// One row: which side, and how zen's side exports.
+struct Pipeline {
+    label: &'static str,
+    side: &'static str,
+    exporter: &'static str,
+    protocol: Protocol,
+    compression: &'static str,
+}
+
+const PIPELINES: [Pipeline; 6] = [
+    Pipeline {
+        label: "zen (OTLP/gRPC)",
+        side: "zen",
+        exporter: "otlp",
+        protocol: Protocol::Grpc,
+        compression: "none",
+    },
+    Pipeline {
+        label: "SDK BatchSpanProcessor + opentelemetry-otlp (tonic)",
+        side: "sdk",
+        exporter: "otlp",
+        protocol: Protocol::Grpc,
+        compression: "none",
+    },
+    Pipeline {
+        label: "zen (OTLP/gRPC, gzip)",
+        side: "zen",
+        exporter: "otlp",
+        protocol: Protocol::Grpc,
+        compression: "gzip",
+    },
+    Pipeline {
+        label: "zen (OTLP/HTTP)",
+        side: "zen",
+        exporter: "otlp",
+        protocol: Protocol::HttpProtobuf,
+        compression: "none",
+    },
+    Pipeline {
+        label: "zen (OTLP/HTTP, gzip)",
+        side: "zen",
+        exporter: "otlp",
+        protocol: Protocol::HttpProtobuf,
+        compression: "gzip",
+    },
+    Pipeline {
+        label: "zen, Google path (OTLP/gRPC, Telemetry API limits)",
+        side: "zen",
+        exporter: "gcp",
+        protocol: Protocol::Grpc,
+        compression: "none",
+    },
+];
+
 struct Round {
     elapsed: Duration,
     delivered: u64,
+    /// HTTP requests and their body bytes as sent (0 over gRPC).
+    wire: (u64, u64),
     /// CPU time of the traced process beyond its calling thread's (the
     /// export side: queue, encoding, gRPC), and of the receiver.
     export_cpu: Duration,
@@ -120,6 +181,11 @@ impl Round {
     /// Microseconds of CPU per delivered span.
     fn per_span(&self, cpu: Duration) -> f64 {
         cpu.as_secs_f64() * 1e6 / self.delivered.max(1) as f64
+    }
+
+    /// Body bytes per span as they came over HTTP, if they did.
+    fn wire_bytes_per_span(&self) -> Option<f64> {
+        (self.wire.1 > 0).then(|| self.wire.1 as f64 / self.delivered.max(1) as f64)
     }
 }
 
@@ -137,21 +203,25 @@ fn cpu_time(who: libc::c_int) -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
-fn run_side(side: &str, google: &FakeCredentials) -> Round {
-    let receiver = CountingReceiver::start();
+fn run_side(pipeline: &Pipeline, google: &FakeCredentials) -> Round {
+    let receiver = CountingReceiver::speaking(pipeline.protocol);
     let endpoint = receiver.endpoint();
-    let (exporter, side) = match side {
-        "zen-gcp" => ("gcp", "zen"),
-        other => ("otlp", other),
-    };
+    let side = pipeline.side;
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(error) => panic!("no current exe: {error}"),
     };
     let (children_before, self_before) = (cpu_time(libc::RUSAGE_CHILDREN), cpu_time(libc::RUSAGE_SELF));
-    let output = Command::new(exe)
+    let mut command = Command::new(exe);
+    if side == "zen" {
+        // The SDK side is built for gRPC without compression in code.
+        command
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", pipeline.protocol.name())
+            .env("OTEL_EXPORTER_OTLP_COMPRESSION", pipeline.compression);
+    }
+    let output = command
         .env(SIDE, side)
-        .env("ZEN_TELEMETRY_EXPORTER", exporter)
+        .env("ZEN_TELEMETRY_EXPORTER", pipeline.exporter)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
         .env("ZEN_TELEMETRY_GCP_ENDPOINT", &endpoint)
         .env("GOOGLE_CLOUD_PROJECT", "zen-bench-project")
@@ -178,16 +248,16 @@ fn run_side(side: &str, google: &FakeCredentials) -> Round {
     Round {
         elapsed,
         delivered: receiver.spans(),
+        wire: receiver.wire(),
         // The calling thread is busy for all of `elapsed`.
         export_cpu: child_cpu.saturating_sub(elapsed),
         receiver_cpu: cpu_time(libc::RUSAGE_SELF).saturating_sub(self_before),
     }
 }
 
-fn median_round(side: &str, google: &FakeCredentials) -> Round {
-    let mut rounds: Vec<Round> = (0..RUNS).map(|_| run_side(side, google)).collect();
+fn median(mut rounds: Vec<Round>) -> Round {
     rounds.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
-    rounds.swap_remove(RUNS / 2)
+    rounds.swap_remove(rounds.len() / 2)
 }
 
 fn main() {
@@ -203,36 +273,53 @@ fn main() {
         return;
     }
     let made = CALLS * SPANS_PER_CALL;
-    println!("\n## Export throughput at saturation (median of {RUNS} runs, {made} spans made per run)\n");
-    println!(
-        "| pipeline | calls took | delivered | delivered fraction | spans/s delivered | export CPU per span | receiver CPU per span |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    let mut rates = Vec::new();
     // The Google side gets its token from a loopback OAuth fake.
     let google = FakeCredentials::start("export-bench-gcp", 3600);
-    for (side, label) in [
-        ("zen", "zen (OTLP/gRPC)"),
-        ("sdk", "SDK BatchSpanProcessor + opentelemetry-otlp (tonic)"),
-        ("zen-gcp", "zen, Google path (OTLP/gRPC, Telemetry API limits)"),
-    ] {
-        let round = median_round(side, &google);
+    // Interleaved, so drift in machine load spreads over every row.
+    let mut runs: Vec<Vec<Round>> = PIPELINES.iter().map(|_| Vec::new()).collect();
+    for _ in 0..RUNS {
+        for (pipeline, rounds) in PIPELINES.iter().zip(&mut runs) {
+            rounds.push(run_side(pipeline, &google));
+        }
+    }
+    let rounds: Vec<Round> = runs.into_iter().map(median).collect();
+    println!("\n## Export throughput at saturation (median of {RUNS} interleaved runs, {made} spans made per run)\n");
+    println!(
+        "| pipeline | calls took | delivered | delivered fraction | spans/s delivered | × zen gRPC | export CPU per span | receiver CPU per span | bytes per 512-span batch on the wire |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let grpc = rounds[0].per_second();
+    for (pipeline, round) in PIPELINES.iter().zip(&rounds) {
+        let wire = round
+            .wire_bytes_per_span()
+            .map_or_else(|| "—".to_owned(), |per_span| format!("{:.0}", per_span * 512.0));
         println!(
-            "| {label} | {:.0} ms | {} | {:.1}% | {:.2} M | {:.2} µs | {:.2} µs |",
+            "| {} | {:.0} ms | {} | {:.1}% | {:.2} M | {:.2} | {:.2} µs | {:.2} µs | {wire} |",
+            pipeline.label,
             round.elapsed.as_secs_f64() * 1000.0,
             round.delivered,
             round.delivered as f64 * 100.0 / made as f64,
             round.per_second() / 1e6,
+            round.per_second() / grpc,
             round.per_span(round.export_cpu),
             round.per_span(round.receiver_cpu),
         );
-        rates.push(round.per_second());
     }
-    let ratio = rates[0] / rates[1];
+    let ratio = grpc / rounds[1].per_second();
     let verdict = if ratio >= 2.0 { "ok" } else { "MISSED" };
     println!("\nzen / SDK, spans delivered per second: {ratio:.2} (target >= 2.0) {verdict}");
-    println!(
-        "zen's Google path / zen's OTLP path, spans delivered per second: {:.2}",
-        rates[2] / rates[0]
-    );
+    for (pipeline, round) in PIPELINES.iter().zip(&rounds).skip(2) {
+        let ratio = round.per_second() / grpc;
+        let verdict = if ratio >= 0.9 { "ok" } else { "MISSED" };
+        println!(
+            "{} / zen (OTLP/gRPC): {ratio:.2} (target >= 0.9) {verdict}",
+            pipeline.label
+        );
+    }
+    if let (Some(plain), Some(gzip)) = (rounds[3].wire_bytes_per_span(), rounds[4].wire_bytes_per_span()) {
+        println!(
+            "OTLP/HTTP bytes per span on the wire: {plain:.1} plain, {gzip:.1} gzip ({:.1}% of plain)",
+            gzip * 100.0 / plain
+        );
+    }
 }

@@ -3,9 +3,11 @@
 //! `collector` and `failing` do, to check them) would spend as much CPU as
 //! the exporter it measures, on the same cores.
 //!
-//! It speaks the real OTLP/gRPC trace service, and decodes each request with
-//! prost against a skeleton of the OTLP messages: a span is a message whose
-//! fields are all skipped, so counting allocates nothing per span.
+//! It speaks the real OTLP/gRPC trace service, or OTLP/HTTP with protobuf
+//! bodies, either taking gzip, and decodes each request with prost against a
+//! skeleton of the OTLP messages: a span is a message whose fields are all
+//! skipped, so counting allocates nothing per span. Over HTTP it also counts
+//! the body bytes as they came on the wire (compressed, when they were).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,21 +45,55 @@ struct Skipped {}
 pub struct CountingReceiver {
     addr: SocketAddr,
     spans: Arc<AtomicU64>,
+    wire: Arc<WireCounts>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// What came over HTTP: requests and their body bytes as sent.
+#[derive(Default)]
+struct WireCounts {
+    requests: AtomicU64,
+    body_bytes: AtomicU64,
+}
+
 impl CountingReceiver {
-    /// Starts a receiver on 127.0.0.1 on a free port.
+    /// Starts an OTLP/gRPC receiver on 127.0.0.1 on a free port.
     pub fn start() -> CountingReceiver {
+        CountingReceiver::speaking(crate::receiver::Protocol::Grpc)
+    }
+
+    /// Starts a receiver of `protocol` on 127.0.0.1 on a free port.
+    pub fn speaking(protocol: crate::receiver::Protocol) -> CountingReceiver {
         let (listener, addr) = crate::bind_loopback();
         let spans = Arc::new(AtomicU64::new(0));
-        let server = CountingServer(spans.clone());
-        let stop = crate::collector::serve(listener, move |router| router.add_service(server));
+        let wire = Arc::new(WireCounts::default());
+        let stop = match protocol {
+            crate::receiver::Protocol::Grpc => {
+                let server = CountingServer(spans.clone());
+                crate::collector::serve(listener, move |router| router.add_service(server))
+            }
+            crate::receiver::Protocol::HttpProtobuf => {
+                let (spans, wire) = (spans.clone(), wire.clone());
+                crate::http_receiver::serve_http(listener, None, move |request| {
+                    count_http(request, spans.clone(), wire.clone())
+                })
+            }
+        };
         CountingReceiver {
             addr,
             spans,
+            wire,
             _stop: stop,
         }
+    }
+
+    /// HTTP requests received so far, and their body bytes as they came
+    /// (0 and 0 over gRPC).
+    pub fn wire(&self) -> (u64, u64) {
+        (
+            self.wire.requests.load(Ordering::Relaxed),
+            self.wire.body_bytes.load(Ordering::Relaxed),
+        )
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -68,6 +104,52 @@ impl CountingReceiver {
     /// Spans received so far.
     pub fn spans(&self) -> u64 {
         self.spans.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts one OTLP/HTTP request's spans and bytes.
+async fn count_http(
+    request: hyper::Request<hyper::body::Incoming>,
+    spans: Arc<AtomicU64>,
+    wire: Arc<WireCounts>,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, Infallible> {
+    use std::io::Read as _;
+
+    use http_body_util::BodyExt as _;
+    use prost::Message as _;
+    let gzip = request
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .is_some_and(|value| value == "gzip");
+    let Ok(body) = request.into_body().collect().await.map(|body| body.to_bytes()) else {
+        return Ok(crate::http_receiver::status(hyper::StatusCode::BAD_REQUEST, None));
+    };
+    wire.requests.fetch_add(1, Ordering::Relaxed);
+    wire.body_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+    let mut inflated = Vec::new();
+    let decoded = match gzip {
+        true => flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut inflated)
+            .ok()
+            .and_then(|_| Request::decode(inflated.as_slice()).ok()),
+        false => Request::decode(body).ok(),
+    };
+    let Some(decoded) = decoded else {
+        return Ok(crate::http_receiver::status(hyper::StatusCode::BAD_REQUEST, None));
+    };
+    spans.fetch_add(decoded.span_count() as u64, Ordering::Relaxed);
+    Ok(crate::http_receiver::ok(
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    ))
+}
+
+impl Request {
+    fn span_count(&self) -> usize {
+        self.resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum()
     }
 }
 
@@ -85,14 +167,8 @@ impl tonic::server::UnaryService<Request> for Export {
     type Future = BoxFuture<tonic::Response<Self::Response>, tonic::Status>;
 
     fn call(&mut self, request: tonic::Request<Request>) -> Self::Future {
-        let spans: usize = request
-            .get_ref()
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .map(|scope| scope.spans.len())
-            .sum();
-        self.0.fetch_add(spans as u64, Ordering::Relaxed);
+        self.0
+            .fetch_add(request.get_ref().span_count() as u64, Ordering::Relaxed);
         Box::pin(async { Ok(tonic::Response::new(ExportTraceServiceResponse::default())) })
     }
 }
@@ -120,7 +196,8 @@ where
                 headers.insert(http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
                 return Ok(response);
             }
-            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+            let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default())
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
             Ok(grpc.unary(Export(spans), request).await)
         })
     }
@@ -165,5 +242,45 @@ mod tests {
             client.export(request).await.expect("second export");
         });
         assert_eq!(receiver.spans(), 24);
+    }
+
+    /// Over HTTP, a request's spans are counted, gzipped or not, and its
+    /// body bytes as they came.
+    #[test]
+    fn counts_the_spans_and_bytes_of_http_requests() {
+        use std::io::{Read as _, Write as _};
+
+        use prost::Message as _;
+        let receiver = CountingReceiver::speaking(crate::receiver::Protocol::HttpProtobuf);
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span::default(); 7],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let plain = request.encode_to_vec();
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&plain).expect("gzip");
+        let gzipped = gzip.finish().expect("gzip");
+        let endpoint = receiver.endpoint();
+        let addr = endpoint.trim_start_matches("http://");
+        for (body, encoding) in [(&plain, None), (&gzipped, Some("gzip"))] {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            let encoding = encoding.map_or_else(String::new, |e| format!("content-encoding: {e}\r\n"));
+            let head = format!(
+                "POST /v1/traces HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-protobuf\r\n{encoding}content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).expect("send head");
+            stream.write_all(body).expect("send body");
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
+        assert_eq!(receiver.spans(), 14);
+        assert_eq!(receiver.wire(), (2, (plain.len() + gzipped.len()) as u64));
     }
 }

@@ -1,5 +1,6 @@
-//! Loopback OTLP/gRPC receivers that fail in the ways real collectors and
-//! networks do, for tests of what telemetry costs a program when export fails.
+//! Loopback OTLP receivers (gRPC, or HTTP with protobuf bodies) that fail in
+//! the ways real collectors and networks do, for tests of what telemetry
+//! costs a program when export fails.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -12,6 +13,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::receiver::Protocol;
+
 /// How a receiver behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -22,11 +25,12 @@ pub enum Mode {
     ConnectionRefused,
     /// Accepts connections and never reads or answers.
     Blackhole,
-    /// Answers every request with gRPC `UNAVAILABLE` (retryable).
+    /// Answers every request with gRPC `UNAVAILABLE` (over HTTP: 503), retryable.
     Unavailable,
     /// Answers every request with gRPC `RESOURCE_EXHAUSTED` carrying a
     /// `google.rpc.RetryInfo` detail asking the client to wait
-    /// [`RETRY_AFTER`], as a throttling collector does.
+    /// [`RETRY_AFTER`], as a throttling collector does (over HTTP: 429 with
+    /// `Retry-After: 1`, the header counting whole seconds).
     ResourceExhausted,
     /// Accepts every request after [`SLOW_DELAY`].
     Slow,
@@ -51,8 +55,8 @@ impl Mode {
             Mode::Healthy => "healthy",
             Mode::ConnectionRefused => "connection refused",
             Mode::Blackhole => "blackhole",
-            Mode::Unavailable => "UNAVAILABLE",
-            Mode::ResourceExhausted => "RESOURCE_EXHAUSTED + RetryInfo",
+            Mode::Unavailable => "UNAVAILABLE (HTTP: 503)",
+            Mode::ResourceExhausted => "RESOURCE_EXHAUSTED + RetryInfo (HTTP: 429 + Retry-After)",
             Mode::Slow => "2 s per request",
             Mode::ClosedMidRequest => "closed mid-request",
         }
@@ -111,18 +115,56 @@ impl TraceService for Service {
     }
 }
 
+/// Answers one OTLP/HTTP request as `mode` says.
+async fn answer_http(
+    mode: Mode,
+    counters: Arc<Counters>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use crate::http_receiver::{ok, read_body, status};
+    use hyper::StatusCode;
+    use prost::Message as _;
+    counters.contacts.fetch_add(1, Ordering::Relaxed);
+    match mode {
+        Mode::Unavailable => return Ok(status(StatusCode::SERVICE_UNAVAILABLE, None)),
+        Mode::ResourceExhausted => return Ok(status(StatusCode::TOO_MANY_REQUESTS, Some(1))),
+        Mode::Slow => tokio::time::sleep(SLOW_DELAY).await,
+        _ => {}
+    }
+    let Some(body) = read_body(request).await else {
+        return Ok(status(StatusCode::BAD_REQUEST, None));
+    };
+    if let Ok(request) = ExportTraceServiceRequest::decode(body.as_slice()) {
+        let spans: usize = request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        counters.spans_accepted.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+    Ok(ok(Vec::new()))
+}
+
 /// A receiver on 127.0.0.1 behaving as its [`Mode`] says, until dropped.
 pub struct FailingReceiver {
     mode: Mode,
     addr: SocketAddr,
     counters: Arc<Counters>,
-    /// Dropped with the receiver, which stops a gRPC server.
+    /// Dropped with the receiver, which stops a gRPC or HTTP server.
     _stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl FailingReceiver {
-    /// Starts a receiver on a free port.
+    /// Starts an OTLP/gRPC receiver on a free port.
     pub fn start(mode: Mode) -> FailingReceiver {
+        FailingReceiver::speaking(Protocol::Grpc, mode)
+    }
+
+    /// Starts a receiver of `protocol` on a free port. The modes that never
+    /// answer at the OTLP level (refused, blackhole, closed mid-request) are
+    /// the same for both.
+    pub fn speaking(protocol: Protocol, mode: Mode) -> FailingReceiver {
         let (listener, addr) = crate::bind_loopback();
         let counters = Arc::new(Counters::default());
         let mut stop = None;
@@ -141,13 +183,22 @@ impl FailingReceiver {
                     for mut stream in listener.incoming().flatten() {
                         counters.contacts.fetch_add(1, Ordering::Relaxed);
                         // The HTTP/2 preface is 24 bytes; reading a little more
-                        // takes us into the request before hanging up.
+                        // takes us into the request (over HTTP/1.1: into its
+                        // headers) before hanging up.
                         let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
                         let mut buf = [0u8; 64];
                         let _ = stream.read(&mut buf);
                         drop(stream);
                     }
                 });
+            }
+            Mode::Healthy | Mode::Unavailable | Mode::ResourceExhausted | Mode::Slow
+                if protocol == Protocol::HttpProtobuf =>
+            {
+                let counters = counters.clone();
+                stop = Some(crate::http_receiver::serve_http(listener, None, move |request| {
+                    answer_http(mode, counters.clone(), request)
+                }));
             }
             Mode::Healthy | Mode::Unavailable | Mode::ResourceExhausted | Mode::Slow => {
                 stop = Some(crate::collector::serve_trace_service(

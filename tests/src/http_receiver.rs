@@ -93,49 +93,12 @@ impl HttpReceiver {
 
     fn serving(listener: std::net::TcpListener, answers: Vec<HttpAnswer>, tls: Option<ReceiverTls>) -> HttpReceiver {
         let addr = listener.local_addr().expect("local addr");
-        listener.set_nonblocking(true).expect("nonblocking");
         let requests: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
         let answers = Arc::new(Mutex::new(answers));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let recorded = requests.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
-                let serve = async {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let (requests, answers, acceptor) = (recorded.clone(), answers.clone(), acceptor.clone());
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |request| {
-                                handle(request, requests.clone(), answers.clone())
-                            });
-                            let http = hyper::server::conn::http1::Builder::new();
-                            match acceptor {
-                                Some(acceptor) => {
-                                    if let Ok(stream) = acceptor.accept(stream).await {
-                                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                                    }
-                                }
-                                None => {
-                                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                                }
-                            }
-                        });
-                    }
-                };
-                tokio::select! {
-                    () = serve => {}
-                    _ = stopped => {}
-                }
-            });
+        let stop = serve_http(listener, tls, move |request| {
+            handle(request, recorded.clone(), answers.clone())
         });
         HttpReceiver {
             addr,
@@ -208,6 +171,80 @@ impl HttpReceiver {
     }
 }
 
+/// Serves HTTP/1.1 on `listener` (over TLS when `tls` is given) from a
+/// thread of its own, answering each request with `handle`, until the
+/// returned sender fires or is dropped.
+pub(crate) fn serve_http<F, Answer>(
+    listener: std::net::TcpListener,
+    tls: Option<ReceiverTls>,
+    handle: F,
+) -> tokio::sync::oneshot::Sender<()>
+where
+    F: Fn(Request<Incoming>) -> Answer + Clone + Send + Sync + 'static,
+    Answer: std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    listener.set_nonblocking(true).expect("nonblocking");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
+            let serve = async {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    // As the gRPC fakes do (collector::serve): with Nagle on, an
+                    // answer behind an unacknowledged one waits 40 ms.
+                    let _ = stream.set_nodelay(true);
+                    let (handle, acceptor) = (handle.clone(), acceptor.clone());
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(handle);
+                        let http = hyper::server::conn::http1::Builder::new();
+                        match acceptor {
+                            Some(acceptor) => {
+                                if let Ok(stream) = acceptor.accept(stream).await {
+                                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                                }
+                            }
+                            None => {
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    });
+                }
+            };
+            tokio::select! {
+                () = serve => {}
+                _ = stopped => {}
+            }
+        });
+    });
+    stop
+}
+
+/// The body of `request`, inflated when it says `Content-Encoding: gzip`;
+/// `None` when it cannot be read or inflated.
+pub(crate) async fn read_body(request: Request<Incoming>) -> Option<Vec<u8>> {
+    let gzip = request
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .is_some_and(|value| value == "gzip");
+    let raw = request.into_body().collect().await.ok()?.to_bytes().to_vec();
+    if !gzip {
+        return Some(raw);
+    }
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(raw.as_slice())
+        .read_to_end(&mut decoded)
+        .ok()?;
+    Some(decoded)
+}
+
 async fn handle(
     request: Request<Incoming>,
     requests: Arc<Mutex<Vec<HttpRequest>>>,
@@ -219,23 +256,8 @@ async fn handle(
         .iter()
         .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
         .collect();
-    let gzip = headers
-        .iter()
-        .any(|(name, value)| name == "content-encoding" && value == "gzip");
-    let raw = request
-        .into_body()
-        .collect()
-        .await
-        .map(|body| body.to_bytes().to_vec())
-        .unwrap_or_default();
-    let body = if gzip {
-        let mut decoded = Vec::new();
-        match flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut decoded) {
-            Ok(_) => decoded,
-            Err(_) => return Ok(status(StatusCode::BAD_REQUEST, None)),
-        }
-    } else {
-        raw
+    let Some(body) = read_body(request).await else {
+        return Ok(status(StatusCode::BAD_REQUEST, None));
     };
     requests.lock().unwrap_or_else(|p| p.into_inner()).push(HttpRequest {
         path: path.clone(),
@@ -278,14 +300,14 @@ async fn handle(
     })
 }
 
-fn ok(body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(crate) fn ok(body: Vec<u8>) -> Response<Full<Bytes>> {
     Response::builder()
         .header("content-type", "application/x-protobuf")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_default()
 }
 
-fn status(code: StatusCode, retry_after: Option<u64>) -> Response<Full<Bytes>> {
+pub(crate) fn status(code: StatusCode, retry_after: Option<u64>) -> Response<Full<Bytes>> {
     let mut response = Response::builder().status(code);
     if let Some(seconds) = retry_after {
         response = response.header("retry-after", seconds.to_string());

@@ -74,11 +74,13 @@ impl HttpTransport {
         let request = request
             .body(Full::new(body))
             .map_err(|e| Refusal::unreachable(format!("{}: cannot make the request: {e}", self.url)))?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|error| Refusal::unreachable(described(&self.url.to_string(), &error)))?;
+        let response = self.client.request(request).await.map_err(|error| {
+            let mut refusal = Refusal::unreachable(described(&self.url.to_string(), &error));
+            // The OTLP specification: a client that cannot connect retries
+            // with backoff, as tonic's UNAVAILABLE for it is retried.
+            refusal.again_soon = error.is_connect();
+            refusal
+        })?;
         let status = response.status();
         let retry_after = response
             .headers()
