@@ -154,11 +154,11 @@ const PIPELINES: [Pipeline; 6] = [
         compression: "gzip",
     },
     Pipeline {
-        label: "zen, Google path (OTLP/gRPC, Telemetry API limits)",
+        label: "zen, Google path (OTLP/gRPC, gzip as by default, Telemetry API limits)",
         side: "zen",
         exporter: "gcp",
         protocol: Protocol::Grpc,
-        compression: "none",
+        compression: "gzip",
     },
 ];
 

@@ -39,6 +39,8 @@ pub struct RequestHeaders {
     pub authorization: Option<String>,
     /// `x-goog-user-project`.
     pub user_project: Option<String>,
+    /// `grpc-encoding`: how the message was compressed.
+    pub encoding: Option<String>,
     /// The name of every header, in order.
     pub names: Vec<String>,
 }
@@ -49,6 +51,7 @@ impl RequestHeaders {
         RequestHeaders {
             authorization: header("authorization"),
             user_project: header("x-goog-user-project"),
+            encoding: header("grpc-encoding"),
             names: metadata
                 .keys()
                 .map(|key| match key {

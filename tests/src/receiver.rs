@@ -112,7 +112,7 @@ impl Receiver {
         match self {
             Receiver::Grpc(receiver) => {
                 let headers = receiver.request_headers();
-                !headers.is_empty() && headers.iter().all(|h| h.names.iter().any(|n| n == "grpc-encoding"))
+                !headers.is_empty() && headers.iter().all(|h| h.encoding.as_deref() == Some("gzip"))
             }
             Receiver::Http(receiver) => {
                 let requests = receiver.trace_requests();

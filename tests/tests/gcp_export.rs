@@ -96,7 +96,29 @@ fn spans_reach_the_telemetry_api_with_token_project_and_resource() {
     for request in headers {
         assert_eq!(request.authorization.as_deref(), Some("Bearer fake-access-token-1"));
         assert_eq!(request.user_project.as_deref(), Some(PROJECT));
+        assert_eq!(
+            request.encoding.as_deref(),
+            Some("gzip"),
+            "gzip to Google unless told otherwise"
+        );
     }
+}
+
+#[test]
+fn compression_none_sends_google_plain_messages() {
+    let creds = credentials(3600);
+    let api = FakeCollector::start();
+    let (output, _) = run_gcp(
+        &["spans", "2"],
+        &api.endpoint(),
+        &creds,
+        &[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")],
+    );
+    assert_clean_exit(&output);
+    assert_eq!(api.wait_for_spans(4, Duration::from_secs(5)).len(), 4);
+    let headers = api.request_headers();
+    assert!(!headers.is_empty());
+    assert!(headers.iter().all(|h| h.encoding.is_none()), "{headers:?}");
 }
 
 #[test]

@@ -150,7 +150,7 @@ impl ConfigBuilder {
     /// Compresses OTLP request bodies of both signals (`OTEL_EXPORTER_OTLP_COMPRESSION`).
     pub fn otlp_compression(mut self, compression: OtlpCompression) -> Self {
         for destination in self.config.otlp.both_mut() {
-            destination.compression = compression;
+            destination.compression = Some(compression);
         }
         self
     }

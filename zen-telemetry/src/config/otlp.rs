@@ -158,8 +158,9 @@ pub struct OtlpDestination {
     pub rejected_endpoint: Option<&'static str>,
     /// gRPC or HTTP.
     pub protocol: OtlpProtocol,
-    /// Request body compression.
-    pub compression: OtlpCompression,
+    /// Request body compression; `None`: none to an OTLP backend, gzip to
+    /// Google (over the internet, where bytes cost more than the CPU).
+    pub compression: Option<OtlpCompression>,
     /// The longest one request may take; `None`: the export timeout
     /// (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_METRIC_EXPORT_TIMEOUT`).
     pub timeout: Option<Duration>,
@@ -179,7 +180,7 @@ impl OtlpDestination {
             signal_endpoint: false,
             rejected_endpoint: None,
             protocol: OtlpProtocol::default(),
-            compression: OtlpCompression::default(),
+            compression: None,
             timeout: None,
             tls: TlsFiles::default(),
             headers: Vec::new(),
@@ -335,7 +336,7 @@ pub(crate) fn read(reader: &mut EnvReader<'_>) -> OtlpSettings {
         };
         destination.headers = own.headers.or_else(|| generic.headers.clone()).unwrap_or_default();
         destination.protocol = own.protocol.or(generic.protocol).unwrap_or_default();
-        destination.compression = own.compression.or(generic.compression).unwrap_or_default();
+        destination.compression = own.compression.or(generic.compression);
         destination.timeout = own.timeout.or(generic.timeout);
         destination.tls = TlsFiles {
             certificate: own.certificate.or_else(|| generic.certificate.clone()),

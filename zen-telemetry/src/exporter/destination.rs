@@ -174,7 +174,7 @@ impl Destination {
         let settings = TransportSettings {
             url: &destination.url(),
             protocol: destination.protocol,
-            compression: destination.compression,
+            compression: destination.compression.unwrap_or_default(),
             tls: &destination.tls,
             timeout: destination.timeout.unwrap_or(timeout),
         };

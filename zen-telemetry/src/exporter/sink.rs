@@ -54,7 +54,9 @@ pub(crate) fn sink(config: &Config, kind: ExporterKind, signal: Signal) -> Resul
             destination: Arc::new(Destination::google(
                 gcp::session(&config.gcp)?,
                 config.gcp.project.as_ref().map(|project| project.id.as_str()),
-                otlp.compression,
+                // Unset, Google gets gzip: its path crosses the internet, and a
+                // batch of zen's spans shrinks to 35-39% (README "Export throughput").
+                otlp.compression.unwrap_or(crate::config::OtlpCompression::Gzip),
                 timeout,
                 &config.spool,
             )?),
