@@ -169,9 +169,10 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
             "http/json" => destinations.iter().any(|d| d.protocol == OtlpProtocol::HttpProtobuf),
             given => !["grpc", "http/protobuf"].contains(&given),
         },
-        v if v.ends_with("_COMPRESSION") => destinations
-            .iter()
-            .all(|d| d.compression.as_str() != given.trim().to_ascii_lowercase()),
+        v if v.ends_with("_COMPRESSION") => destinations.iter().all(|d| {
+            d.compression
+                .is_none_or(|c| c.as_str() != given.trim().to_ascii_lowercase())
+        }),
         v if v.starts_with("OTEL_EXPORTER_OTLP_") && v.ends_with("_TIMEOUT") => destinations
             .iter()
             .all(|d| d.timeout.is_none_or(|t| t.as_millis().to_string() != given.trim())),
