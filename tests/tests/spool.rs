@@ -147,15 +147,7 @@ fn down_then_up(
     assert_eq!(spooled_items(state.path(), "traces"), 10 * SPANS_PER_ROOT);
     close();
 
-    let collector = Receiver::start_on(b_protocol, addr);
-    let b = run(
-        b_protocol,
-        &["flushed", "5"],
-        &collector.endpoint(),
-        state.path(),
-        "b",
-        &[],
-    );
+    let (collector, b) = backend_returns(b_protocol, addr, state.path(), "5");
     let spans = collector.wait_for_spans(30, Duration::from_secs(5));
     assert_unique(&spans);
     assert_eq!(ids_of(&spans, "a").len() as u64, 10 * SPANS_PER_ROOT, "A's spans");
@@ -164,6 +156,14 @@ fn down_then_up(
     assert_eq!(count(&b, "spans_resent"), 10 * SPANS_PER_ROOT);
     assert_eq!(count(&b, "spans_spooled"), 0);
     assert_eq!(spooled_items(state.path(), "traces"), 0, "the spool is empty");
+}
+
+/// The backend comes back at `addr`, speaking `protocol`, and run B (of
+/// `roots` roots, tagged "b") meets it.
+fn backend_returns(protocol: Protocol, addr: SocketAddr, state: &Path, roots: &str) -> (Receiver, WatchedRun) {
+    let collector = Receiver::start_on(protocol, addr);
+    let b = run(protocol, &["flushed", roots], &collector.endpoint(), state, "b", &[]);
+    (collector, b)
 }
 
 /// Every (spooled under, delivered by) pair of transports.
@@ -274,15 +274,7 @@ fn a_torn_batch_is_skipped_with_one_warning_and_the_rest_delivered() {
             .and_then(|file| file.set_modified(long_ago))
             .expect("age the temp file");
 
-        let collector = Receiver::start_on(protocol, addr);
-        let b = run(
-            protocol,
-            &["flushed", "1"],
-            &collector.endpoint(),
-            state.path(),
-            "b",
-            &[],
-        );
+        let (collector, b) = backend_returns(protocol, addr, state.path(), "1");
         let warnings: Vec<&str> = b
             .stderr
             .lines()
@@ -326,15 +318,7 @@ fn a_run_killed_at_exit_leaves_nothing_the_next_run_trips_on() {
         let _ = child.wait();
         let before = spooled_items(state.path(), "traces");
 
-        let collector = Receiver::start_on(protocol, addr);
-        let b = run(
-            protocol,
-            &["flushed", "1"],
-            &collector.endpoint(),
-            state.path(),
-            "b",
-            &[],
-        );
+        let (collector, b) = backend_returns(protocol, addr, state.path(), "1");
         assert!(!b.stderr.contains("unreadable spool file"), "{}", b.stderr);
         let spans = collector.wait_for_spans(before as usize + 2, Duration::from_secs(5));
         assert_unique(&spans);
@@ -447,15 +431,7 @@ fn metric_points_are_spooled_and_resent_too() {
         assert_eq!(points, 4, "{}", a.report);
         assert_eq!(spooled_items(state.path(), "metrics"), points);
 
-        let collector = Receiver::start_on(b_protocol, addr);
-        let b = run(
-            b_protocol,
-            &["flushed", "1"],
-            &collector.endpoint(),
-            state.path(),
-            "b",
-            &[],
-        );
+        let (collector, b) = backend_returns(b_protocol, addr, state.path(), "1");
         assert_eq!(count(&b, "metric_points_resent"), points, "{}", b.stderr);
         let requests = collector.wait_for_metric_requests(2, Duration::from_secs(5));
         let from_a: Vec<_> = requests
