@@ -382,6 +382,12 @@ fn apply_creates_then_leaves_then_updates_in_place_and_never_touches_others() {
     assert_eq!(dry_run.status.code(), Some(0), "{}", text(&dry_run.stderr));
     assert_eq!(lines_with(&dry_run, "would update"), 2, "{}", text(&dry_run.stdout));
     assert_eq!(fake.mutations().len(), 5, "a dry run changes nothing");
+    let said = text(&dry_run.stdout);
+    let would_update: Vec<&str> = said.lines().filter(|l| l.contains("would update")).collect();
+    assert!(
+        would_update.iter().all(|l| l.contains("disableMetricValidation: true")),
+        "a dry run says the conditions skip the metric check: {said}"
+    );
 
     let changed = monitoring_command(&dir, &credentials, &fake, &["--success-objective", "99.9"]);
     assert_eq!(changed.status.code(), Some(0), "{}", text(&changed.stderr));
@@ -410,6 +416,23 @@ fn apply_creates_then_leaves_then_updates_in_place_and_never_touches_others() {
         fake.mutations()
     );
 
+    for policy in fake
+        .policies()
+        .iter()
+        .filter(|p| p["userLabels"]["managed_by"] == "zen-telemetry")
+    {
+        let checked = monitoring_api::check_alert_policy(policy).expect("a valid policy");
+        for condition in checked.conditions {
+            let promql = condition
+                .condition_prometheus_query_language
+                .expect("a PromQL condition");
+            assert_eq!(
+                promql.disable_metric_validation,
+                Some(true),
+                "taken before zen's metrics have a point: {policy}"
+            );
+        }
+    }
     assert_eq!(foreign(&fake), theirs.to_vec(), "objects of others are untouched");
     assert!(
         !fake.mutations().iter().any(|m| m.starts_with("DELETE")),

@@ -239,7 +239,7 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
         let (verb, detail) = match &planned.step {
             Step::Create(body) => {
                 if target.dry_run {
-                    ("would create", String::new())
+                    ("would create", unvalidated(body).to_owned())
                 } else {
                     let path = match planned.kind {
                         Kind::Dashboard => &dashboards_path,
@@ -251,7 +251,13 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
             }
             Step::Update { name, body } => {
                 if target.dry_run {
-                    ("would update", name.clone())
+                    (
+                        "would update",
+                        [name.as_str(), unvalidated(body)]
+                            .join("; ")
+                            .trim_end_matches("; ")
+                            .to_owned(),
+                    )
                 } else {
                     let version = match planned.kind {
                         Kind::Dashboard => "v1",
@@ -281,6 +287,17 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
         );
     }
     Ok(report)
+}
+
+/// What a dry run says of a policy whose PromQL condition skips the
+/// metric check, so it is taken before the first point exists.
+fn unvalidated(body: &Value) -> &'static str {
+    let skips = body["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|condition| condition["conditionPrometheusQueryLanguage"]["disableMetricValidation"] == true);
+    if skips { "disableMetricValidation: true" } else { "" }
 }
 
 fn to_json(value: &impl serde::Serialize) -> Value {

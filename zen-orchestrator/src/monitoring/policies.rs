@@ -72,6 +72,11 @@ pub struct PrometheusQueryLanguageCondition {
     pub alert_rule: String,
     /// Labels of the incident.
     pub labels: BTreeMap<String, String>,
+    /// Always true: the reference says it "allows alerting policies to be
+    /// defined on metrics that do not yet exist", and zen's metrics exist
+    /// only once a traced program has exported its first point, which is
+    /// usually after the policies are applied.
+    pub disable_metric_validation: bool,
 }
 
 /// `AlertPolicy.AlertStrategy`.
@@ -108,6 +113,7 @@ pub fn policies(
                     rule_group: rule_group.to_owned(),
                     alert_rule: alert.rule_name.to_owned(),
                     labels: BTreeMap::from([("severity".to_owned(), alert.urgency.rule_label().to_owned())]),
+                    disable_metric_validation: true,
                 },
             }],
             combiner: "OR",
