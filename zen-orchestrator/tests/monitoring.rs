@@ -514,3 +514,44 @@ fn bad_objectives_are_usage_errors_that_name_the_flag() {
     );
     assert!(!dir.path("out").exists(), "nothing is written");
 }
+
+/// A real Prometheus judges the rules file (`promtool check rules`, from
+/// Debian's `prometheus` package). With Prometheus naming every rule must
+/// parse. OTLP naming quotes dotted metric names (`{"function.calls"}`), which
+/// only Prometheus 3 parses: an older promtool may refuse those, and nothing else.
+#[test]
+fn promtool_accepts_the_rules_file() {
+    if !zen_tests::os_tool::require("promtool", "prometheus", "the rules file checked by promtool") {
+        return;
+    }
+    let dir = TempDir::new("monitoring-promtool");
+    for (dialect, flags) in [("prometheus", &["--metric-names", "prometheus"][..]), ("otlp", &[][..])] {
+        let out = dir.path(dialect);
+        let generated = zen()
+            .args(["telemetry", "monitoring", "--service", GENERIC, "--out"])
+            .arg(&out)
+            .args(flags)
+            .output()
+            .expect("run zen");
+        assert!(generated.status.success(), "{}", text(&generated.stderr));
+        let checked = std::process::Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(out.join("prometheus-rules.yaml"))
+            .output()
+            .expect("run promtool");
+        let said = format!("{}{}", text(&checked.stdout), text(&checked.stderr));
+        if dialect == "prometheus" || checked.status.success() {
+            assert!(checked.status.success(), "{dialect}: {said}");
+            assert!(said.contains("SUCCESS: 4 rules found"), "{dialect}: {said}");
+            continue;
+        }
+        let errors: Vec<&str> = said.lines().filter(|line| line.contains("could not parse")).collect();
+        assert_eq!(errors.len(), 4, "{said}");
+        assert!(
+            errors
+                .iter()
+                .all(|line| line.contains(r#"unexpected string "\"function."#)),
+            "only the quoted metric names are beyond this promtool: {said}"
+        );
+    }
+}
