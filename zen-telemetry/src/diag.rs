@@ -23,8 +23,11 @@ pub(crate) fn stderr_line(message: &str) {
     line.push('\n');
     let mut bytes = line.as_bytes();
     while !bytes.is_empty() {
-        // SAFETY: writes `bytes.len()` bytes from a live buffer to fd 2.
-        let written = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        // The count's type is `size_t` on Unix, `unsigned int` on Windows.
+        let chunk = bytes.len().min(i32::MAX as usize);
+        // SAFETY: writes `chunk` (at most `bytes.len()`) bytes from a live
+        // buffer to fd 2; `chunk` fits either count type.
+        let written = unsafe { libc::write(2, bytes.as_ptr().cast(), chunk as _) };
         if written <= 0 {
             return;
         }

@@ -115,8 +115,9 @@ impl Default for BatchSettings {
 pub struct SpoolSettings {
     /// Spool undelivered spans and metric points (`ZEN_TELEMETRY_SPOOL`).
     pub enabled: bool,
-    /// The spool's root: `$XDG_STATE_HOME/zen-telemetry/spool`, else
-    /// `$HOME/.local/state/zen-telemetry/spool`; `None` (no spool) without either.
+    /// The spool's root: `$XDG_STATE_HOME/zen-telemetry/spool`, else (on
+    /// Windows) `%LOCALAPPDATA%\zen-telemetry\spool`, else
+    /// `$HOME/.local/state/zen-telemetry/spool`; `None` (no spool) without any.
     pub root: Option<PathBuf>,
     /// The most one destination's spool holds; beyond it the oldest batches
     /// are dropped and counted (`ZEN_TELEMETRY_SPOOL_MAX_BYTES`).
@@ -143,11 +144,18 @@ impl Default for SpoolSettings {
 }
 
 impl SpoolSettings {
-    /// The spool root under `XDG_STATE_HOME`, else `HOME`, read through `lookup`.
+    /// The spool root under `XDG_STATE_HOME`, else `LOCALAPPDATA` on
+    /// Windows (the user profile's ACLs keep it private there, as mode 0700
+    /// does on Unix), else `HOME`, read through `lookup`.
     pub(crate) fn default_root(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
+        let local_app_data = || match cfg!(windows) {
+            true => lookup("LOCALAPPDATA").and_then(absolute),
+            false => None,
+        };
         let state = lookup("XDG_STATE_HOME")
             .and_then(absolute)
+            .or_else(local_app_data)
             .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
         Some(state.join("zen-telemetry").join("spool"))
     }
@@ -360,5 +368,47 @@ impl Config {
             super::otlp::read_tls_files(&mut self.otlp, &mut warnings);
         }
         warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::SpoolSettings;
+
+    fn root(vars: &[(&str, &str)]) -> Option<PathBuf> {
+        SpoolSettings::default_root(&|name| {
+            vars.iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    /// An absolute path on this platform.
+    fn absolute(dir: &str) -> String {
+        match cfg!(windows) {
+            true => format!("C:\\{dir}"),
+            false => format!("/{dir}"),
+        }
+    }
+
+    #[test]
+    fn the_spool_root_follows_the_platform_s_state_directory() {
+        let (state, appdata, home) = (absolute("state"), absolute("appdata"), absolute("home"));
+        let all = [
+            ("XDG_STATE_HOME", state.as_str()),
+            ("LOCALAPPDATA", appdata.as_str()),
+            ("HOME", home.as_str()),
+        ];
+        let spool = |dir: PathBuf| dir.join("zen-telemetry").join("spool");
+        assert_eq!(root(&all), Some(spool(PathBuf::from(&state))));
+        let expected = match cfg!(windows) {
+            true => spool(PathBuf::from(&appdata)),
+            false => spool(PathBuf::from(&home).join(".local/state")),
+        };
+        assert_eq!(root(&all[1..]), Some(expected));
+        assert_eq!(root(&[("HOME", "relative")]), None, "only absolute paths");
+        assert_eq!(root(&[]), None);
     }
 }

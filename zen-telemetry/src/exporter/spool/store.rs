@@ -3,7 +3,6 @@
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -140,11 +139,7 @@ impl Spool {
         remove_stale_temps(&self.dir);
         let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal, items));
         let temp = self.dir.join(format!("{TEMP_PREFIX}{name}"));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
+        let mut file = create_private_file(&temp)?;
         let written = file
             .write_all(&encode(signal, &self.destination, payload))
             .and_then(|()| file.sync_all());
@@ -288,8 +283,23 @@ fn batch_files(dir: &Path) -> Vec<(PathBuf, u64)> {
         .collect()
 }
 
+/// Mode 0700 on Unix. On Windows the directory is under the user's profile
+/// (`%LOCALAPPDATA%`), whose inherited ACLs already keep other users out.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    let mut builder = DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A new file, mode 0600 on Unix (see [`create_private_dir`] for Windows).
+fn create_private_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn remove_stale_temps(dir: &Path) {
@@ -374,8 +384,6 @@ fn claimed_name(original: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
     use crate::exporter::spool::signal::{METRIC_MAX_AGE, SPAN_MAX_AGE};
 
@@ -400,7 +408,9 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
         fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
     }
 
@@ -419,9 +429,12 @@ mod tests {
             spool.write(Signal::Metrics, 5, b"points").ok(),
             Some(Dropped::default())
         );
-        assert_eq!(mode(spool.dir()), 0o700);
-        for (path, _) in spool.files() {
-            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(spool.dir()), 0o700);
+            for (path, _) in spool.files() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
         }
         assert_eq!(spool.pending().batches, 2);
 
