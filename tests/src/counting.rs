@@ -113,27 +113,13 @@ async fn count_http(
     spans: Arc<AtomicU64>,
     wire: Arc<WireCounts>,
 ) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, Infallible> {
-    use std::io::Read as _;
-
-    use http_body_util::BodyExt as _;
     use prost::Message as _;
-    let gzip = request
-        .headers()
-        .get(hyper::header::CONTENT_ENCODING)
-        .is_some_and(|value| value == "gzip");
-    let Ok(body) = request.into_body().collect().await.map(|body| body.to_bytes()) else {
+    let Some((body, gzip)) = crate::http_receiver::body_as_sent(request).await else {
         return Ok(crate::http_receiver::status(hyper::StatusCode::BAD_REQUEST, None));
     };
     wire.requests.fetch_add(1, Ordering::Relaxed);
     wire.body_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-    let mut inflated = Vec::new();
-    let decoded = match gzip {
-        true => flate2::read::GzDecoder::new(&body[..])
-            .read_to_end(&mut inflated)
-            .ok()
-            .and_then(|_| Request::decode(inflated.as_slice()).ok()),
-        false => Request::decode(body).ok(),
-    };
+    let decoded = crate::http_receiver::inflated(body, gzip).and_then(|body| Request::decode(body).ok());
     let Some(decoded) = decoded else {
         return Ok(crate::http_receiver::status(hyper::StatusCode::BAD_REQUEST, None));
     };

@@ -76,6 +76,19 @@ struct Counters {
     spans_accepted: AtomicU64,
 }
 
+impl Counters {
+    /// Counts the spans of a request answered with success.
+    fn accept(&self, request: &ExportTraceServiceRequest) {
+        let spans: usize = request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        self.spans_accepted.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+}
+
 #[derive(Clone)]
 struct Service {
     mode: Mode,
@@ -101,14 +114,7 @@ impl TraceService for Service {
             Mode::Slow => tokio::time::sleep(SLOW_DELAY).await,
             _ => {}
         }
-        let spans: usize = request
-            .get_ref()
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        self.counters.spans_accepted.fetch_add(spans as u64, Ordering::Relaxed);
+        self.counters.accept(request.get_ref());
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -134,14 +140,8 @@ async fn answer_http(
     let Some(body) = read_body(request).await else {
         return Ok(status(StatusCode::BAD_REQUEST, None));
     };
-    if let Ok(request) = ExportTraceServiceRequest::decode(body.as_slice()) {
-        let spans: usize = request
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        counters.spans_accepted.fetch_add(spans as u64, Ordering::Relaxed);
+    if let Ok(request) = ExportTraceServiceRequest::decode(body) {
+        counters.accept(&request);
     }
     Ok(ok(Vec::new()))
 }

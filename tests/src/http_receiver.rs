@@ -229,20 +229,28 @@ where
 
 /// The body of `request`, inflated when it says `Content-Encoding: gzip`;
 /// `None` when it cannot be read or inflated.
-pub(crate) async fn read_body(request: Request<Incoming>) -> Option<Vec<u8>> {
+pub(crate) async fn read_body(request: Request<Incoming>) -> Option<Bytes> {
+    let (raw, gzip) = body_as_sent(request).await?;
+    inflated(raw, gzip)
+}
+
+/// The body of `request` as it came on the wire, and whether it says it is gzipped.
+pub(crate) async fn body_as_sent(request: Request<Incoming>) -> Option<(Bytes, bool)> {
     let gzip = request
         .headers()
         .get(hyper::header::CONTENT_ENCODING)
         .is_some_and(|value| value == "gzip");
-    let raw = request.into_body().collect().await.ok()?.to_bytes().to_vec();
+    Some((request.into_body().collect().await.ok()?.to_bytes(), gzip))
+}
+
+/// `raw` inflated when `gzip`, else `raw` itself.
+pub(crate) fn inflated(raw: Bytes, gzip: bool) -> Option<Bytes> {
     if !gzip {
         return Some(raw);
     }
     let mut decoded = Vec::new();
-    flate2::read::GzDecoder::new(raw.as_slice())
-        .read_to_end(&mut decoded)
-        .ok()?;
-    Some(decoded)
+    flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut decoded).ok()?;
+    Some(Bytes::from(decoded))
 }
 
 async fn handle(
@@ -256,7 +264,7 @@ async fn handle(
         .iter()
         .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
         .collect();
-    let Some(body) = read_body(request).await else {
+    let Some(body) = read_body(request).await.map(|body| body.to_vec()) else {
         return Ok(status(StatusCode::BAD_REQUEST, None));
     };
     requests.lock().unwrap_or_else(|p| p.into_inner()).push(HttpRequest {

@@ -239,7 +239,7 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
         let (verb, detail) = match &planned.step {
             Step::Create(body) => {
                 if target.dry_run {
-                    ("would create", unvalidated(body).to_owned())
+                    ("would create", unvalidated(body).unwrap_or_default().to_owned())
                 } else {
                     let path = match planned.kind {
                         Kind::Dashboard => &dashboards_path,
@@ -251,13 +251,11 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
             }
             Step::Update { name, body } => {
                 if target.dry_run {
-                    (
-                        "would update",
-                        [name.as_str(), unvalidated(body)]
-                            .join("; ")
-                            .trim_end_matches("; ")
-                            .to_owned(),
-                    )
+                    let detail = match unvalidated(body) {
+                        Some(note) => format!("{name}; {note}"),
+                        None => name.clone(),
+                    };
+                    ("would update", detail)
                 } else {
                     let version = match planned.kind {
                         Kind::Dashboard => "v1",
@@ -291,13 +289,13 @@ async fn apply_async(target: &ApplyTarget, generated: &Generated) -> Result<Stri
 
 /// What a dry run says of a policy whose PromQL condition skips the
 /// metric check, so it is taken before the first point exists.
-fn unvalidated(body: &Value) -> &'static str {
-    let skips = body["conditions"]
+fn unvalidated(body: &Value) -> Option<&'static str> {
+    body["conditions"]
         .as_array()
         .into_iter()
         .flatten()
-        .any(|condition| condition["conditionPrometheusQueryLanguage"]["disableMetricValidation"] == true);
-    if skips { "disableMetricValidation: true" } else { "" }
+        .any(|condition| condition["conditionPrometheusQueryLanguage"]["disableMetricValidation"] == true)
+        .then_some("disableMetricValidation: true")
 }
 
 fn to_json(value: &impl serde::Serialize) -> Value {
