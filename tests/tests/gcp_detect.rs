@@ -227,7 +227,11 @@ fn malformed_credentials_files_name_the_file_and_what_was_expected() {
         ]);
         assert_eq!(warnings.len(), 1, "{name}: {warnings:?}");
         let text = warnings[0].to_string();
-        assert!(text.contains(path.to_str().unwrap()), "{name}: {text}");
+        // Quoted as Rust quotes it (backslashes doubled on Windows).
+        assert!(
+            text.contains(&format!("{:?}", path.to_str().unwrap())),
+            "{name}: {text}"
+        );
         assert!(text.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{name}: {text}");
         assert!(text.contains(expected), "{name}: {text}");
         assert_eq!(config.gcp.credentials, CredentialsSource::None, "{name}");

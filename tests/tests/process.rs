@@ -9,6 +9,8 @@ use zen_tests::{TempDir, probe};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_zen-probe");
 
+// The probe counts its threads and descriptors in /proc.
+#[cfg(target_os = "linux")]
 #[test]
 fn opt_out_through_each_switch_costs_no_thread_file_socket_or_span() {
     let collector = FakeCollector::start();
@@ -322,6 +324,10 @@ fn otlp_exporter_delivers_at_exit_when_main_returns() {
     assert_delivered_with_resource("spans");
 }
 
+// On Windows `std::process::exit` is `ExitProcess`, which ends every other
+// thread (the exporters) before any hook runs: the README says to call
+// `zen_telemetry::shutdown()` first there. Returning from `main` flushes.
+#[cfg(not(windows))]
 #[test]
 fn otlp_exporter_delivers_at_exit_on_process_exit() {
     assert_delivered_with_resource("exit");

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -373,6 +372,7 @@ fn metric_dropped(run: &WatchedRun) -> u64 {
     run.report["metric_points_spool_dropped"].as_u64().unwrap_or(0)
 }
 
+#[cfg(unix)]
 #[test]
 fn the_spool_is_private_to_its_user() {
     for protocol in Protocol::BOTH {
@@ -392,8 +392,46 @@ fn the_spool_is_private_to_its_user() {
     }
 }
 
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+}
+
+/// Windows has no mode bits: the spool is private because it lives in the
+/// user's profile, under `%LOCALAPPDATA%` (never under HOME or elsewhere).
+#[cfg(windows)]
+#[test]
+fn the_spool_is_under_the_users_local_app_data() {
+    for protocol in Protocol::BOTH {
+        let local_app_data = TempDir::new("spool-local-app-data");
+        let home = TempDir::new("spool-home");
+        let endpoint = format!("http://{}", free_addr());
+        let local = local_app_data.path().display().to_string();
+        let home_path = home.path().display().to_string();
+        let elsewhere = [
+            ("XDG_STATE_HOME", ""),
+            ("LOCALAPPDATA", local.as_str()),
+            ("HOME", home_path.as_str()),
+            ("USERPROFILE", home_path.as_str()),
+        ];
+        run(protocol, &["flushed", "3"], &endpoint, Path::new(""), "a", &elsewhere);
+        let files: Vec<PathBuf> = spooled(local_app_data.path())
+            .into_values()
+            .flatten()
+            .map(|(p, _)| p)
+            .collect();
+        assert!(
+            files.len() >= 2,
+            "spans and metric points under %LOCALAPPDATA%: {files:?}"
+        );
+        let root = local_app_data.path().join("zen-telemetry").join("spool");
+        assert!(files.iter().all(|file| file.starts_with(&root)), "{files:?}");
+        let in_home: Vec<PathBuf> = fs::read_dir(home.path())
+            .map(|dir| dir.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(in_home.is_empty(), "made under HOME: {in_home:?}");
+    }
 }
 
 #[test]

@@ -85,14 +85,24 @@ pub fn resolve_binary() -> Result<PathBuf, NotFound> {
 /// The first executable file named `name` in `PATH`.
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).find_map(|dir| executable(&dir.join(name)))
 }
 
-fn is_executable(path: &Path) -> bool {
+#[cfg(unix)]
+fn executable(path: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let runs = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    runs.then(|| path.to_owned())
+}
+
+/// On Windows a program is a file with one of the extensions `cmd` runs
+/// (npm installs `claude.cmd`); std's `Command` runs `.cmd` and `.bat` through it.
+#[cfg(windows)]
+fn executable(path: &Path) -> Option<PathBuf> {
+    ["exe", "cmd", "bat", "com"]
+        .into_iter()
+        .map(|extension| path.with_extension(extension))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

@@ -203,7 +203,7 @@ struct RunArgs {
     /// Most instances running at once (default: the file's max_parallel, else 4).
     #[arg(short = 'j', long, value_name = "N")]
     max_parallel: Option<usize>,
-    /// Kill an instance's whole process group after SECS (an instance's timeout_secs wins).
+    /// Kill an instance's whole process tree after SECS (an instance's timeout_secs wins).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
     /// Seconds between two launches.

@@ -26,6 +26,7 @@ pub mod monitoring;
 pub mod options;
 pub mod plan;
 pub mod privacy;
+mod process_tree;
 pub mod report;
 pub mod runner;
 pub mod signals;

@@ -1,71 +1,65 @@
-//! Ctrl-C / SIGTERM, and the process groups of every running child.
+//! Ctrl-C / SIGTERM, and the process trees of every running child.
 //!
 //! The first signal stops launches and asks every instance to terminate its
-//! process group (SIGTERM, then SIGKILL after a grace period); `zen` then
-//! prints the final table, flushes telemetry and exits 130. A second signal
-//! kills every group at once and exits 130 immediately.
+//! process tree (SIGTERM or Ctrl-Break, then SIGKILL or TerminateJobObject
+//! after a grace period); `zen` then prints the final table, flushes telemetry
+//! and exits 130. A second signal kills every tree at once and exits 130
+//! immediately.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::process_tree::ProcessTree;
 use crate::status::{Console, Stream};
 
 /// Exit code after Ctrl-C or SIGTERM.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// Sends `signal` to process group `pgid`; a group that is already gone is fine.
-pub(crate) fn signal_group(pgid: i32, signal: i32) {
-    if pgid > 1 {
-        // SAFETY: killpg takes two integers and only sends a signal: no memory of
-        // ours is read or written, and any error (a group already gone) is only
-        // returned. `pgid > 1` because POSIX leaves killpg undefined for 0 and 1.
-        unsafe {
-            libc::killpg(pgid, signal);
-        }
-    }
-}
-
-/// The process groups of the children now running.
+/// The process trees of the children now running.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
-    live: Arc<Mutex<BTreeSet<i32>>>,
+    /// Keyed by the tree's address, unique while it is registered.
+    live: Arc<Mutex<BTreeMap<usize, Arc<ProcessTree>>>>,
 }
 
 impl Groups {
-    fn lock(&self) -> MutexGuard<'_, BTreeSet<i32>> {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Arc<ProcessTree>>> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a group; the guard SIGKILLs it if dropped while still armed.
-    pub(crate) fn register(&self, pgid: i32) -> GroupGuard {
-        self.lock().insert(pgid);
+    /// Registers a tree; the guard kills it if dropped while still armed.
+    pub(crate) fn register(&self, tree: Arc<ProcessTree>) -> GroupGuard {
+        let key = Arc::as_ptr(&tree) as usize;
+        self.lock().insert(key, tree.clone());
         GroupGuard {
             groups: self.clone(),
-            pgid,
+            key,
+            tree,
             armed: true,
         }
     }
 
-    /// Sends `signal` to every registered group.
-    pub(crate) fn signal_all(&self, signal: i32) {
-        for pgid in self.lock().iter() {
-            signal_group(*pgid, signal);
+    /// Kills every registered tree at once.
+    pub(crate) fn kill_all(&self) {
+        for tree in self.lock().values() {
+            tree.kill();
         }
     }
 }
 
-/// Keeps a process group registered; kills it if the instance is abandoned.
+/// Keeps a process tree registered; kills it if the instance is abandoned.
 #[derive(Debug)]
 pub(crate) struct GroupGuard {
     groups: Groups,
-    pgid: i32,
+    key: usize,
+    tree: Arc<ProcessTree>,
     armed: bool,
 }
 
 impl GroupGuard {
-    /// The group has been cleaned up: unregister without killing.
+    /// The tree has been cleaned up: unregister without killing.
     pub(crate) fn disarm(mut self) {
         self.armed = false;
     }
@@ -74,28 +68,24 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if self.armed {
-            signal_group(self.pgid, libc::SIGKILL);
+            self.tree.kill();
         }
-        self.groups.lock().remove(&self.pgid);
+        self.groups.lock().remove(&self.key);
     }
 }
 
-/// Listens for SIGINT and SIGTERM; the first sets `cancel`, the second kills everything and exits.
+/// Listens for SIGINT and SIGTERM (Ctrl-C and Ctrl-Break on Windows); the
+/// first sets `cancel`, the second kills everything and exits.
 pub fn spawn_listener(
     cancel: Arc<watch::Sender<bool>>,
     groups: Groups,
     console: Arc<Console>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    let mut signals = Signals::listen()?;
     Ok(tokio::spawn(async move {
         let mut received = 0;
         loop {
-            let name = tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            };
+            let name = signals.next().await;
             received += 1;
             if received == 1 {
                 console.line(
@@ -105,10 +95,57 @@ pub fn spawn_listener(
                 cancel.send_replace(true);
             } else {
                 console.line(Stream::Stderr, &format!("zen: {name} again: killing every instance"));
-                groups.signal_all(libc::SIGKILL);
+                groups.kill_all();
                 zen_telemetry::shutdown();
                 std::process::exit(EXIT_INTERRUPTED);
             }
         }
     }))
+}
+
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+#[cfg(windows)]
+struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        Ok(Signals {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+            ctrl_break: tokio::signal::windows::ctrl_break()?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.ctrl_c.recv() => "Ctrl-C",
+            _ = self.ctrl_break.recv() => "Ctrl-Break",
+        }
+    }
 }

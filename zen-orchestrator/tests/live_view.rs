@@ -145,6 +145,8 @@ fn after_ctrl_c_the_terminal_is_restored() {
     assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is shown again");
 }
 
+// The demo's programs are `sh` (Windows runs demo-windows.json in tests/run.rs).
+#[cfg(unix)]
 #[test]
 fn off_a_terminal_the_table_is_periodic_lines() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");

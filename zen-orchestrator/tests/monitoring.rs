@@ -22,7 +22,7 @@ use zen_telemetry::CallResult;
 use zen_tests::gcp_fakes::{FakeOAuth, MONITORING_SCOPE, ServiceAccount};
 use zen_tests::monitoring_api::{self, FakeMonitoring, Refusal};
 
-use common::{TempDir, run_command, text, zen};
+use common::{TempDir, text, zen};
 
 const GENERIC: &str = "checkout";
 const PROJECT: &str = "zen-test-project";
@@ -184,12 +184,14 @@ fn every_expression_parses_and_reads_only_exported_series() {
 
 /// The vocabulary the queries are built from is what a real run exports:
 /// zen's demo, recorded with `--trace-file`, next to its metric points.
+// The demo's programs are `sh` (Windows runs demo-windows.json in tests/run.rs).
+#[cfg(unix)]
 #[test]
 fn the_query_vocabulary_is_what_a_real_run_exports() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
     let dir = TempDir::new("monitoring-vocabulary");
     let trace_file = dir.path("trace.jsonl");
-    let out = run_command(&demo)
+    let out = common::run_command(&demo)
         .env_remove("ZEN_TELEMETRY_DISABLED")
         .env_remove("OTEL_SERVICE_NAME")
         .current_dir(&dir.0)

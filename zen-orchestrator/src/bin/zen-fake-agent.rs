@@ -9,7 +9,7 @@
 //! | `--line-delay-ms N` | `FAKE_AGENT_LINE_DELAY_MS` | pause before each line |
 //! | `--sleep-ms N` | `FAKE_AGENT_SLEEP_MS` | pause after the replay |
 //! | `--exit N` | `FAKE_AGENT_EXIT` | exit code |
-//! | `--grandchild-secs N` | `FAKE_AGENT_GRANDCHILD_SECS` | start `sleep N` in our process group |
+//! | `--grandchild-secs N` | `FAKE_AGENT_GRANDCHILD_SECS` | start a copy of itself that sleeps N s |
 //! | `--pid-file FILE` | `FAKE_AGENT_PID_FILE` | write "PID GRANDCHILD_PID" once started |
 //! | `--timeline-dir DIR` | `FAKE_AGENT_TIMELINE_DIR` | write "START_NS END_NS" to DIR/PID |
 //! | `--stderr TEXT` | `FAKE_AGENT_STDERR` | print TEXT on stderr |
@@ -35,19 +35,35 @@ struct Options {
     env_file: Option<PathBuf>,
 }
 
+/// Every option's variable, in the order of `OPTIONS`.
+const VARIABLES: [&str; 9] = [
+    "FAKE_AGENT_FIXTURE",
+    "FAKE_AGENT_LINE_DELAY_MS",
+    "FAKE_AGENT_SLEEP_MS",
+    "FAKE_AGENT_EXIT",
+    "FAKE_AGENT_GRANDCHILD_SECS",
+    "FAKE_AGENT_PID_FILE",
+    "FAKE_AGENT_TIMELINE_DIR",
+    "FAKE_AGENT_STDERR",
+    "FAKE_AGENT_ENV_FILE",
+];
+
+/// Every option's argument name, without `--`.
+const OPTIONS: [&str; 9] = [
+    "fixture",
+    "line-delay-ms",
+    "sleep-ms",
+    "exit",
+    "grandchild-secs",
+    "pid-file",
+    "timeline-dir",
+    "stderr",
+    "env-file",
+];
+
 fn options() -> Options {
     let mut values: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (key, variable) in [
-        ("fixture", "FAKE_AGENT_FIXTURE"),
-        ("line-delay-ms", "FAKE_AGENT_LINE_DELAY_MS"),
-        ("sleep-ms", "FAKE_AGENT_SLEEP_MS"),
-        ("exit", "FAKE_AGENT_EXIT"),
-        ("grandchild-secs", "FAKE_AGENT_GRANDCHILD_SECS"),
-        ("pid-file", "FAKE_AGENT_PID_FILE"),
-        ("timeline-dir", "FAKE_AGENT_TIMELINE_DIR"),
-        ("stderr", "FAKE_AGENT_STDERR"),
-        ("env-file", "FAKE_AGENT_ENV_FILE"),
-    ] {
+    for (key, variable) in OPTIONS.into_iter().zip(VARIABLES) {
         if let Ok(value) = std::env::var(variable) {
             values.insert(key.to_owned(), value);
         }
@@ -80,18 +96,7 @@ fn options() -> Options {
 }
 
 fn is_option(key: &str) -> bool {
-    matches!(
-        key,
-        "fixture"
-            | "line-delay-ms"
-            | "sleep-ms"
-            | "exit"
-            | "grandchild-secs"
-            | "pid-file"
-            | "timeline-dir"
-            | "stderr"
-            | "env-file"
-    )
+    OPTIONS.contains(&key)
 }
 
 fn now_ns() -> u128 {
@@ -136,8 +141,14 @@ fn main() {
         write_file(path, &std::env::var("TRACEPARENT").unwrap_or_default());
     }
     let grandchild = options.grandchild_secs.and_then(|secs| {
-        std::process::Command::new("sleep")
-            .arg(secs.to_string())
+        // Itself, not `sleep`, so it runs where there is no `sleep` (Windows).
+        let mut command = std::process::Command::new(std::env::current_exe().ok()?);
+        for variable in VARIABLES {
+            command.env_remove(variable);
+        }
+        command
+            .args(["--sleep-ms", &(secs * 1000).to_string()])
+            .env("ZEN_TELEMETRY_DISABLED", "1")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -152,11 +163,18 @@ fn main() {
     }
     if let Err(e) = replay(options.fixture.as_deref(), options.line_delay) {
         eprintln!("zen-fake-agent: {e}");
-        std::process::exit(70);
+        exit(70);
     }
     std::thread::sleep(options.sleep);
     if let Some(dir) = &options.timeline_dir {
         write_file(&dir.join(pid.to_string()), &format!("{start} {}\n", now_ns()));
     }
-    std::process::exit(options.exit);
+    exit(options.exit);
+}
+
+/// Flushes telemetry, then exits: on Windows `process::exit` ends the export
+/// threads before any exit hook could.
+fn exit(code: i32) -> ! {
+    zen_telemetry::shutdown();
+    std::process::exit(code);
 }

@@ -179,6 +179,7 @@ proptest! {
     fn edited_examples_parse_or_fail_cleanly(
         example in prop::sample::select(vec![
             include_str!("../../examples/demo.json"),
+            include_str!("../../examples/demo-windows.json"),
             include_str!("../../examples/claude.json"),
         ]),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), json_char()), 1..4),
@@ -208,6 +209,7 @@ proptest! {
 fn the_examples_parse() {
     for example in [
         include_str!("../../examples/demo.json"),
+        include_str!("../../examples/demo-windows.json"),
         include_str!("../../examples/claude.json"),
     ] {
         let config = parse(Path::new("example.json"), example).unwrap();

@@ -51,7 +51,7 @@ pub struct InstanceConfig {
     pub program: Option<String>,
     /// Arguments of `program`.
     pub args: Vec<String>,
-    /// Kill the instance's process group after this many seconds.
+    /// Kill the instance's process tree after this many seconds.
     pub timeout_secs: Option<f64>,
     /// Extra environment variables for the child.
     pub env: BTreeMap<String, String>,

@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::options::{Echo, LogLevel};
 use crate::plan::InstanceSpec;
-use crate::signals::signal_group;
+use crate::process_tree::{ProcessTree, ending_signal};
 use crate::status::{Console, InstanceStatus, Stream};
 
-/// Time between SIGTERM and SIGKILL.
+/// Time between asking a tree to stop (SIGTERM) and killing it (SIGKILL).
 pub(super) const TERMINATE_GRACE: Duration = Duration::from_secs(2);
 
 /// How a child ended, for its status row.
@@ -27,7 +27,7 @@ pub(super) struct Ended {
     pub(super) message: Option<String>,
 }
 
-/// The command for `spec`, in `workspace` and a process group of its own, with
+/// The command for `spec`, in `workspace` and a process tree of its own, with
 /// piped output. zen's own `TRACEPARENT`/`TRACESTATE` are replaced by the
 /// current span's, so the child continues this trace (inside `zen.instance`).
 pub(super) fn command(spec: &InstanceSpec, workspace: &Path) -> tokio::process::Command {
@@ -38,9 +38,9 @@ pub(super) fn command(spec: &InstanceSpec, workspace: &Path) -> tokio::process::
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .env_remove("TRACEPARENT")
         .env_remove("TRACESTATE");
+    ProcessTree::prepare(&mut command);
     for (key, value) in &spec.env {
         command.env(key, value);
     }
@@ -51,11 +51,10 @@ pub(super) fn command(spec: &InstanceSpec, workspace: &Path) -> tokio::process::
 }
 
 pub(super) fn exit_details(exit: Option<ExitStatus>) -> Ended {
-    use std::os::unix::process::ExitStatusExt;
     Ended {
         status: InstanceStatus::Failed,
         exit_code: exit.and_then(|s| s.code()),
-        signal: exit.and_then(|s| s.signal()),
+        signal: exit.as_ref().and_then(ending_signal),
         message: None,
     }
 }
@@ -89,13 +88,13 @@ pub(super) fn finished(exit: Option<ExitStatus>, reported_error: Option<bool>) -
     }
 }
 
-/// SIGTERM to the whole group, SIGKILL after the grace period.
-pub(super) async fn terminate(child: &mut Child, pgid: i32) -> Option<ExitStatus> {
-    signal_group(pgid, libc::SIGTERM);
+/// Asks the whole tree to stop, kills it after the grace period.
+pub(super) async fn terminate(child: &mut Child, tree: &ProcessTree) -> Option<ExitStatus> {
+    tree.ask_to_stop();
     match tokio::time::timeout(TERMINATE_GRACE, child.wait()).await {
         Ok(Ok(status)) => Some(status),
         _ => {
-            signal_group(pgid, libc::SIGKILL);
+            tree.kill();
             child.wait().await.ok()
         }
     }
@@ -179,15 +178,21 @@ mod tests {
         assert_eq!(cut("ééééé", 4), "é...");
     }
     use std::ffi::OsStr;
-    use std::os::unix::process::ExitStatusExt;
 
     /// A wait status as the kernel reports it: `exit(code)`, or death by `signal`.
+    #[cfg(unix)]
     fn exited(code: i32) -> Option<ExitStatus> {
-        Some(ExitStatus::from_raw(code << 8))
+        Some(std::os::unix::process::ExitStatusExt::from_raw(code << 8))
     }
 
+    #[cfg(windows)]
+    fn exited(code: i32) -> Option<ExitStatus> {
+        Some(std::os::windows::process::ExitStatusExt::from_raw(code as u32))
+    }
+
+    #[cfg(unix)]
     fn killed(signal: i32) -> Option<ExitStatus> {
-        Some(ExitStatus::from_raw(signal))
+        Some(std::os::unix::process::ExitStatusExt::from_raw(signal))
     }
 
     #[test]
@@ -204,17 +209,22 @@ mod tests {
     }
 
     #[test]
-    fn failures_say_the_exit_code_or_the_signal() {
+    fn failures_say_the_exit_code() {
         let code = finished(exited(3), None);
         assert_eq!(code.status, InstanceStatus::Failed);
         assert_eq!((code.exit_code, code.signal), (Some(3), None));
         assert_eq!(code.message.as_deref(), Some("exit code 3"));
-        let signal = finished(killed(libc::SIGKILL), Some(false));
-        assert_eq!((signal.exit_code, signal.signal), (None, Some(libc::SIGKILL)));
-        assert_eq!(signal.message.as_deref(), Some("killed by signal 9"));
         let lost = finished(None, None);
         assert_eq!(lost.status, InstanceStatus::Failed);
         assert_eq!(lost.message.as_deref(), Some("could not wait for the process"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_killed_process_says_the_signal() {
+        let signal = finished(killed(libc::SIGKILL), Some(false));
+        assert_eq!((signal.exit_code, signal.signal), (None, Some(libc::SIGKILL)));
+        assert_eq!(signal.message.as_deref(), Some("killed by signal 9"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Runs the plan: child processes with a staggered start, a concurrency cap,
 //! per-instance timeouts, budgets and cancellation. Each child runs in its own
-//! process group, which is terminated as a whole: nothing it started outlives it.
+//! process tree (`process_tree.rs`), which is terminated as a whole: nothing it
+//! started outlives it.
 //!
 //! Every instance future is polled inside the `zen.run` future (not spawned),
 //! so its `zen.instance` span is a child of `zen.run`.
@@ -22,7 +23,8 @@ use child::{Ended, echo_lines, exit_details, finished, terminate};
 use crate::budget::{Decision, Tracker};
 use crate::options::Echo;
 use crate::plan::{InstanceSpec, Plan};
-use crate::signals::{Groups, signal_group};
+use crate::process_tree::ProcessTree;
+use crate::signals::Groups;
 use crate::status::{Board, Console, InstanceStatus, Stream};
 
 /// How long output may still be read once a child has ended.
@@ -294,11 +296,14 @@ impl<'a> Runner<'a> {
                 };
             }
         };
-        let Some(pgid) = child.id().and_then(|pid| i32::try_from(pid).ok()) else {
-            let status = child.wait().await.ok();
-            return finished(status, None);
+        let tree = match ProcessTree::adopt(&child) {
+            Ok(tree) => Arc::new(tree),
+            Err(_) => {
+                let status = child.wait().await.ok();
+                return finished(status, None);
+            }
         };
-        let guard = self.groups.register(pgid);
+        let guard = self.groups.register(tree.clone());
 
         let (lines_tx, mut lines_rx) = mpsc::unbounded_channel();
         let accounting_tx = spec.stream_json.then_some(lines_tx);
@@ -353,11 +358,11 @@ impl<'a> Runner<'a> {
             }
         };
         let exit = match &stop {
-            Some(_) => terminate(&mut child, pgid).await,
+            Some(_) => terminate(&mut child, &tree).await,
             None => exit,
         };
-        // Whatever the child left behind in its group goes too: no orphans.
-        signal_group(pgid, libc::SIGTERM);
+        // Whatever the child left behind in its tree goes too: no orphans.
+        tree.ask_to_stop();
         let drain = async {
             if spec.stream_json && stop.is_none() {
                 while let Some(line) = lines_rx.recv().await {
@@ -370,7 +375,7 @@ impl<'a> Runner<'a> {
             }
         };
         let _ = tokio::time::timeout(DRAIN_GRACE, drain).await;
-        signal_group(pgid, libc::SIGKILL);
+        tree.kill();
         for reader in &readers {
             reader.abort();
         }
@@ -380,7 +385,7 @@ impl<'a> Runner<'a> {
             Some(Stop::TimedOut(after)) => Ended {
                 status: InstanceStatus::TimedOut,
                 message: Some(format!(
-                    "timed out after {}; process group terminated",
+                    "timed out after {}; process tree terminated",
                     crate::status::format_duration(after)
                 )),
                 ..exit_details(exit)

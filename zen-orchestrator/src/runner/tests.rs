@@ -131,6 +131,8 @@ async fn a_run_cancelled_before_it_starts_marks_every_instance_not_started() {
     assert!(outcome.budget.warnings.is_empty());
 }
 
+// `printf` and `sh` (on Windows the fake agent's stream-json is accounted in tests/run.rs).
+#[cfg(unix)]
 #[tokio::test]
 async fn stream_json_output_is_accounted_into_the_budget_summary() {
     let assistant = r#"{"type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":1800,"output_tokens":240,"cache_read_input_tokens":12000,"cache_creation_input_tokens":900}}}"#;

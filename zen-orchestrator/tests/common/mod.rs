@@ -87,7 +87,26 @@ pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// Spawns zen with piped output, for [`interrupt`].
+pub(crate) fn spawn_interruptible(mut command: Command) -> std::process::Child {
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn zen")
+}
+
+/// What Ctrl-C does to zen.
+#[cfg(unix)]
+pub(crate) fn interrupt(child: &std::process::Child) {
+    // SAFETY: plain kill(2) of our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
 /// True when `pid` no longer runs (absent, or a zombie waiting for its parent).
+#[cfg(unix)]
 pub(crate) fn is_gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
@@ -95,6 +114,24 @@ pub(crate) fn is_gone(pid: u32) -> bool {
             .rsplit_once(')')
             .map(|(_, rest)| rest.trim_start().starts_with('Z'))
             .unwrap_or(false),
+    }
+}
+
+/// True when `pid` no longer runs (absent, or ended and only still held open).
+#[cfg(windows)]
+pub(crate) fn is_gone(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::{OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject};
+    // SAFETY: OpenProcess takes integers; a null result (no such process) is checked.
+    let process = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, 0, pid) };
+    if process.is_null() {
+        return true;
+    }
+    // SAFETY: `process` is a handle we just opened; it is closed once, here.
+    unsafe {
+        let running = WaitForSingleObject(process, 0) == WAIT_TIMEOUT;
+        CloseHandle(process);
+        !running
     }
 }
 
