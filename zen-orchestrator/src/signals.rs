@@ -6,7 +6,6 @@
 //! and exits 130. A second signal kills every tree at once and exits 130
 //! immediately.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -20,22 +19,19 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// The process trees of the children now running.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
-    /// Keyed by the tree's address, unique while it is registered.
-    live: Arc<Mutex<BTreeMap<usize, Arc<ProcessTree>>>>,
+    live: Arc<Mutex<Vec<Arc<ProcessTree>>>>,
 }
 
 impl Groups {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Arc<ProcessTree>>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<ProcessTree>>> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a tree; the guard kills it if dropped while still armed.
     pub(crate) fn register(&self, tree: Arc<ProcessTree>) -> GroupGuard {
-        let key = Arc::as_ptr(&tree) as usize;
-        self.lock().insert(key, tree.clone());
+        self.lock().push(tree.clone());
         GroupGuard {
             groups: self.clone(),
-            key,
             tree,
             armed: true,
         }
@@ -43,7 +39,7 @@ impl Groups {
 
     /// Kills every registered tree at once.
     pub(crate) fn kill_all(&self) {
-        for tree in self.lock().values() {
+        for tree in self.lock().iter() {
             tree.kill();
         }
     }
@@ -53,7 +49,6 @@ impl Groups {
 #[derive(Debug)]
 pub(crate) struct GroupGuard {
     groups: Groups,
-    key: usize,
     tree: Arc<ProcessTree>,
     armed: bool,
 }
@@ -70,7 +65,7 @@ impl Drop for GroupGuard {
         if self.armed {
             self.tree.kill();
         }
-        self.groups.lock().remove(&self.key);
+        self.groups.lock().retain(|tree| !Arc::ptr_eq(tree, &self.tree));
     }
 }
 

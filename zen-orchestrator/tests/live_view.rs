@@ -27,7 +27,7 @@ impl Tmux {
         let tmux = Tmux {
             socket: format!("zen-test-{}-{tag}", std::process::id()),
         };
-        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+        let demo = common::example("demo.json");
         let script = format!(
             "cd '{}' && env -u NO_COLOR TERM=xterm-256color ZEN_TELEMETRY_DISABLED=1 '{ZEN}' run --config '{}' \
              --startup-delay 0 -q {zen_args}; echo \"zen-exit=$?\"; sleep 120",
@@ -149,7 +149,7 @@ fn after_ctrl_c_the_terminal_is_restored() {
 #[cfg(unix)]
 #[test]
 fn off_a_terminal_the_table_is_periodic_lines() {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let demo = common::example("demo.json");
     let out = Command::new(ZEN)
         .args(["run", "--config"])
         .arg(&demo)

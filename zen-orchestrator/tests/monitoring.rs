@@ -188,7 +188,7 @@ fn every_expression_parses_and_reads_only_exported_series() {
 #[cfg(unix)]
 #[test]
 fn the_query_vocabulary_is_what_a_real_run_exports() {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let demo = common::example("demo.json");
     let dir = TempDir::new("monitoring-vocabulary");
     let trace_file = dir.path("trace.jsonl");
     let out = common::run_command(&demo)

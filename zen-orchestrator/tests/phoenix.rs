@@ -114,7 +114,7 @@ fn phoenix_receives_a_demo_runs_spans_over_http_with_parenting_intact() {
     }
     let dir = TempDir::new("phoenix");
     let phoenix = Phoenix::start(&dir.0);
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let demo = common::example("demo.json");
     let out = run_command(&demo)
         .env_remove("ZEN_TELEMETRY_DISABLED")
         .env("ZEN_TELEMETRY_EXPORTER", "otlp")

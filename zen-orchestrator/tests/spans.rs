@@ -277,7 +277,7 @@ fn documented_metric_keys() -> BTreeSet<String> {
 #[cfg(unix)]
 #[test]
 fn the_demo_exports_usage_metrics_with_documented_names_and_keys_only() {
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let demo = common::example("demo.json");
     let dir = TempDir::new("usage-metrics");
     let trace_file = dir.path("demo-trace.jsonl");
     let out = run_command(&demo)

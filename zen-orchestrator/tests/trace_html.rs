@@ -34,7 +34,7 @@ fn chromium(dir: &Path, page: &Path, action: &[&str]) -> std::process::Output {
 #[test]
 fn the_html_view_shows_every_span_and_marks_errors_in_a_browser() {
     let dir = TempDir::new("trace-html");
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.json");
+    let demo = common::example("demo.json");
     let trace = dir.path("trace.jsonl");
     let run = run_command(&demo)
         .env_remove("ZEN_TELEMETRY_DISABLED")

@@ -35,19 +35,6 @@ struct Options {
     env_file: Option<PathBuf>,
 }
 
-/// Every option's variable, in the order of `OPTIONS`.
-const VARIABLES: [&str; 9] = [
-    "FAKE_AGENT_FIXTURE",
-    "FAKE_AGENT_LINE_DELAY_MS",
-    "FAKE_AGENT_SLEEP_MS",
-    "FAKE_AGENT_EXIT",
-    "FAKE_AGENT_GRANDCHILD_SECS",
-    "FAKE_AGENT_PID_FILE",
-    "FAKE_AGENT_TIMELINE_DIR",
-    "FAKE_AGENT_STDERR",
-    "FAKE_AGENT_ENV_FILE",
-];
-
 /// Every option's argument name, without `--`.
 const OPTIONS: [&str; 9] = [
     "fixture",
@@ -63,8 +50,8 @@ const OPTIONS: [&str; 9] = [
 
 fn options() -> Options {
     let mut values: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (key, variable) in OPTIONS.into_iter().zip(VARIABLES) {
-        if let Ok(value) = std::env::var(variable) {
+    for key in OPTIONS {
+        if let Ok(value) = std::env::var(variable(key)) {
             values.insert(key.to_owned(), value);
         }
     }
@@ -93,6 +80,11 @@ fn options() -> Options {
         stderr: values.get("stderr").cloned(),
         env_file: values.get("env-file").map(PathBuf::from),
     }
+}
+
+/// The variable of option `key`: `line-delay-ms` is `FAKE_AGENT_LINE_DELAY_MS`.
+fn variable(key: &str) -> String {
+    format!("FAKE_AGENT_{}", key.to_uppercase().replace('-', "_"))
 }
 
 fn is_option(key: &str) -> bool {
@@ -143,8 +135,8 @@ fn main() {
     let grandchild = options.grandchild_secs.and_then(|secs| {
         // Itself, not `sleep`, so it runs where there is no `sleep` (Windows).
         let mut command = std::process::Command::new(std::env::current_exe().ok()?);
-        for variable in VARIABLES {
-            command.env_remove(variable);
+        for key in OPTIONS {
+            command.env_remove(variable(key));
         }
         command
             .args(["--sleep-ms", &(secs * 1000).to_string()])

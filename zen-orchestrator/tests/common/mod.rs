@@ -42,6 +42,11 @@ impl Drop for TempDir {
     }
 }
 
+/// The example configuration `name` (`demo.json`, `demo-windows.json`).
+pub(crate) fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
 pub(crate) fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -85,15 +90,6 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Spawns zen with piped output, for [`interrupt`].
-pub(crate) fn spawn_interruptible(mut command: Command) -> std::process::Child {
-    command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn zen")
 }
 
 /// What Ctrl-C does to zen.
