@@ -45,6 +45,7 @@ pub const TELEMETRY_VARS: &[&str] = &[
     "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     "ZEN_TELEMETRY_SPOOL",
+    "ZEN_TELEMETRY_METRICS_ACROSS_RUNS",
     "ZEN_TELEMETRY_SPOOL_MAX_BYTES",
     "ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS",
     "XDG_STATE_HOME",
@@ -60,10 +61,10 @@ pub const NO_STATE_DIR: &str = "/nonexistent/zen-tests/state";
 /// `exe` with all telemetry variables cleared and `env` set. Integration
 /// tests pass `env!("CARGO_BIN_EXE_zen-probe")`.
 ///
-/// The spool is off unless `env` turns it on (with an `XDG_STATE_HOME` of
-/// the test's own): a test's undelivered spans must never reach the
-/// developer's state directory, nor a later test whose receiver got the
-/// same port.
+/// The spool and the metric slots are off unless `env` turns them on (with
+/// an `XDG_STATE_HOME` of the test's own): a test's undelivered spans and
+/// series must never reach the developer's state directory, nor a later
+/// test whose receiver got the same port.
 pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(exe);
     command.args(args);
@@ -80,6 +81,7 @@ pub fn command(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     command.env("NO_GCE_CHECK", "true");
     command.env("CLOUDSDK_CONFIG", NO_GCLOUD_DIR);
     command.env("ZEN_TELEMETRY_SPOOL", "off");
+    command.env("ZEN_TELEMETRY_METRICS_ACROSS_RUNS", "off");
     command.env("XDG_STATE_HOME", NO_STATE_DIR);
     for (key, value) in env {
         command.env(key, value);

@@ -89,6 +89,7 @@ fn run(home: &Home, args: &[&str], extra: &[(&str, &str)]) -> (std::process::Out
         ("HOME", home_str.as_str()),
         ("XDG_STATE_HOME", state.as_str()),
         ("ZEN_TELEMETRY_SPOOL", "on"),
+        ("ZEN_TELEMETRY_METRICS_ACROSS_RUNS", "on"),
         ("ZEN_TELEMETRY_SAMPLE_RATE", "1"),
         ("ZEN_TELEMETRY_FILE", file.as_str()),
         ("PROBE_TRY_FILE", file.as_str()),

@@ -252,6 +252,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// Metric series continue from run to run (default) or start afresh in
+    /// every process; see [`Config::metrics_across_runs`].
+    pub fn metrics_across_runs(mut self, on: bool) -> Self {
+        self.config.metrics_across_runs = on;
+        self
+    }
+
     /// Where the `file` exporter writes metric points.
     pub fn metrics_file_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.metrics_file_path = Some(path.into());

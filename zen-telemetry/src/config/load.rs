@@ -121,6 +121,10 @@ impl Config {
             config.spool.enabled = on;
         }
         config.spool.root = SpoolSettings::default_root(&lookup);
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_METRICS_ACROSS_RUNS", true) {
+            config.metrics_across_runs = on;
+        }
+        config.series_root = super::settings::state_dir(&lookup).map(|state| state.join("series"));
         config.home_dir = home_dir(&lookup);
         if let Some(bytes) = reader.number(
             "ZEN_TELEMETRY_SPOOL_MAX_BYTES",

@@ -144,26 +144,31 @@ impl Default for SpoolSettings {
 }
 
 impl SpoolSettings {
-    /// The spool root under `XDG_STATE_HOME`, else `LOCALAPPDATA` on
-    /// Windows (the user profile's ACLs keep it private there, as mode 0700
-    /// does on Unix), else `HOME`, read through `lookup`.
+    /// The spool root: `spool` in [`state_dir`].
     pub(crate) fn default_root(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
-        let local_app_data = || match cfg!(windows) {
-            true => lookup("LOCALAPPDATA").and_then(absolute),
-            false => None,
-        };
-        let state = lookup("XDG_STATE_HOME")
-            .and_then(absolute)
-            .or_else(local_app_data)
-            .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
-        Some(state.join("zen-telemetry").join("spool"))
+        state_dir(lookup).map(|state| state.join("spool"))
     }
 
     /// The root in use: `None` when spooling is off or there is no root.
     pub fn active_root(&self) -> Option<&std::path::Path> {
         self.root.as_deref().filter(|_| self.enabled)
     }
+}
+
+/// Our directory under `XDG_STATE_HOME`, else `LOCALAPPDATA` on Windows
+/// (the user profile's ACLs keep it private there, as mode 0700 does on
+/// Unix), else `HOME`, read through `lookup`.
+pub(crate) fn state_dir(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let absolute = |value: String| Some(PathBuf::from(value)).filter(|path| path.is_absolute());
+    let local_app_data = || match cfg!(windows) {
+        true => lookup("LOCALAPPDATA").and_then(absolute),
+        false => None,
+    };
+    let state = lookup("XDG_STATE_HOME")
+        .and_then(absolute)
+        .or_else(local_app_data)
+        .or_else(|| lookup("HOME").and_then(absolute).map(|home| home.join(".local/state")))?;
+    Some(state.join("zen-telemetry"))
 }
 
 /// The resolved telemetry configuration.
@@ -207,6 +212,17 @@ pub struct Config {
     pub metrics_file_path: Option<PathBuf>,
     /// The spool of undelivered batches.
     pub spool: SpoolSettings,
+    /// The traced functions' counts and histograms, and the monotonic sums
+    /// and histograms of [`crate::meter_provider`], continue from run to run
+    /// (`ZEN_TELEMETRY_METRICS_ACROSS_RUNS`): sequential runs of one service
+    /// on one machine export one cumulative series each, kept in a slot
+    /// under [`series_root`](Self::series_root). `false`: one series per process.
+    pub metrics_across_runs: bool,
+    /// Where the slots of [`metrics_across_runs`](Self::metrics_across_runs)
+    /// are: `$XDG_STATE_HOME/zen-telemetry/series`, else (on Windows)
+    /// `%LOCALAPPDATA%\zen-telemetry\series`, else
+    /// `$HOME/.local/state/zen-telemetry/series`; `None`: per-process series.
+    pub series_root: Option<PathBuf>,
     /// The remote parent the process was started in (`TRACEPARENT`, with
     /// `TRACESTATE`): every root span joins its trace. `None` when unset or
     /// not valid W3C trace context (warned about).
@@ -281,6 +297,8 @@ impl Default for Config {
             metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             metrics_file_path: None,
             spool: SpoolSettings::default(),
+            metrics_across_runs: true,
+            series_root: None,
             process_parent: None,
             sampler_parent_based: true,
             resource_attributes: Vec::new(),

@@ -30,6 +30,7 @@ mod limits;
 pub(crate) mod metrics;
 #[cfg(feature = "otlp")]
 mod on_runtime;
+mod private_file;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]

@@ -3,10 +3,17 @@
 //! once more at shutdown, by one thread of our own.
 //!
 //! ```text
-//!  calls::sites() ────────────┐
-//!                             ├──> points (changed series only, ≤ 200 a request) ──> exporter::sink: destination (OTLP, Telemetry API; spooled at exit)
-//!  SdkMeterProvider ──> ManualReader ─┘                                           └─> lines (file, stdout)
+//!  calls::sites() ────────────┐      slot (earlier runs' values)
+//!                             ├──> points + carry (every series, ≤ 200 a request) ──> exporter::sink: destination (OTLP, Telemetry API)
+//!  SdkMeterProvider ──> ManualReader ─┘        │ saved before sending                  └─> lines (file, stdout)
+//!                                              v
+//!                                            slot
 //! ```
+//!
+//! Series continue from run to run (`slot.rs`, `carry.rs`) unless
+//! `ZEN_TELEMETRY_METRICS_ACROSS_RUNS=false`. Then an undelivered last
+//! export is kept by the slot, and the next export, of this run or the
+//! next, sends it superseded; without continuation it is spooled.
 //!
 //! The SDK's `PeriodicReader` does not fit: it exports nothing when no SDK
 //! instrument has data (the traced functions' points live outside the SDK),
@@ -14,8 +21,10 @@
 //! So the SDK aggregates users' instruments and a `ManualReader` hands them
 //! to our thread.
 
+mod carry;
 mod lines;
 mod points;
+mod slot;
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
@@ -49,26 +58,26 @@ enum Points {
 }
 
 impl Points {
-    /// Sends one request; a network destination spools it at the `last`
-    /// export when it cannot deliver it. Returns the points rejected.
+    /// Sends one request; a network destination spools it when it cannot
+    /// deliver it and `spool` is asked. Returns the points rejected.
     fn send(
         &self,
         request: ExportMetricsServiceRequest,
         points: u64,
         deadline: Instant,
-        last: bool,
+        spool: bool,
     ) -> Result<u64, String> {
         match self {
             #[cfg(feature = "otlp")]
             Points::Network(destination, _) => {
-                let undelivered = if last { Undelivered::Spool } else { Undelivered::Drop };
+                let undelivered = if spool { Undelivered::Spool } else { Undelivered::Drop };
                 destination
                     .deliver(request, points, deadline, undelivered)
                     .map(|delivered| delivered.rejected)
                     .map_err(|undelivered| undelivered.reason)
             }
             Points::Lines(lines) => {
-                let _ = (points, deadline, last);
+                let _ = (points, deadline, spool);
                 lines.send(&request).map(|()| 0)
             }
         }
@@ -80,6 +89,31 @@ impl Points {
             #[cfg(feature = "otlp")]
             Points::Network(_, resend) => resend.housekeeping(),
             Points::Lines(_) => None,
+        }
+    }
+}
+
+/// Cloud Monitoring takes the points of one time series at least this far
+/// apart: "The Cloud Monitoring API requires that the end times of points
+/// written to a time series be at least 10 seconds apart"
+/// (<https://cloud.google.com/monitoring/quotas>, "Rate at which data can
+/// be written to a single time series"); the Telemetry API writes there.
+pub(crate) const GOOGLE_SPACING: Duration = Duration::from_secs(10);
+
+/// The slot this process's series continue in, when they continue and a
+/// slot is free.
+fn claim_slot(config: &Config) -> Option<(slot::Slot, slot::Carried)> {
+    let root = config.series_root.as_ref().filter(|_| config.metrics_across_runs)?;
+    let now = crate::clock::unix_nanos(std::time::SystemTime::now());
+    match slot::Slot::claim(root, &config.service_name, now) {
+        Ok(Some(claimed)) => Some(claimed),
+        Ok(None) => {
+            diag::debug_line(|| format!("every {} metric slot is taken: series of this process only", slot::SLOTS));
+            None
+        }
+        Err(error) => {
+            diag::debug_line(|| format!("cannot claim a metric slot under {}: {error}", root.display()));
+            None
         }
     }
 }
@@ -122,11 +156,27 @@ impl MetricExport {
                 .build(),
         );
         let (shutdown, inbox) = mpsc::channel();
+        let spacing = match destination {
+            ExporterKind::Gcp => GOOGLE_SPACING,
+            _ => Duration::ZERO,
+        };
+        let mut interval = config.metric_export_interval;
+        if interval < spacing {
+            diag::stderr_line(&format!(
+                "zen-telemetry: warning: OTEL_METRIC_EXPORT_INTERVAL={} ms is shorter than Google Cloud takes \
+                 points of one series ({} s apart at least); using {} s",
+                interval.as_millis(),
+                spacing.as_secs(),
+                spacing.as_secs()
+            ));
+            interval = spacing;
+        }
         let worker = Worker {
-            points: points::Points::new(resource),
+            points: points::Points::new(resource, claim_slot(config)),
             sink,
             reader: reader.clone(),
-            interval: config.metric_export_interval,
+            interval,
+            spacing,
             timeout,
         };
         std::thread::Builder::new()
@@ -178,6 +228,8 @@ struct Worker {
     sink: Points,
     reader: Arc<ManualReader>,
     interval: Duration,
+    /// The least time between two points of one series.
+    spacing: Duration,
     timeout: Duration,
 }
 
@@ -206,23 +258,37 @@ impl Worker {
         }
     }
 
-    /// Sends what changed. During the run a failed request stops this
-    /// export, and its series (still marked undelivered) go again with the
-    /// next one, superseding it (the points are cumulative); at the `last`
-    /// export every request is made, and what fails is spooled.
+    /// Sends every series. During the run a failed request stops this
+    /// export, and the next one supersedes it (the points are cumulative).
+    /// At the `last` export every request is made; what fails is kept by
+    /// the slot for the next run, or spooled when the series do not continue.
+    /// An export that would follow the last sent one too closely is left to
+    /// the next export, or (the last) to the next run.
     fn export(&mut self, deadline: Instant, last: bool) {
+        let since_sent = crate::clock::unix_nanos(std::time::SystemTime::now())
+            .saturating_sub(self.points.sent_unix_nano());
+        let too_early = u128::from(since_sent) < self.spacing.as_nanos();
+        if too_early && !last {
+            return;
+        }
         let mut collected = ResourceMetrics::default();
         if let Err(error) = self.reader.collect(&mut collected) {
             diag::debug_line(|| format!("collecting metrics: {error}"));
         }
-        let batches = self.points.batches(&collected, MAX_POINTS_PER_REQUEST);
-        let mut unsent = batches.iter().map(|batch| batch.series.len() as u64).sum::<u64>();
-        for batch in batches {
-            let points = batch.series.len() as u64;
-            match self.sink.send(batch.request, points, deadline, last) {
+        let export = self.points.export(&collected, MAX_POINTS_PER_REQUEST, !too_early);
+        let mut unsent = export.requests.iter().map(|(_, points)| points).sum::<u64>();
+        if too_early {
+            match self.points.continues() {
+                true => diag::debug_line(|| "the last metric export comes too soon: the slot keeps it".to_owned()),
+                false => stats::add_metric_points_failed(unsent),
+            }
+            return;
+        }
+        let spool = last && !self.points.continues();
+        for (request, points) in export.requests {
+            match self.sink.send(request, points, deadline, spool) {
                 Ok(rejected) => {
                     // What the backend rejected is counted by the destination.
-                    self.points.delivered(batch.series);
                     stats::add_metric_points_exported(points.saturating_sub(rejected));
                     unsent -= points;
                 }

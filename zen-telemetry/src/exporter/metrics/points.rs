@@ -1,9 +1,8 @@
 //! An export's points: the SDK instruments' collection plus every traced
-//! function's counts, with the series that did not change since the last
-//! delivered export left out, cut into requests of at most
+//! function's counts, continued from what earlier runs left in the slot
+//! (`carry.rs`), every series every time, cut into requests of at most
 //! [`MAX_POINTS_PER_REQUEST`] points.
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -14,81 +13,147 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
-use prost::Message;
 
+use super::carry::{self, Series};
+use super::slot::{Carried, Slot};
 use crate::calls::objective::{OBJECTIVE_LATENCY_ATTRIBUTE, OBJECTIVE_SUCCESS_ATTRIBUTE};
 use crate::calls::{
     self, BUCKET_BOUNDS_SECONDS, CALLS_METRIC, CallResult, DURATION_METRIC, FUNCTION_ATTRIBUTE, MODULE_ATTRIBUTE,
     RESULT_ATTRIBUTE,
 };
 use crate::clock::unix_nanos;
+use crate::diag;
 
 /// Google's Telemetry API takes at most this many points in one request.
 pub(crate) const MAX_POINTS_PER_REQUEST: usize = 200;
 
-/// A series: its metric's name and its encoded attributes.
-pub(crate) type SeriesKey = Vec<u8>;
+/// The resource attribute that tells one process's (or slot's) series from another's.
+const INSTANCE_ATTRIBUTE: &str = "service.instance.id";
 
-/// What an export sends: requests, each with the series it delivers.
-pub(crate) struct Batch {
-    pub(crate) request: ExportMetricsServiceRequest,
-    /// The series in `request`, one per point, for [`Points::delivered`].
-    pub(crate) series: Vec<(SeriesKey, u64)>,
+/// One export: its requests, each with its number of points.
+pub(crate) struct Export {
+    pub(crate) requests: Vec<(ExportMetricsServiceRequest, u64)>,
 }
 
-/// Builds each export's requests and remembers what was delivered.
+/// Builds each export's requests, continuing the carried series.
 pub(crate) struct Points {
     resource: Resource,
     scope: InstrumentationScope,
-    /// When counting began: every cumulative series starts here.
-    start_time_unix_nano: u64,
-    /// Each delivered series' last value, as a fingerprint.
-    delivered: HashMap<SeriesKey, u64>,
+    /// When this process began counting: the start of series that cannot continue.
+    process_start_unix_nano: u64,
+    carried: Carried,
+    /// The carried points, one series each, as the slot held them at claim.
+    base: carry::Base,
+    /// Where `carried` is kept; `None`: series of this process only.
+    slot: Option<Slot>,
 }
 
 impl Points {
-    pub(crate) fn new(resource: &opentelemetry_sdk::Resource) -> Points {
+    /// Points under `resource`, continuing `carried` (kept in `slot`).
+    pub(crate) fn new(resource: &opentelemetry_sdk::Resource, carried: Option<(Slot, Carried)>) -> Points {
+        let process_start_unix_nano = unix_nanos(SystemTime::now());
+        let mut resource: Resource = resource.into();
+        let (slot, carried) = match carried {
+            Some((slot, carried)) => (Some(slot), carried),
+            None => {
+                let own = resource
+                    .attributes
+                    .iter()
+                    .find(|a| a.key == INSTANCE_ATTRIBUTE)
+                    .and_then(|a| a.value.as_ref())
+                    .and_then(|v| match &v.value {
+                        Some(any_value::Value::StringValue(id)) => Some(id.clone()),
+                        _ => None,
+                    });
+                let mut fresh = Carried::fresh(process_start_unix_nano);
+                fresh.instance_id = own.unwrap_or(fresh.instance_id);
+                (None, fresh)
+            }
+        };
+        resource.attributes.retain(|a| a.key != INSTANCE_ATTRIBUTE);
+        resource
+            .attributes
+            .push(string_attribute(INSTANCE_ATTRIBUTE, &carried.instance_id));
         Points {
-            resource: resource.into(),
+            base: carry::Base::new(&carried.points),
+            resource,
             scope: InstrumentationScope {
                 name: "zen-telemetry".to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 ..Default::default()
             },
-            start_time_unix_nano: unix_nanos(SystemTime::now()),
-            delivered: HashMap::new(),
+            process_start_unix_nano,
+            carried,
+            slot,
         }
     }
 
-    /// This export's requests: `sdk`'s metrics and the traced functions',
-    /// changed series only, at most `max_points` points each.
-    pub(crate) fn batches(&self, sdk: &SdkResourceMetrics, max_points: usize) -> Vec<Batch> {
-        let mut request = ExportMetricsServiceRequest::from(sdk);
-        let functions = self.function_metrics(unix_nanos(SystemTime::now()));
+    /// True when the series continue from run to run.
+    pub(crate) fn continues(&self) -> bool {
+        self.slot.is_some()
+    }
+
+    /// When a point of these series was last sent, in this run or an earlier one.
+    pub(crate) fn sent_unix_nano(&self) -> u64 {
+        self.carried.sent_unix_nano
+    }
+
+    /// This export: `sdk`'s metrics and the traced functions', added to the
+    /// carried values, every series, at most `max_points` points a request.
+    /// The slot is updated first, as if they will be sent (`sending`), so no
+    /// backend ever sees more than the slot holds.
+    pub(crate) fn export(&mut self, sdk: &SdkResourceMetrics, max_points: usize, sending: bool) -> Export {
+        let now = unix_nanos(SystemTime::now());
+        // Strictly after the last point sent: a backend drops an older one.
+        let time = now.max(self.carried.sent_unix_nano.saturating_add(1_000_000));
+        let mut current = ExportMetricsServiceRequest::from(sdk);
+        let functions = self.function_metrics();
         if !functions.is_empty() {
-            let scope = ScopeMetrics {
-                scope: Some(self.scope.clone()),
-                metrics: functions,
-                schema_url: String::new(),
-            };
-            match request.resource_metrics.first_mut() {
-                Some(resource_metrics) => resource_metrics.scope_metrics.push(scope),
-                None => request.resource_metrics.push(ResourceMetrics {
-                    resource: Some(self.resource.clone()),
-                    scope_metrics: vec![scope],
+            current.resource_metrics.push(ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(self.scope.clone()),
+                    metrics: functions,
                     schema_url: String::new(),
-                }),
-            }
+                }],
+                ..Default::default()
+            });
         }
-        self.split(request, max_points.max(1))
+        let starts = carry::Starts {
+            carried: self.carried.start_unix_nano,
+            process: self.process_start_unix_nano,
+        };
+        let series = self.base.merge(carry::flatten(current), starts, time);
+        if let Some(slot) = &self.slot {
+            self.carried.points = carry::continued(&series);
+            if sending {
+                self.carried.sent_unix_nano = time;
+            }
+            if let Err(error) = slot.save(&self.carried) {
+                diag::debug_line(|| format!("saving the metric slot: {error}"));
+            }
+        } else if sending {
+            self.carried.sent_unix_nano = time;
+        }
+        Export {
+            requests: self.requests(series, max_points.max(1)),
+        }
     }
 
-    /// Marks a batch's series as delivered, so they are left out until they change.
-    pub(crate) fn delivered(&mut self, series: Vec<(SeriesKey, u64)>) {
-        self.delivered.extend(series);
+    fn requests(&self, series: Vec<Series>, max_points: usize) -> Vec<(ExportMetricsServiceRequest, u64)> {
+        let mut requests: Vec<(ExportMetricsServiceRequest, u64)> = Vec::new();
+        let resource = Some(self.resource.clone());
+        for one in series {
+            if requests.last().is_none_or(|(_, points)| *points >= max_points as u64) {
+                requests.push((ExportMetricsServiceRequest::default(), 0));
+            }
+            let Some((request, points)) = requests.last_mut() else { continue };
+            push_point(metric_in(request, &resource, &one.scope, &one.header), one.data);
+            *points += 1;
+        }
+        requests
     }
 
-    fn function_metrics(&self, now: u64) -> Vec<Metric> {
+    fn function_metrics(&self) -> Vec<Metric> {
         let mut calls = Vec::new();
         let mut durations = Vec::new();
         for site in calls::sites() {
@@ -111,8 +176,6 @@ impl Points {
                 }
                 calls.push(NumberDataPoint {
                     attributes,
-                    start_time_unix_nano: self.start_time_unix_nano,
-                    time_unix_nano: now,
                     value: Some(number_data_point::Value::AsInt(
                         i64::try_from(count).unwrap_or(i64::MAX),
                     )),
@@ -125,8 +188,6 @@ impl Points {
             }
             durations.push(HistogramDataPoint {
                 attributes: duration_attributes,
-                start_time_unix_nano: self.start_time_unix_nano,
-                time_unix_nano: now,
                 count: counts.total(),
                 sum: Some(counts.sum_ns as f64 / 1e9),
                 bucket_counts: counts.buckets.to_vec(),
@@ -161,109 +222,11 @@ impl Points {
             },
         ]
     }
-
-    /// Cuts `request` into batches of changed series, `max_points` at most each.
-    fn split(&self, request: ExportMetricsServiceRequest, max_points: usize) -> Vec<Batch> {
-        let mut batches: Vec<Batch> = Vec::new();
-        for resource_metrics in request.resource_metrics {
-            for scope_metrics in resource_metrics.scope_metrics {
-                for metric in scope_metrics.metrics {
-                    let Some(data) = metric.data.clone() else { continue };
-                    let header = Metric { data: None, ..metric };
-                    for (point, key, fingerprint) in self.changed_points(&header.name, data) {
-                        let full = batches.last().is_none_or(|batch| batch.series.len() >= max_points);
-                        if full {
-                            batches.push(Batch {
-                                request: ExportMetricsServiceRequest::default(),
-                                series: Vec::new(),
-                            });
-                        }
-                        let Some(batch) = batches.last_mut() else { continue };
-                        let metric = metric_in(
-                            &mut batch.request,
-                            &resource_metrics.resource,
-                            &scope_metrics.scope,
-                            &header,
-                        );
-                        push_point(metric, point);
-                        batch.series.push((key, fingerprint));
-                    }
-                }
-            }
-        }
-        batches
-    }
-
-    /// The points of `data` whose value differs from the one last delivered,
-    /// each as a one-point `Data` with its series key and fingerprint.
-    fn changed_points(&self, name: &str, data: Data) -> Vec<(Data, SeriesKey, u64)> {
-        let keyed = |attributes: &[KeyValue], fingerprint: u64| {
-            let key = series_key(name, attributes);
-            (self.delivered.get(&key) != Some(&fingerprint)).then_some((key, fingerprint))
-        };
-        let mut changed = Vec::new();
-        // Each arm: take the points out, then keep each changed one in a copy
-        // of the (now empty) data, so a point keeps its temporality.
-        macro_rules! split_points {
-            ($variant:ident, $data:ident, $fingerprint:expr) => {{
-                let points = std::mem::take(&mut $data.data_points);
-                for point in points {
-                    let fingerprint: u64 = $fingerprint(&point);
-                    if let Some((key, fingerprint)) = keyed(&point.attributes, fingerprint) {
-                        let mut one = $data.clone();
-                        one.data_points.push(point);
-                        changed.push((Data::$variant(one), key, fingerprint));
-                    }
-                }
-            }};
-        }
-        match data {
-            Data::Sum(mut sum) => split_points!(Sum, sum, number_fingerprint),
-            Data::Gauge(mut gauge) => split_points!(Gauge, gauge, number_fingerprint),
-            Data::Histogram(mut histogram) => split_points!(Histogram, histogram, |p: &HistogramDataPoint| {
-                count_sum_fingerprint(p.count, p.sum.unwrap_or_default())
-            }),
-            Data::ExponentialHistogram(mut histogram) => split_points!(
-                ExponentialHistogram,
-                histogram,
-                |p: &opentelemetry_proto::tonic::metrics::v1::ExponentialHistogramDataPoint| {
-                    count_sum_fingerprint(p.count, p.sum.unwrap_or_default())
-                }
-            ),
-            Data::Summary(mut summary) => split_points!(
-                Summary,
-                summary,
-                |p: &opentelemetry_proto::tonic::metrics::v1::SummaryDataPoint| count_sum_fingerprint(p.count, p.sum)
-            ),
-        }
-        changed
-    }
-}
-
-fn count_sum_fingerprint(count: u64, sum: f64) -> u64 {
-    count ^ sum.to_bits().rotate_left(32)
-}
-
-fn number_fingerprint(point: &NumberDataPoint) -> u64 {
-    match point.value {
-        Some(number_data_point::Value::AsInt(value)) => value as u64,
-        Some(number_data_point::Value::AsDouble(value)) => value.to_bits(),
-        None => 0,
-    }
-}
-
-fn series_key(name: &str, attributes: &[KeyValue]) -> SeriesKey {
-    let mut key = name.as_bytes().to_vec();
-    key.push(0);
-    for attribute in attributes {
-        attribute.encode(&mut key).unwrap_or_default();
-    }
-    key
 }
 
 /// The metric `header` in `request`, under its resource and scope, added
 /// (with no points) if it is not there yet.
-fn metric_in<'a>(
+pub(crate) fn metric_in<'a>(
     request: &'a mut ExportMetricsServiceRequest,
     resource: &Option<Resource>,
     scope: &Option<InstrumentationScope>,
@@ -302,7 +265,7 @@ fn metric_in<'a>(
 }
 
 /// Adds a one-point `Data` to `metric`.
-fn push_point(metric: &mut Metric, point: Data) {
+pub(crate) fn push_point(metric: &mut Metric, point: Data) {
     match (&mut metric.data, point) {
         (Some(Data::Sum(to)), Data::Sum(from)) => to.data_points.extend(from.data_points),
         (Some(Data::Gauge(to)), Data::Gauge(from)) => to.data_points.extend(from.data_points),
@@ -326,60 +289,54 @@ pub(crate) fn string_attribute(key: &str, value: &str) -> KeyValue {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn request_with(values: &[i64]) -> ExportMetricsServiceRequest {
-        let data_points = values
-            .iter()
-            .enumerate()
-            .map(|(series, &value)| NumberDataPoint {
-                attributes: vec![string_attribute("series", &series.to_string())],
-                value: Some(number_data_point::Value::AsInt(value)),
-                ..Default::default()
-            })
-            .collect();
-        ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                scope_metrics: vec![ScopeMetrics {
-                    metrics: vec![Metric {
-                        name: "orders".to_owned(),
-                        data: Some(Data::Sum(Sum {
-                            data_points,
-                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                            is_monotonic: true,
-                        })),
+    fn counter_series(n: usize) -> Vec<Series> {
+        (0..n)
+            .map(|i| Series {
+                scope: None,
+                header: Metric {
+                    name: "orders".to_owned(),
+                    ..Default::default()
+                },
+                data: Data::Sum(Sum {
+                    data_points: vec![NumberDataPoint {
+                        attributes: vec![string_attribute("shard", &i.to_string())],
+                        value: Some(number_data_point::Value::AsInt(1)),
                         ..Default::default()
                     }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                    is_monotonic: true,
+                }),
+            })
+            .collect()
     }
 
     #[test]
-    fn requests_hold_at_most_the_limit_and_only_undelivered_changes() {
-        let mut points = Points::new(&opentelemetry_sdk::Resource::builder_empty().build());
-        let values: Vec<i64> = (0..450).collect();
-        let batches = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
-        let sizes: Vec<usize> = batches.iter().map(|b| b.series.len()).collect();
+    fn requests_hold_at_most_the_limit_under_the_slot_s_identity() {
+        let resource = opentelemetry_sdk::Resource::builder_empty()
+            .with_attribute(opentelemetry::KeyValue::new(INSTANCE_ATTRIBUTE, "per-process"))
+            .build();
+        let mut carried = Carried::fresh(1);
+        carried.instance_id = "from-the-slot".to_owned();
+        let root = tempfile::tempdir().expect("a temporary directory");
+        let (slot, _) = Slot::claim(root.path(), "svc", 1).expect("claim").expect("a free slot");
+        let points = Points::new(&resource, Some((slot, carried)));
+        let requests = points.requests(counter_series(450), MAX_POINTS_PER_REQUEST);
+        let sizes: Vec<u64> = requests.iter().map(|(_, points)| *points).collect();
         assert_eq!(sizes, [200, 200, 50]);
-        for batch in batches.into_iter().take(2) {
-            points.delivered(batch.series);
+        for (request, _) in &requests {
+            let resource = request.resource_metrics[0].resource.as_ref().expect("a resource");
+            let ids: Vec<_> = resource.attributes.iter().filter(|a| a.key == INSTANCE_ATTRIBUTE).collect();
+            assert_eq!(ids.len(), 1);
+            assert_eq!(ids[0].value, string_attribute("", "from-the-slot").value);
+            let Some(Data::Sum(sum)) = &request.resource_metrics[0].scope_metrics[0].metrics[0].data else {
+                panic!("a sum");
+            };
+            assert!(sum.is_monotonic, "a point keeps its metric's kind");
         }
-        // The third request failed: its 50 series go again; the delivered stay out.
-        let again = points.split(request_with(&values), MAX_POINTS_PER_REQUEST);
-        assert_eq!(again.iter().map(|b| b.series.len()).collect::<Vec<_>>(), [50]);
-        // One delivered series changed.
-        let mut changed = values.clone();
-        changed[3] += 1;
-        let batches = points.split(request_with(&changed), MAX_POINTS_PER_REQUEST);
-        assert_eq!(batches.iter().map(|b| b.series.len()).sum::<usize>(), 51);
-        let Some(Data::Sum(sum)) = &batches[0].request.resource_metrics[0].scope_metrics[0].metrics[0].data else {
-            panic!("a sum");
-        };
-        assert!(sum.is_monotonic, "a point keeps its metric's kind");
     }
 }

@@ -1,8 +1,8 @@
 //! The files of one destination's spool: atomic writes, the size bound,
 //! claims, and what is pending.
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::format::{decode, encode};
 use super::signal::{BATCH_SUFFIX, STALE_CLAIM, Signal};
 use crate::clock;
+use crate::exporter::private_file::{create_private_dir, replace_atomically};
 
 const CLAIM_MARK: &str = ".claimed-";
 const TEMP_PREFIX: &str = ".tmp-";
@@ -139,15 +140,7 @@ impl Spool {
         remove_stale_temps(&self.dir);
         let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal, items));
         let temp = self.dir.join(format!("{TEMP_PREFIX}{name}"));
-        let mut file = create_private_file(&temp)?;
-        let written = file
-            .write_all(&encode(signal, &self.destination, payload))
-            .and_then(|()| file.sync_all());
-        if let Err(error) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(error);
-        }
-        fs::rename(&temp, self.dir.join(&name))?;
+        replace_atomically(&temp, &self.dir.join(&name), &encode(signal, &self.destination, payload))?;
         Ok(self.enforce_bound())
     }
 
@@ -281,25 +274,6 @@ fn batch_files(dir: &Path) -> Vec<(PathBuf, u64)> {
         })
         .filter_map(|entry| Some((entry.path(), entry.metadata().ok()?.len())))
         .collect()
-}
-
-/// Mode 0700 on Unix. On Windows the directory is under the user's profile
-/// (`%LOCALAPPDATA%`), whose inherited ACLs already keep other users out.
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// A new file, mode 0600 on Unix (see [`create_private_dir`] for Windows).
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
 }
 
 fn remove_stale_temps(dir: &Path) {
