@@ -127,6 +127,7 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
         "OTEL_METRIC_EXPORT_INTERVAL" => config.metric_export_interval == default.metric_export_interval,
         "ZEN_TELEMETRY_METRICS_FILE" => config.metrics_file_path == default.metrics_file_path,
         "ZEN_TELEMETRY_SPOOL" => config.spool.enabled == default.spool.enabled,
+        "ZEN_TELEMETRY_METRICS_ACROSS_RUNS" => config.metrics_across_runs == default.metrics_across_runs,
         "ZEN_TELEMETRY_SPOOL_MAX_BYTES" => config.spool.max_bytes == default.spool.max_bytes,
         "ZEN_TELEMETRY_SPOOL_EXIT_BUDGET_MS" => config.spool.exit_budget == default.spool.exit_budget,
         "ZEN_TELEMETRY_GCP_ENDPOINT" => config.gcp.endpoint == default.gcp.endpoint,

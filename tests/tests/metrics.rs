@@ -273,7 +273,10 @@ fn assert_cumulative_and_monotonic(requests: &[ExportMetricsServiceRequest]) {
             }
             let key = (p.metric.clone(), p.function.clone(), p.result.clone());
             if let Some(before) = last.insert(key, p.value) {
-                assert!(p.value >= before, "a cumulative series never goes down: {p:?} after {before}");
+                assert!(
+                    p.value >= before,
+                    "a cumulative series never goes down: {p:?} after {before}"
+                );
             }
         }
     }
@@ -303,7 +306,10 @@ fn otlp_receives_exact_cumulative_counts_periodically_and_at_exit() {
     assert_cumulative_and_monotonic(&requests);
     // Every series in every export, changed or not.
     let series = |request: &ExportMetricsServiceRequest| -> std::collections::BTreeSet<_> {
-        points(request).into_iter().map(|p| (p.metric, p.function, p.result)).collect()
+        points(request)
+            .into_iter()
+            .map(|p| (p.metric, p.function, p.result))
+            .collect()
     };
     for pair in requests.windows(2) {
         assert!(series(&pair[0]).is_subset(&series(&pair[1])), "a series left out");
@@ -467,7 +473,11 @@ fn the_telemetry_api_gets_token_project_and_the_resource_google_needs() {
         "{stderr}"
     );
     let received = api.metric_requests();
-    assert_eq!(received.len(), 1, "the exit export; the 150 ms interval raised to 10 s: {stderr}");
+    assert_eq!(
+        received.len(),
+        1,
+        "the exit export; the 150 ms interval raised to 10 s: {stderr}"
+    );
     for (headers, request) in &received {
         assert_eq!(headers.authorization.as_deref(), Some("Bearer fake-access-token-1"));
         assert_eq!(headers.user_project.as_deref(), Some("zen-metrics-project"));

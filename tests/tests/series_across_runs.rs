@@ -292,5 +292,8 @@ fn to_google_an_exit_export_too_soon_after_the_last_waits_in_the_slot_for_the_ne
     service.run(&["calls", "4"], &[]);
     let roots = service.points("probe.root");
     assert_eq!(roots.len(), 1, "{roots:?}");
-    assert_eq!((roots[0].instance.as_str(), roots[0].value), (instance.as_str(), 2 + 3 + 4));
+    assert_eq!(
+        (roots[0].instance.as_str(), roots[0].value),
+        (instance.as_str(), 2 + 3 + 4)
+    );
 }

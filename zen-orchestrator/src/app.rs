@@ -88,6 +88,7 @@ fn configure_telemetry(options: &RunOptions) {
         builder = builder
             .exporter(zen_telemetry::ExporterKind::File)
             .file_path(file)
+            .metrics_across_runs(false)
             .sample_rate(1.0);
     }
     if options.no_telemetry {

@@ -100,6 +100,11 @@ pub(crate) fn no_destination() {
     SWITCH.store(OFF, Ordering::SeqCst);
 }
 
+/// True once the exporter found nowhere to send (see [`no_destination`]).
+pub(crate) fn has_no_destination() -> bool {
+    NO_DESTINATION.load(Ordering::SeqCst)
+}
+
 /// Whether failed spans may carry the (scrubbed) error or panic text.
 #[inline]
 pub(crate) fn error_messages() -> bool {

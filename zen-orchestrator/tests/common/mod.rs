@@ -55,12 +55,16 @@ pub(crate) fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// `zen` with telemetry off, the fake agent as `claude`, no live table and no stagger.
+/// `zen` with telemetry off, the fake agent as `claude`, no live table and
+/// no stagger. A test that turns telemetry on gets series of the process's
+/// own: continued ones would live in the developer's state directory and
+/// carry counts from one test run into the next.
 pub(crate) fn zen() -> Command {
     let mut command = Command::new(ZEN);
     command
         .env("ZEN_CLAUDE_BIN", FAKE_AGENT)
         .env("ZEN_TELEMETRY_DISABLED", "1")
+        .env("ZEN_TELEMETRY_METRICS_ACROSS_RUNS", "off")
         .env("NO_COLOR", "1")
         .env_remove("TRACEPARENT")
         .env_remove("TRACESTATE");

@@ -30,9 +30,9 @@ mod limits;
 pub(crate) mod metrics;
 #[cfg(feature = "otlp")]
 mod on_runtime;
-mod private_file;
 #[cfg(feature = "otlp")]
 mod otlp;
+mod private_file;
 #[cfg(feature = "otlp")]
 mod request;
 #[cfg(feature = "otlp")]

@@ -11,14 +11,13 @@
 use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, metric::Data,
+    AggregationTemporality, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data,
     number_data_point::Value,
 };
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
-
-use super::points::{metric_in, push_point};
 
 /// One series: its metric (without points) under its scope, and its one point.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +54,11 @@ impl Base {
             .into_iter()
             .filter(|(_, series)| continues(&series.data))
             .collect();
-        let index = series.iter().enumerate().map(|(i, (key, _))| (key.clone(), i)).collect();
+        let index = series
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.clone(), i))
+            .collect();
         Base { series, index }
     }
 
@@ -120,7 +123,10 @@ pub(crate) fn continued(series: &[Series]) -> ExportMetricsServiceRequest {
     let mut request = ExportMetricsServiceRequest::default();
     let resource = None;
     for one in series.iter().filter(|one| continues(&one.data)) {
-        push_point(metric_in(&mut request, &resource, &one.scope, &one.header), one.data.clone());
+        push_point(
+            metric_in(&mut request, &resource, &one.scope, &one.header),
+            one.data.clone(),
+        );
     }
     if request.resource_metrics.is_empty() {
         request.resource_metrics.push(ResourceMetrics::default());
@@ -240,12 +246,76 @@ fn series_key(scope: Option<&InstrumentationScope>, name: &str, attributes: &[Ke
     key
 }
 
+/// The metric `header` in `request`, under its resource and scope, added
+/// (with no points) if it is not there yet.
+pub(crate) fn metric_in<'a>(
+    request: &'a mut ExportMetricsServiceRequest,
+    resource: &Option<Resource>,
+    scope: &Option<InstrumentationScope>,
+    header: &Metric,
+) -> &'a mut Metric {
+    let resource_index = match request.resource_metrics.iter().position(|r| &r.resource == resource) {
+        Some(index) => index,
+        None => {
+            request.resource_metrics.push(ResourceMetrics {
+                resource: resource.clone(),
+                ..Default::default()
+            });
+            request.resource_metrics.len() - 1
+        }
+    };
+    let scopes = &mut request.resource_metrics[resource_index].scope_metrics;
+    let scope_index = match scopes.iter().position(|s| &s.scope == scope) {
+        Some(index) => index,
+        None => {
+            scopes.push(ScopeMetrics {
+                scope: scope.clone(),
+                ..Default::default()
+            });
+            scopes.len() - 1
+        }
+    };
+    let metrics = &mut scopes[scope_index].metrics;
+    let metric_index = match metrics.iter().position(|m| m.name == header.name) {
+        Some(index) => index,
+        None => {
+            metrics.push(header.clone());
+            metrics.len() - 1
+        }
+    };
+    &mut metrics[metric_index]
+}
+
+/// Adds a one-point `Data` to `metric`.
+pub(crate) fn push_point(metric: &mut Metric, point: Data) {
+    match (&mut metric.data, point) {
+        (Some(Data::Sum(to)), Data::Sum(from)) => to.data_points.extend(from.data_points),
+        (Some(Data::Gauge(to)), Data::Gauge(from)) => to.data_points.extend(from.data_points),
+        (Some(Data::Histogram(to)), Data::Histogram(from)) => to.data_points.extend(from.data_points),
+        (Some(Data::ExponentialHistogram(to)), Data::ExponentialHistogram(from)) => {
+            to.data_points.extend(from.data_points)
+        }
+        (Some(Data::Summary(to)), Data::Summary(from)) => to.data_points.extend(from.data_points),
+        (slot, point) => *slot = Some(point),
+    }
+}
+
+/// An OTLP string attribute.
+pub(crate) fn string_attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use opentelemetry_proto::tonic::metrics::v1::{Gauge, Histogram, ScopeMetrics, Sum};
+    use opentelemetry_proto::tonic::metrics::v1::{Gauge, Histogram, Sum};
 
     use super::*;
-    use crate::exporter::metrics::points::string_attribute;
 
     const STARTS: Starts = Starts {
         carried: 100,
@@ -346,7 +416,10 @@ mod tests {
         let merged = base.merge(current, STARTS, 1_000);
         let got = values(&merged);
         assert_eq!(got.len(), 4, "{got:?}");
-        assert!(got[0].0.starts_with("calls/") && got[0].1 == 7 && got[0].2 == 100, "a: 5 + 2 from the carried start: {got:?}");
+        assert!(
+            got[0].0.starts_with("calls/") && got[0].1 == 7 && got[0].2 == 100,
+            "a: 5 + 2 from the carried start: {got:?}"
+        );
         assert_eq!((got[1].1, got[1].2), (1, 100), "c is new, from the carried start");
         assert_eq!((got[2].0.as_str(), got[2].1), ("queue", 9), "a gauge is this run's own");
         assert_eq!((got[3].1, got[3].2), (7, 100), "b, untouched, is sent again");
@@ -358,14 +431,26 @@ mod tests {
     #[test]
     fn histograms_add_bucket_by_bucket_and_restart_when_their_buckets_change() {
         let base = Base::new(&request(vec![histogram(3, vec![1, 2, 0], vec![0.1, 1.0])]));
-        let merged = base.merge(flatten(request(vec![histogram(2, vec![0, 1, 1], vec![0.1, 1.0])])), STARTS, 5);
-        let Data::Histogram(h) = &merged[0].data else { panic!("a histogram") };
+        let merged = base.merge(
+            flatten(request(vec![histogram(2, vec![0, 1, 1], vec![0.1, 1.0])])),
+            STARTS,
+            5,
+        );
+        let Data::Histogram(h) = &merged[0].data else {
+            panic!("a histogram")
+        };
         let point = &h.data_points[0];
         assert_eq!((point.count, point.bucket_counts.clone()), (5, vec![1, 3, 1]));
         assert_eq!((point.sum, point.min, point.max), (Some(5.0), Some(1.0), Some(3.0)));
         assert_eq!(point.start_time_unix_nano, 100);
         let rebucketed = base.merge(flatten(request(vec![histogram(2, vec![1, 1], vec![0.5])])), STARTS, 5);
-        let Data::Histogram(h) = &rebucketed[0].data else { panic!("a histogram") };
-        assert_eq!((h.data_points[0].count, h.data_points[0].start_time_unix_nano), (2, 900), "a restart");
+        let Data::Histogram(h) = &rebucketed[0].data else {
+            panic!("a histogram")
+        };
+        assert_eq!(
+            (h.data_points[0].count, h.data_points[0].start_time_unix_nano),
+            (2, 900),
+            "a restart"
+        );
     }
 }

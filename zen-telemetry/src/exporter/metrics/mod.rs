@@ -100,21 +100,18 @@ impl Points {
 /// be written to a single time series"); the Telemetry API writes there.
 pub(crate) const GOOGLE_SPACING: Duration = Duration::from_secs(10);
 
-/// The slot this process's series continue in, when they continue and a
-/// slot is free.
-fn claim_slot(config: &Config) -> Option<(slot::Slot, slot::Carried)> {
-    let root = config.series_root.as_ref().filter(|_| config.metrics_across_runs)?;
+/// Claims the slot of `service` under `root` for `points`, when one is free.
+fn claim_slot(points: &mut points::Points, root: &std::path::Path, service: &str) {
     let now = crate::clock::unix_nanos(std::time::SystemTime::now());
-    match slot::Slot::claim(root, &config.service_name, now) {
-        Ok(Some(claimed)) => Some(claimed),
-        Ok(None) => {
-            diag::debug_line(|| format!("every {} metric slot is taken: series of this process only", slot::SLOTS));
-            None
-        }
-        Err(error) => {
-            diag::debug_line(|| format!("cannot claim a metric slot under {}: {error}", root.display()));
-            None
-        }
+    match slot::Slot::claim(root, service, now) {
+        Ok(Some((slot, carried))) => points.continue_from(slot, carried),
+        Ok(None) => diag::debug_line(|| {
+            format!(
+                "every {} metric slot is taken: series of this process only",
+                slot::SLOTS
+            )
+        }),
+        Err(error) => diag::debug_line(|| format!("cannot claim a metric slot under {}: {error}", root.display())),
     }
 }
 
@@ -172,7 +169,12 @@ impl MetricExport {
             interval = spacing;
         }
         let worker = Worker {
-            points: points::Points::new(resource, claim_slot(config)),
+            points: points::Points::new(resource),
+            slot: config
+                .series_root
+                .clone()
+                .filter(|_| config.metrics_across_runs)
+                .map(|root| (root, config.service_name.clone())),
             sink,
             reader: reader.clone(),
             interval,
@@ -228,6 +230,10 @@ struct Worker {
     sink: Points,
     reader: Arc<ManualReader>,
     interval: Duration,
+    /// Where the series may continue (slot root, service), until the first
+    /// export claims a slot there: not before, so a process that never
+    /// exports (its exporter found no destination) writes no slot.
+    slot: Option<(std::path::PathBuf, String)>,
     /// The least time between two points of one series.
     spacing: Duration,
     timeout: Duration,
@@ -265,8 +271,13 @@ impl Worker {
     /// An export that would follow the last sent one too closely is left to
     /// the next export, or (the last) to the next run.
     fn export(&mut self, deadline: Instant, last: bool) {
-        let since_sent = crate::clock::unix_nanos(std::time::SystemTime::now())
-            .saturating_sub(self.points.sent_unix_nano());
+        if let Some((root, service)) = self.slot.take()
+            && !crate::state::has_no_destination()
+        {
+            claim_slot(&mut self.points, &root, &service);
+        }
+        let since_sent =
+            crate::clock::unix_nanos(std::time::SystemTime::now()).saturating_sub(self.points.sent_unix_nano());
         let too_early = u128::from(since_sent) < self.spacing.as_nanos();
         if too_early && !last {
             return;

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
     metric::Data, number_data_point,
@@ -14,7 +14,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
 
-use super::carry::{self, Series};
+pub(crate) use super::carry::string_attribute;
+use super::carry::{self, Series, metric_in, push_point};
 use super::slot::{Carried, Slot};
 use crate::calls::objective::{OBJECTIVE_LATENCY_ATTRIBUTE, OBJECTIVE_SUCCESS_ATTRIBUTE};
 use crate::calls::{
@@ -49,33 +50,26 @@ pub(crate) struct Points {
 }
 
 impl Points {
-    /// Points under `resource`, continuing `carried` (kept in `slot`).
-    pub(crate) fn new(resource: &opentelemetry_sdk::Resource, carried: Option<(Slot, Carried)>) -> Points {
+    /// Points under `resource`, series of this process until
+    /// [`continue_from`](Self::continue_from) says otherwise.
+    pub(crate) fn new(resource: &opentelemetry_sdk::Resource) -> Points {
         let process_start_unix_nano = unix_nanos(SystemTime::now());
-        let mut resource: Resource = resource.into();
-        let (slot, carried) = match carried {
-            Some((slot, carried)) => (Some(slot), carried),
-            None => {
-                let own = resource
-                    .attributes
-                    .iter()
-                    .find(|a| a.key == INSTANCE_ATTRIBUTE)
-                    .and_then(|a| a.value.as_ref())
-                    .and_then(|v| match &v.value {
-                        Some(any_value::Value::StringValue(id)) => Some(id.clone()),
-                        _ => None,
-                    });
-                let mut fresh = Carried::fresh(process_start_unix_nano);
-                fresh.instance_id = own.unwrap_or(fresh.instance_id);
-                (None, fresh)
-            }
-        };
-        resource.attributes.retain(|a| a.key != INSTANCE_ATTRIBUTE);
-        resource
+        let resource: Resource = resource.into();
+        let mut carried = Carried::fresh(process_start_unix_nano);
+        if let Some(own) = resource
             .attributes
-            .push(string_attribute(INSTANCE_ATTRIBUTE, &carried.instance_id));
+            .iter()
+            .find(|a| a.key == INSTANCE_ATTRIBUTE)
+            .and_then(|a| a.value.as_ref())
+            .and_then(|v| match &v.value {
+                Some(any_value::Value::StringValue(id)) => Some(id.clone()),
+                _ => None,
+            })
+        {
+            carried.instance_id = own;
+        }
         Points {
-            base: carry::Base::new(&carried.points),
+            base: carry::Base::default(),
             resource,
             scope: InstrumentationScope {
                 name: "zen-telemetry".to_owned(),
@@ -84,8 +78,19 @@ impl Points {
             },
             process_start_unix_nano,
             carried,
-            slot,
+            slot: None,
         }
+    }
+
+    /// From now on the series are `carried`'s, kept in `slot`.
+    pub(crate) fn continue_from(&mut self, slot: Slot, carried: Carried) {
+        self.resource.attributes.retain(|a| a.key != INSTANCE_ATTRIBUTE);
+        self.resource
+            .attributes
+            .push(string_attribute(INSTANCE_ATTRIBUTE, &carried.instance_id));
+        self.base = carry::Base::new(&carried.points);
+        self.carried = carried;
+        self.slot = Some(slot);
     }
 
     /// True when the series continue from run to run.
@@ -146,7 +151,9 @@ impl Points {
             if requests.last().is_none_or(|(_, points)| *points >= max_points as u64) {
                 requests.push((ExportMetricsServiceRequest::default(), 0));
             }
-            let Some((request, points)) = requests.last_mut() else { continue };
+            let Some((request, points)) = requests.last_mut() else {
+                continue;
+            };
             push_point(metric_in(request, &resource, &one.scope, &one.header), one.data);
             *points += 1;
         }
@@ -224,72 +231,6 @@ impl Points {
     }
 }
 
-/// The metric `header` in `request`, under its resource and scope, added
-/// (with no points) if it is not there yet.
-pub(crate) fn metric_in<'a>(
-    request: &'a mut ExportMetricsServiceRequest,
-    resource: &Option<Resource>,
-    scope: &Option<InstrumentationScope>,
-    header: &Metric,
-) -> &'a mut Metric {
-    let resource_index = match request.resource_metrics.iter().position(|r| &r.resource == resource) {
-        Some(index) => index,
-        None => {
-            request.resource_metrics.push(ResourceMetrics {
-                resource: resource.clone(),
-                ..Default::default()
-            });
-            request.resource_metrics.len() - 1
-        }
-    };
-    let scopes = &mut request.resource_metrics[resource_index].scope_metrics;
-    let scope_index = match scopes.iter().position(|s| &s.scope == scope) {
-        Some(index) => index,
-        None => {
-            scopes.push(ScopeMetrics {
-                scope: scope.clone(),
-                ..Default::default()
-            });
-            scopes.len() - 1
-        }
-    };
-    let metrics = &mut scopes[scope_index].metrics;
-    let metric_index = match metrics.iter().position(|m| m.name == header.name) {
-        Some(index) => index,
-        None => {
-            metrics.push(header.clone());
-            metrics.len() - 1
-        }
-    };
-    &mut metrics[metric_index]
-}
-
-/// Adds a one-point `Data` to `metric`.
-pub(crate) fn push_point(metric: &mut Metric, point: Data) {
-    match (&mut metric.data, point) {
-        (Some(Data::Sum(to)), Data::Sum(from)) => to.data_points.extend(from.data_points),
-        (Some(Data::Gauge(to)), Data::Gauge(from)) => to.data_points.extend(from.data_points),
-        (Some(Data::Histogram(to)), Data::Histogram(from)) => to.data_points.extend(from.data_points),
-        (Some(Data::ExponentialHistogram(to)), Data::ExponentialHistogram(from)) => {
-            to.data_points.extend(from.data_points)
-        }
-        (Some(Data::Summary(to)), Data::Summary(from)) => to.data_points.extend(from.data_points),
-        (slot, point) => *slot = Some(point),
-    }
-}
-
-/// An OTLP string attribute.
-pub(crate) fn string_attribute(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    }
-}
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,13 +265,18 @@ mod tests {
         carried.instance_id = "from-the-slot".to_owned();
         let root = tempfile::tempdir().expect("a temporary directory");
         let (slot, _) = Slot::claim(root.path(), "svc", 1).expect("claim").expect("a free slot");
-        let points = Points::new(&resource, Some((slot, carried)));
+        let mut points = Points::new(&resource);
+        points.continue_from(slot, carried);
         let requests = points.requests(counter_series(450), MAX_POINTS_PER_REQUEST);
         let sizes: Vec<u64> = requests.iter().map(|(_, points)| *points).collect();
         assert_eq!(sizes, [200, 200, 50]);
         for (request, _) in &requests {
             let resource = request.resource_metrics[0].resource.as_ref().expect("a resource");
-            let ids: Vec<_> = resource.attributes.iter().filter(|a| a.key == INSTANCE_ATTRIBUTE).collect();
+            let ids: Vec<_> = resource
+                .attributes
+                .iter()
+                .filter(|a| a.key == INSTANCE_ATTRIBUTE)
+                .collect();
             assert_eq!(ids.len(), 1);
             assert_eq!(ids[0].value, string_attribute("", "from-the-slot").value);
             let Some(Data::Sum(sum)) = &request.resource_metrics[0].scope_metrics[0].metrics[0].data else {

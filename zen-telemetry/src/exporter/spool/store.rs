@@ -140,7 +140,11 @@ impl Spool {
         remove_stale_temps(&self.dir);
         let name = format!("{}{BATCH_SUFFIX}", batch_stem(signal, items));
         let temp = self.dir.join(format!("{TEMP_PREFIX}{name}"));
-        replace_atomically(&temp, &self.dir.join(&name), &encode(signal, &self.destination, payload))?;
+        replace_atomically(
+            &temp,
+            &self.dir.join(&name),
+            &encode(signal, &self.destination, payload),
+        )?;
         Ok(self.enforce_bound())
     }
 
