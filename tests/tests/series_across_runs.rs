@@ -187,9 +187,15 @@ fn wait_all(children: Vec<Child>) {
 #[test]
 fn concurrent_runs_write_two_series_whose_sum_is_exact() {
     let service = Service::new();
-    // Each run lasts about a second (20 calls 50 ms apart): they overlap.
+    // Each run lasts about a second (20 calls 50 ms apart), and claims its
+    // slot at its first export, 100 ms in: they hold their slots at once.
     let runs = (0..2)
-        .map(|_| service.command(&["paced", "20", "50"], &[]).spawn().expect("spawn"))
+        .map(|_| {
+            service
+                .command(&["paced", "20", "50"], &[("OTEL_METRIC_EXPORT_INTERVAL", "100")])
+                .spawn()
+                .expect("spawn")
+        })
         .collect();
     wait_all(runs);
     let roots = service.points("probe.root");

@@ -1,8 +1,9 @@
 //! Metric series that continue from run to run: a small pool of slots per
-//! service under the state directory. A process claims the first free slot
-//! with an exclusive lock it holds until it exits (the operating system lets
-//! go of it when the process dies, however it dies), and finds there the
-//! identity and the cumulative values its series continue from.
+//! service under the state directory. At its first export a process claims
+//! the first free slot with an exclusive lock it holds until it exits (the
+//! operating system lets go of it when the process dies, however it dies),
+//! and finds there the identity and the cumulative values its series
+//! continue from.
 //!
 //! - `<series root>/<hash of service.name>/slot-<n>.lock` is only locked;
 //!   `slot-<n>.state` is replaced atomically at every export, before its
