@@ -14,11 +14,14 @@
 //! `function`, `module`, `result` and a duration histogram with `function`,
 //! `module`), written by hand against each library.
 
+mod estimates;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use estimates::{criterion_dir, median_ns};
 use opentelemetry::trace::{Tracer, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter};
@@ -399,35 +402,6 @@ fn main() {
     let recorded = after.spans_recorded - before.spans_recorded;
     let delivered = after.spans_exported - before.spans_exported;
     summary(recorded, delivered);
-}
-
-/// Where criterion writes its estimates, in its own order: `CRITERION_HOME`,
-/// `CARGO_TARGET_DIR`, the target directory `cargo metadata` names (this
-/// workspace's, when run from inside it), else `./target/criterion`.
-fn criterion_dir() -> String {
-    if let Ok(home) = std::env::var("CRITERION_HOME") {
-        return home;
-    }
-    if let Ok(target) = std::env::var("CARGO_TARGET_DIR") {
-        return format!("{target}/criterion");
-    }
-    let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let inside = match (std::env::current_dir(), workspace.canonicalize()) {
-        (Ok(here), Ok(workspace)) => here.starts_with(workspace),
-        _ => false,
-    };
-    if inside {
-        format!("{}/target/criterion", workspace.display())
-    } else {
-        "target/criterion".to_owned()
-    }
-}
-
-fn median_ns(dir: &str, name: &str) -> Option<f64> {
-    let path = format!("{dir}/{name}/new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
 }
 
 /// `part` as a percentage of `whole`; 0 when there is no whole.

@@ -33,3 +33,26 @@ where
     }))?;
     pipeline::init_with(config)
 }
+
+/// One metric export of `series` series, for the metric export bench.
+pub struct MetricExport(crate::exporter::metrics::ExportWork);
+
+impl MetricExport {
+    /// A counter with `series` attribute sets; with `slots`, the series
+    /// continue in a slot under it (written at every export).
+    pub fn new(series: usize, slots: Option<&std::path::Path>) -> MetricExport {
+        MetricExport(crate::exporter::metrics::ExportWork::new(series, slots))
+    }
+
+    /// The SDK's share, as its OTLP exporter would do it: collect, convert,
+    /// encode. Returns the encoded bytes.
+    pub fn sdk_export(&self) -> usize {
+        self.0.sdk_export()
+    }
+
+    /// Our export: collect, continue, write the slot, cut into requests of
+    /// 200 points, encode. Returns the encoded bytes.
+    pub fn export(&mut self) -> usize {
+        self.0.export()
+    }
+}

@@ -342,3 +342,64 @@ impl MetricReader for SharedReader {
         self.0.temporality(kind)
     }
 }
+
+/// One export's work without its thread or sink, for the metric export
+/// bench: collect the SDK's instruments, continue the series, write the
+/// slot, encode the requests.
+pub(crate) struct ExportWork {
+    _provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+    reader: Arc<ManualReader>,
+    points: points::Points,
+}
+
+impl ExportWork {
+    /// Counters with `series` attribute sets in all, each added to once; the
+    /// series continue in a slot under `slots` when given.
+    pub(crate) fn new(series: usize, slots: Option<&std::path::Path>) -> ExportWork {
+        use opentelemetry::metrics::MeterProvider as _;
+        let reader = Arc::new(
+            ManualReader::builder()
+                .with_temporality(Temporality::Cumulative)
+                .build(),
+        );
+        let resource = Resource::builder_empty().build();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_reader(SharedReader(reader.clone()))
+            .build();
+        // The SDK keeps at most 2 000 series an instrument: 1 000 a counter.
+        let meter = provider.meter("bench");
+        let counters: Vec<_> = (0..series.div_ceil(1000))
+            .map(|n| meter.u64_counter(format!("bench.orders.{n}")).build())
+            .collect();
+        for shard in 0..series {
+            counters[shard / 1000].add(1, &[opentelemetry::KeyValue::new("shard", shard as i64)]);
+        }
+        let mut points = points::Points::new(&resource);
+        if let Some(root) = slots {
+            claim_slot(&mut points, root, "bench");
+        }
+        ExportWork {
+            _provider: provider,
+            reader,
+            points,
+        }
+    }
+
+    /// What an SDK exporter does: collect, convert to OTLP, encode. Returns the bytes.
+    pub(crate) fn sdk_export(&self) -> usize {
+        use prost::Message as _;
+        let mut collected = ResourceMetrics::default();
+        let _ = self.reader.collect(&mut collected);
+        ExportMetricsServiceRequest::from(&collected).encoded_len()
+    }
+
+    /// What our metric thread does. Returns the bytes.
+    pub(crate) fn export(&mut self) -> usize {
+        use prost::Message as _;
+        let mut collected = ResourceMetrics::default();
+        let _ = self.reader.collect(&mut collected);
+        let export = self.points.export(&collected, MAX_POINTS_PER_REQUEST, true);
+        export.requests.iter().map(|(request, _)| request.encoded_len()).sum()
+    }
+}
