@@ -10,6 +10,7 @@ pub mod monitoring_api;
 pub mod os_tool;
 pub mod probe;
 pub mod receiver;
+pub mod series;
 #[cfg(target_os = "linux")]
 pub mod watch;
 

@@ -12,6 +12,9 @@
 //! its counts include the exit flush and the spool) |
 //! `zen-probe mixed N` (N roots, and N spans each through the
 //! `opentelemetry` API and `tracing`, then `shutdown()` before the report) |
+//! `zen-probe rare N P` (N calls of `probe.maybe`, of which P in every 100 fail) |
+//! `zen-probe timed N US` (N calls of `probe.timed`, each taking US
+//! microseconds, against a 1 ms latency objective) |
 //! `zen-probe try-enable N` (first every call that could turn telemetry on:
 //! `init`, `init_with` a configuration that is not disabled, the bench
 //! switches, a testing capture; then N roots)
@@ -39,6 +42,20 @@ fn fail(long_attribute: bool) -> Result<(), String> {
         zen_telemetry::span_attributes!(probe.long = "é".repeat(35_000));
     }
     Err(FAIL_MESSAGE.to_owned())
+}
+
+/// Fails when `index % 100` is below `percent`.
+#[traced("probe.maybe")]
+fn maybe(index: u64, percent: u64) -> Result<(), String> {
+    if index % 100 < percent {
+        return Err("a planned failure".to_owned());
+    }
+    Ok(())
+}
+
+#[traced("probe.timed", objective(latency_ms = 1))]
+fn timed(micros: u64) {
+    std::thread::sleep(std::time::Duration::from_micros(micros));
 }
 
 fn dir_entries(path: &str) -> Vec<String> {
@@ -127,13 +144,23 @@ fn main() {
 
     let threads_before = dir_entries("/proc/self/task").len();
     let fds_before = dir_entries("/proc/self/fd");
-    let pause = std::time::Duration::from_millis(args.next().and_then(|n| n.parse().ok()).unwrap_or(0));
+    let third: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let pause = std::time::Duration::from_millis(third);
     let started = std::time::Instant::now();
     if mode == "try-enable" {
         try_to_enable();
     }
     let mut sum = 0u64;
-    for i in 0..count {
+    if mode == "rare" || mode == "timed" {
+        for i in 0..count {
+            match mode.as_str() {
+                "rare" => drop(maybe(i, third)),
+                _ => timed(third),
+            }
+        }
+    }
+    let roots = if mode == "rare" || mode == "timed" { 0 } else { count };
+    for i in 0..roots {
         sum = sum.wrapping_add(root(i));
         if mode == "paced" {
             std::thread::sleep(pause);

@@ -1,0 +1,186 @@
+//! A service's runs of the probe, one after another, with their metric
+//! points in a file and their slots in a state directory of their own; and
+//! those points as a real Prometheus would store them, for `promtool`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{TempDir, os_tool, probe};
+
+/// The probe's runs as one service whose series continue from run to run.
+pub struct Service {
+    dir: TempDir,
+    probe: String,
+}
+
+impl Service {
+    /// `probe` is the probe binary (`env!("CARGO_BIN_EXE_zen-probe")`).
+    pub fn new(probe: &str) -> Service {
+        Service {
+            dir: TempDir::new("series"),
+            probe: probe.to_owned(),
+        }
+    }
+
+    /// The directory holding the service's files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The probe with `args`, exporting to the file, continuing its series;
+    /// `extra` variables last, so they win.
+    pub fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let file = self.dir().join("traces.jsonl").display().to_string();
+        let state = self.dir().join("state").display().to_string();
+        let mut env = vec![
+            ("ZEN_TELEMETRY_EXPORTER", "file"),
+            ("ZEN_TELEMETRY_FILE", file.as_str()),
+            ("ZEN_TELEMETRY_SAMPLE_RATE", "0"),
+            ("ZEN_TELEMETRY_METRICS_ACROSS_RUNS", "on"),
+            ("XDG_STATE_HOME", state.as_str()),
+        ];
+        env.extend_from_slice(extra);
+        probe::command(&self.probe, args, &env)
+    }
+
+    /// Runs the probe to its end; it must succeed.
+    pub fn run(&self, args: &[&str], extra: &[(&str, &str)]) {
+        let output = self.command(args, extra).output().expect("run the probe");
+        assert!(output.status.success(), "{output:?}");
+    }
+
+    /// Where the file exporter writes the metric points.
+    pub fn metrics_file(&self) -> PathBuf {
+        self.dir().join("traces.metrics.jsonl")
+    }
+
+    /// Every exported point, in file order.
+    pub fn points(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.metrics_file())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The exports, oldest first: each one's points (they share a time).
+    pub fn exports(&self) -> Vec<Vec<Value>> {
+        let mut by_time: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for point in self.points() {
+            let time = point["time_unix_nano"].as_u64().unwrap_or_default();
+            by_time.entry(time).or_default().push(point);
+        }
+        by_time.into_values().collect()
+    }
+}
+
+/// The exports' points as Prometheus' OTLP translation names them
+/// (underscores for dots, `_seconds` for the unit `s`, `_total` for a
+/// monotonic sum; `_bucket` with a cumulative `le`, `_count` and `_sum` for
+/// a histogram; `service.name` as `job`, `service.instance.id` as
+/// `instance`, attributes as labels): each series with its value at each
+/// export, `None` before it first appears.
+pub fn prometheus_series(exports: &[Vec<Value>]) -> BTreeMap<String, Vec<Option<f64>>> {
+    let mut series: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    for (index, export) in exports.iter().enumerate() {
+        for point in export {
+            for (name, value) in samples(point) {
+                let values = series.entry(name).or_default();
+                values.resize(index, None);
+                values.push(Some(value));
+            }
+        }
+    }
+    series
+}
+
+/// One point's Prometheus samples: `name{labels}` and value.
+fn samples(point: &Value) -> Vec<(String, f64)> {
+    let metric = point["metric"].as_str().unwrap_or_default();
+    let mut name = metric.replace('.', "_");
+    if point["unit"] == "s" {
+        name.push_str("_seconds");
+    }
+    let mut labels = vec![
+        ("job".to_owned(), text(&point["resource"]["service.name"])),
+        ("instance".to_owned(), text(&point["resource"]["service.instance.id"])),
+    ];
+    if let Some(attributes) = point["attributes"].as_object() {
+        labels.extend(attributes.iter().map(|(key, value)| (key.replace('.', "_"), text(value))));
+    }
+    let selector = |name: &str, extra: Option<(&str, String)>| {
+        let mut all = labels.clone();
+        all.extend(extra.map(|(key, value)| (key.to_owned(), value)));
+        let inner: Vec<String> = all.iter().map(|(key, value)| format!("{key}=\"{value}\"")).collect();
+        format!("{name}{{{}}}", inner.join(", "))
+    };
+    match point["kind"].as_str() {
+        Some("sum") if point["monotonic"] == true => {
+            vec![(selector(&format!("{name}_total"), None), number(&point["value"]))]
+        }
+        Some("histogram") => {
+            let bounds: Vec<f64> = point["explicit_bounds"]
+                .as_array()
+                .map(|b| b.iter().map(number).collect())
+                .unwrap_or_default();
+            let counts: Vec<f64> = point["bucket_counts"]
+                .as_array()
+                .map(|c| c.iter().map(number).collect())
+                .unwrap_or_default();
+            let mut out = Vec::new();
+            let mut cumulative = 0.0;
+            for (i, count) in counts.iter().enumerate() {
+                cumulative += count;
+                let le = bounds.get(i).map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
+                out.push((selector(&format!("{name}_bucket"), Some(("le", le))), cumulative));
+            }
+            out.push((selector(&format!("{name}_count"), None), number(&point["count"])));
+            out.push((selector(&format!("{name}_sum"), None), number(&point["sum"])));
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn number(value: &Value) -> f64 {
+    value.as_f64().unwrap_or_default()
+}
+
+/// promtool's `values` notation: `_` for no sample.
+pub fn promtool_values(values: &[Option<f64>]) -> String {
+    let each: Vec<String> = values
+        .iter()
+        .map(|value| value.map_or_else(|| "_".to_owned(), |v| v.to_string()))
+        .collect();
+    each.join(" ")
+}
+
+/// Runs `promtool test rules` on `rules` and `test` (which names
+/// `rules.yaml`) in `dir`, and asserts it passes; false when promtool is
+/// missing outside CI, or on Windows (a Linux program: the Linux run judges).
+pub fn promtool_test(dir: &std::path::Path, rules: &str, test: &str) -> bool {
+    if cfg!(windows) || !os_tool::require("promtool", "prometheus", "the series judged by a real Prometheus") {
+        return false;
+    }
+    std::fs::write(dir.join("rules.yaml"), rules).expect("write the rules");
+    std::fs::write(dir.join("test.yaml"), test).expect("write the test");
+    let output = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(dir.join("test.yaml"))
+        .output()
+        .expect("run promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "promtool: {said}");
+    true
+}
