@@ -109,7 +109,11 @@ fn samples(point: &Value) -> Vec<(String, f64)> {
         ("instance".to_owned(), text(&point["resource"]["service.instance.id"])),
     ];
     if let Some(attributes) = point["attributes"].as_object() {
-        labels.extend(attributes.iter().map(|(key, value)| (key.replace('.', "_"), text(value))));
+        labels.extend(
+            attributes
+                .iter()
+                .map(|(key, value)| (key.replace('.', "_"), text(value))),
+        );
     }
     let selector = |name: &str, extra: Option<(&str, String)>| {
         let mut all = labels.clone();
@@ -134,7 +138,9 @@ fn samples(point: &Value) -> Vec<(String, f64)> {
             let mut cumulative = 0.0;
             for (i, count) in counts.iter().enumerate() {
                 cumulative += count;
-                let le = bounds.get(i).map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
+                let le = bounds
+                    .get(i)
+                    .map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
                 out.push((selector(&format!("{name}_bucket"), Some(("le", le))), cumulative));
             }
             out.push((selector(&format!("{name}_count"), None), number(&point["count"])));
@@ -153,13 +159,30 @@ fn number(value: &Value) -> f64 {
     value.as_f64().unwrap_or_default()
 }
 
-/// promtool's `values` notation: `_` for no sample.
+/// promtool's `values` notation: `_` for no sample, `_xN` for N of them.
 pub fn promtool_values(values: &[Option<f64>]) -> String {
-    let each: Vec<String> = values
-        .iter()
-        .map(|value| value.map_or_else(|| "_".to_owned(), |v| v.to_string()))
-        .collect();
+    let mut each: Vec<String> = Vec::new();
+    let mut blanks = 0;
+    for value in values {
+        match value {
+            None => blanks += 1,
+            Some(value) => {
+                push_blanks(&mut each, &mut blanks);
+                each.push(value.to_string());
+            }
+        }
+    }
+    push_blanks(&mut each, &mut blanks);
     each.join(" ")
+}
+
+fn push_blanks(each: &mut Vec<String>, blanks: &mut usize) {
+    match *blanks {
+        0 => {}
+        1 => each.push("_".to_owned()),
+        n => each.push(format!("_x{n}")),
+    }
+    *blanks = 0;
 }
 
 /// Runs `promtool test rules` on `rules` and `test` (which names
