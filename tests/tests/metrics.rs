@@ -565,3 +565,70 @@ fn the_telemetry_api_gets_requests_of_at_most_200_points() {
         }
     }
 }
+
+/// The exemplars of `function`'s duration histogram in `requests`, with
+/// the bounds of the bucket each falls in.
+fn exemplars(requests: &[ExportMetricsServiceRequest], function: &str) -> Vec<(Vec<u8>, Vec<u8>, f64)> {
+    let mut found = Vec::new();
+    for metric in requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+    {
+        let Some(Data::Histogram(histogram)) = &metric.data else {
+            continue;
+        };
+        for point in &histogram.data_points {
+            if attributes(&point.attributes).get("function").map(String::as_str) != Some(function) {
+                continue;
+            }
+            for exemplar in &point.exemplars {
+                let value = match exemplar.value {
+                    Some(opentelemetry_proto::tonic::metrics::v1::exemplar::Value::AsDouble(v)) => v,
+                    _ => f64::NAN,
+                };
+                found.push((exemplar.trace_id.clone(), exemplar.span_id.clone(), value));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_duration_bucket_links_to_the_trace_of_a_sampled_call_in_it() {
+    for (rate, linked) in [("1", true), ("0", false)] {
+        let collector = FakeCollector::start();
+        let endpoint = collector.endpoint();
+        let (output, _) = probe::run(
+            PROBE,
+            &["calls", "5"],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+                ("ZEN_TELEMETRY_SAMPLE_RATE", rate),
+            ],
+        );
+        assert!(output.status.success(), "{output:?}");
+        let requests: Vec<_> = collector.metric_requests().into_iter().map(|(_, r)| r).collect();
+        let found = exemplars(&requests, "probe.root");
+        if !linked {
+            assert!(found.is_empty(), "no sampled call, no exemplar: {found:?}");
+            continue;
+        }
+        assert!(!found.is_empty(), "an exemplar for a bucket of probe.root");
+        let spans = collector.wait_for_spans(10, Duration::from_secs(5));
+        for (trace_id, span_id, seconds) in &found {
+            let span = spans
+                .iter()
+                .find(|s| &s.span.span_id == span_id)
+                .unwrap_or_else(|| panic!("the exemplar's span was exported: {span_id:?}"));
+            assert_eq!(&span.span.trace_id, trace_id);
+            assert_eq!(span.span.name, "probe.root");
+            let took = (span.span.end_time_unix_nano - span.span.start_time_unix_nano) as f64 / 1e9;
+            assert!(
+                (took - seconds).abs() < 1e-3,
+                "the span's duration: {took} vs {seconds}"
+            );
+        }
+    }
+}

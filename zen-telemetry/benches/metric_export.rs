@@ -7,6 +7,10 @@
 //! the continuation (carried values added per series), the cut into
 //! requests of 200 points, and, with a slot, writing the slot file (a
 //! rename and an fsync).
+//!
+//! And the exemplars' share of a sampled call: counting a call (what every
+//! traced call does) against counting it and keeping it as its bucket's
+//! exemplar (what a sampled call does besides), A/B in the same run.
 
 mod estimates;
 
@@ -14,7 +18,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Criterion;
-use zen_telemetry::bench::MetricExport;
+use zen_telemetry::bench::{CallCounter, MetricExport};
 
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 
@@ -25,6 +29,22 @@ fn main() {
         .measurement_time(Duration::from_secs(2))
         .sample_size(20)
         .configure_from_args();
+    static COUNTED: CallCounter = CallCounter::new();
+    static EXEMPLARS: CallCounter = CallCounter::new();
+    criterion.bench_function("count_call", |b| {
+        let mut nanos = 0u64;
+        b.iter(|| {
+            nanos = nanos.wrapping_add(7919) % 20_000_000;
+            COUNTED.count(black_box(nanos))
+        })
+    });
+    criterion.bench_function("count_sampled_call", |b| {
+        let mut nanos = 0u64;
+        b.iter(|| {
+            nanos = nanos.wrapping_add(7919) % 20_000_000;
+            EXEMPLARS.count_sampled(black_box(nanos), black_box(u128::from(nanos) << 3), black_box(nanos))
+        })
+    });
     for series in SIZES {
         let mut per_process = MetricExport::new(series, None);
         let mut continued = MetricExport::new(series, Some(&slots.path().join(series.to_string())));
@@ -42,6 +62,12 @@ fn main() {
 
     let dir = estimates::criterion_dir();
     let get = |name: &str| estimates::median_ns(&dir, name).unwrap_or(f64::NAN);
+    let (count, sampled) = (get("count_call"), get("count_sampled_call"));
+    println!(
+        "\n## A call's count\n\ncounted: {count:.2} ns; counted with its exemplar kept: {sampled:.2} ns; \
+         the exemplar adds {:.2} ns to a sampled call (target <= 2 ns)",
+        sampled - count
+    );
     println!("\n## One metric export (medians; every series in every export)\n");
     println!(
         "| series | SDK OTLP path | zen, per-process series | zen, continued (slot written) | zen per-process / SDK | per 1 000 series, continued |"

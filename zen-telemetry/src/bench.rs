@@ -56,3 +56,38 @@ impl MetricExport {
         self.0.export()
     }
 }
+
+/// A call site of the bench's own, counting as a traced function's does.
+pub struct CallCounter(crate::calls::CallSite);
+
+impl CallCounter {
+    /// An empty call site (in a `static`).
+    pub const fn new() -> CallCounter {
+        CallCounter(crate::calls::CallSite::new("bench.counted", "bench"))
+    }
+
+    /// Counts a call of `nanos`, as an unsampled call is counted.
+    #[inline]
+    pub fn count(&'static self, nanos: u64) {
+        self.0.record(crate::calls::CallResult::Ok, nanos);
+    }
+
+    /// Counts a sampled call of `nanos` and keeps it as its bucket's
+    /// exemplar, as a recorded call is counted.
+    #[inline]
+    pub fn count_sampled(&'static self, nanos: u64, trace_id: u128, span_id: u64) {
+        let exemplar = crate::calls::Exemplar {
+            trace_id,
+            span_id,
+            time_unix_nano: nanos,
+            nanos,
+        };
+        self.0.record_sampled(crate::calls::CallResult::Ok, &exemplar);
+    }
+}
+
+impl Default for CallCounter {
+    fn default() -> Self {
+        CallCounter::new()
+    }
+}

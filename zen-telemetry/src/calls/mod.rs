@@ -113,6 +113,8 @@ struct Shard {
     calls: [AtomicU64; CallResult::ALL.len()],
     buckets: [AtomicU64; BUCKETS],
     sum_ns: AtomicU64,
+    /// The last sampled call in each bucket (owned shards only).
+    exemplars: [ExemplarCell; BUCKETS],
 }
 
 impl Shard {
@@ -121,7 +123,80 @@ impl Shard {
             calls: [const { AtomicU64::new(0) }; CallResult::ALL.len()],
             buckets: [const { AtomicU64::new(0) }; BUCKETS],
             sum_ns: AtomicU64::new(0),
+            exemplars: [const { ExemplarCell::new() }; BUCKETS],
         }
+    }
+}
+
+/// A sampled call, as an exemplar of its duration bucket links it to its trace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Exemplar {
+    /// The call's trace id.
+    pub(crate) trace_id: u128,
+    /// The call's span id.
+    pub(crate) span_id: u64,
+    /// When the call ended, in nanoseconds since the Unix epoch.
+    pub(crate) time_unix_nano: u64,
+    /// How long it took, in nanoseconds.
+    pub(crate) nanos: u64,
+}
+
+/// One exemplar under a sequence lock: its only writer is the thread that
+/// owns the shard, so writing is plain stores, never a wait; a reader
+/// retries when a write was under way.
+struct ExemplarCell {
+    /// Odd while a write is under way.
+    sequence: AtomicU64,
+    fields: [AtomicU64; 5],
+}
+
+impl ExemplarCell {
+    const fn new() -> ExemplarCell {
+        ExemplarCell {
+            sequence: AtomicU64::new(0),
+            fields: [const { AtomicU64::new(0) }; 5],
+        }
+    }
+
+    #[inline]
+    fn write(&self, exemplar: &Exemplar) {
+        let sequence = self.sequence.load(Ordering::Relaxed);
+        self.sequence.store(sequence.wrapping_add(1), Ordering::Relaxed);
+        // The odd sequence is visible before any field changes.
+        std::sync::atomic::fence(Ordering::Release);
+        let fields = [
+            (exemplar.trace_id >> 64) as u64,
+            exemplar.trace_id as u64,
+            exemplar.span_id,
+            exemplar.time_unix_nano,
+            exemplar.nanos,
+        ];
+        for (cell, value) in self.fields.iter().zip(fields) {
+            cell.store(value, Ordering::Relaxed);
+        }
+        self.sequence.store(sequence.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The exemplar, unless none was written or every try met a write.
+    fn read(&self) -> Option<Exemplar> {
+        for _ in 0..4 {
+            let before = self.sequence.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let fields: [u64; 5] = std::array::from_fn(|i| self.fields[i].load(Ordering::Relaxed));
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.sequence.load(Ordering::Relaxed) == before {
+                return (before > 0).then(|| Exemplar {
+                    trace_id: u128::from(fields[0]) << 64 | u128::from(fields[1]),
+                    span_id: fields[2],
+                    time_unix_nano: fields[3],
+                    nanos: fields[4],
+                });
+            }
+        }
+        None
     }
 }
 
@@ -167,6 +242,21 @@ impl CallSite {
     /// Counts one call that took `nanos`.
     #[inline]
     pub fn record(&'static self, result: CallResult, nanos: u64) {
+        self.count(result, nanos);
+    }
+
+    /// Counts one sampled call, and keeps it as its bucket's exemplar: on a
+    /// thread that owns its shard (the rest, beyond the owned shards, only count).
+    #[inline]
+    pub(crate) fn record_sampled(&'static self, result: CallResult, exemplar: &Exemplar) {
+        let (shard, bucket, owned) = self.count(result, exemplar.nanos);
+        if owned {
+            shard.exemplars[bucket].write(exemplar);
+        }
+    }
+
+    #[inline(always)]
+    fn count(&'static self, result: CallResult, nanos: u64) -> (&'static Shard, usize, bool) {
         if !self.joined.load(Ordering::Relaxed) {
             self.join();
         }
@@ -179,6 +269,17 @@ impl CallSite {
         add(&shard.calls[result.index()], 1, owned);
         add(&shard.buckets[bucket], 1, owned);
         add(&shard.sum_ns, nanos, owned);
+        (shard, bucket, owned)
+    }
+
+    /// Each bucket's latest exemplar, over every shard.
+    pub(crate) fn exemplars(&self) -> [Option<Exemplar>; BUCKETS] {
+        std::array::from_fn(|bucket| {
+            self.shards
+                .iter()
+                .filter_map(|shard| shard.exemplars[bucket].read())
+                .max_by_key(|exemplar| exemplar.time_unix_nano)
+        })
     }
 
     /// True once a call was counted here.
@@ -292,6 +393,40 @@ impl CallCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exemplar_is_read_whole_while_its_thread_writes_it() {
+        static CELL: ExemplarCell = ExemplarCell::new();
+        assert_eq!(CELL.read(), None, "none written");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for k in 1..200_000u64 {
+                    let exemplar = Exemplar {
+                        trace_id: u128::from(k) << 64 | u128::from(k),
+                        span_id: k,
+                        time_unix_nano: k,
+                        nanos: k,
+                    };
+                    CELL.write(&exemplar);
+                }
+                stop.store(true, Ordering::Release);
+            });
+            let mut seen = 0;
+            while !stop.load(Ordering::Acquire) {
+                if let Some(e) = CELL.read() {
+                    let k = e.span_id;
+                    assert_eq!(
+                        (e.trace_id, e.time_unix_nano, e.nanos),
+                        (u128::from(k) << 64 | u128::from(k), k, k)
+                    );
+                    seen += 1;
+                }
+            }
+            assert!(seen > 0 || CELL.read().is_some());
+        });
+        assert_eq!(CELL.read().map(|e| e.span_id), Some(199_999));
+    }
     use crate::calls::objective::LATENCY_OBJECTIVES_MS;
 
     static SITE: CallSite = CallSite::new("calls::tests::site", "calls::tests");

@@ -19,7 +19,7 @@ use opentelemetry::{Context, Key, KeyValue};
 use super::outcome::Outcome;
 use crate::attr_value::AttrValue;
 use crate::calls::objective::Objective;
-use crate::calls::{CallResult, CallSite};
+use crate::calls::{CallResult, CallSite, Exemplar};
 use crate::clock::{self, Stamp};
 use crate::pipeline;
 use crate::sampling::{self, UnsampledScope};
@@ -300,20 +300,30 @@ impl SpanGuard {
                     return;
                 }
                 *finished = true;
-                let end_time = end_time(timing.take(), result);
+                let end_time = end_time(cx, timing.take(), result);
                 end_with_outcome(cx, outcome, end_time);
             }
         }
     }
 }
 
-/// Counts a recorded call's metrics and gives its span's end time.
+/// Counts a recorded call's metrics, with the span in `cx` as its bucket's
+/// exemplar, and gives its span's end time.
 #[inline]
-fn end_time(timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
-    match timing {
-        Some(timing) => clock::time_of(timing.record(result)),
-        None => clock::now(),
-    }
+fn end_time(cx: &Context, timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
+    let Some(timing) = timing else { return clock::now() };
+    let end = clock::stamp_after(timing.start);
+    let time = clock::time_of(end);
+    let span = cx.span();
+    let ids = span.span_context();
+    let exemplar = Exemplar {
+        trace_id: u128::from_be_bytes(ids.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(ids.span_id().to_bytes()),
+        time_unix_nano: clock::unix_nanos(time),
+        nanos: clock::nanos_between(timing.start, end),
+    };
+    timing.site.record_sampled(result, &exemplar);
+    time
 }
 
 fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::SystemTime) {
@@ -353,7 +363,7 @@ fn end_with_panic(cx: &Context, finished: &mut bool, timing: Option<Timing>, pay
         return;
     }
     *finished = true;
-    let end_time = end_time(timing, CallResult::Panic);
+    let end_time = end_time(cx, timing, CallResult::Panic);
     let message = exportable(payload.and_then(|p| {
         p.downcast_ref::<&str>()
             .copied()
@@ -402,7 +412,7 @@ impl SpanGuard {
                         end_with_panic(cx, finished, timing.take(), None);
                     } else {
                         *finished = true;
-                        let end_time = end_time(timing.take(), CallResult::Cancelled);
+                        let end_time = end_time(cx, timing.take(), CallResult::Cancelled);
                         let span = cx.span();
                         span.set_attribute(KeyValue::new("zen.cancelled", true));
                         span.end_with_timestamp(end_time);

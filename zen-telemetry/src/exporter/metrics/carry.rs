@@ -123,10 +123,14 @@ pub(crate) fn continued(series: &[Series]) -> ExportMetricsServiceRequest {
     let mut request = ExportMetricsServiceRequest::default();
     let resource = None;
     for one in series.iter().filter(|one| continues(&one.data)) {
-        push_point(
-            metric_in(&mut request, &resource, &one.scope, &one.header),
-            one.data.clone(),
-        );
+        let mut data = one.data.clone();
+        // An exemplar belongs to the export it was seen in, not to the next run's.
+        match &mut data {
+            Data::Sum(sum) => sum.data_points.iter_mut().for_each(|p| p.exemplars.clear()),
+            Data::Histogram(histogram) => histogram.data_points.iter_mut().for_each(|p| p.exemplars.clear()),
+            _ => {}
+        }
+        push_point(metric_in(&mut request, &resource, &one.scope, &one.header), data);
     }
     if request.resource_metrics.is_empty() {
         request.resource_metrics.push(ResourceMetrics::default());

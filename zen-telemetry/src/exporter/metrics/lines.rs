@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, metric::Data, number_data_point};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, Exemplar, exemplar, metric::Data, number_data_point,
+};
 use serde_json::{Map, Value, json};
 
 use crate::exporter::jsonl::{self, JsonLinesFile};
@@ -103,6 +105,9 @@ fn point_objects(request: &ExportMetricsServiceRequest) -> Vec<Value> {
                                 object.insert("sum".to_owned(), json!(point.sum));
                                 object.insert("bucket_counts".to_owned(), json!(point.bucket_counts));
                                 object.insert("explicit_bounds".to_owned(), json!(point.explicit_bounds));
+                                if !point.exemplars.is_empty() {
+                                    object.insert("exemplars".to_owned(), exemplars(&point.exemplars));
+                                }
                             }
                         )
                     }
@@ -126,6 +131,26 @@ fn point_objects(request: &ExportMetricsServiceRequest) -> Vec<Value> {
         }
     }
     objects
+}
+
+fn exemplars(exemplars: &[Exemplar]) -> Value {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    exemplars
+        .iter()
+        .map(|e| {
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(x)) => json!(x),
+                Some(exemplar::Value::AsInt(n)) => json!(n),
+                None => Value::Null,
+            };
+            json!({
+                "trace_id": hex(&e.trace_id),
+                "span_id": hex(&e.span_id),
+                "value": value,
+                "time_unix_nano": e.time_unix_nano,
+            })
+        })
+        .collect()
 }
 
 fn number(value: Option<number_data_point::Value>) -> Value {

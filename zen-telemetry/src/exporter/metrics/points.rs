@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-    metric::Data, number_data_point,
+    AggregationTemporality, Exemplar as OtlpExemplar, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, exemplar, metric::Data, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::ResourceMetrics as SdkResourceMetrics;
@@ -47,6 +47,8 @@ pub(crate) struct Points {
     base: carry::Base,
     /// Where `carried` is kept; `None`: series of this process only.
     slot: Option<Slot>,
+    /// The last export's time: a bucket's exemplar is a call since then.
+    exemplars_after: u64,
 }
 
 impl Points {
@@ -79,6 +81,7 @@ impl Points {
             process_start_unix_nano,
             carried,
             slot: None,
+            exemplars_after: 0,
         }
     }
 
@@ -113,6 +116,7 @@ impl Points {
         let time = now.max(self.carried.sent_unix_nano.saturating_add(1_000_000));
         let mut current = ExportMetricsServiceRequest::from(sdk);
         let functions = self.function_metrics();
+        self.exemplars_after = now;
         if !functions.is_empty() {
             current.resource_metrics.push(ResourceMetrics {
                 scope_metrics: vec![ScopeMetrics {
@@ -199,6 +203,19 @@ impl Points {
                 sum: Some(counts.sum_ns as f64 / 1e9),
                 bucket_counts: counts.buckets.to_vec(),
                 explicit_bounds: BUCKET_BOUNDS_SECONDS.to_vec(),
+                exemplars: site
+                    .exemplars()
+                    .into_iter()
+                    .flatten()
+                    .filter(|exemplar| exemplar.time_unix_nano > self.exemplars_after)
+                    .map(|exemplar| OtlpExemplar {
+                        time_unix_nano: exemplar.time_unix_nano,
+                        span_id: exemplar.span_id.to_be_bytes().to_vec(),
+                        trace_id: exemplar.trace_id.to_be_bytes().to_vec(),
+                        value: Some(exemplar::Value::AsDouble(exemplar.nanos as f64 / 1e9)),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             });
         }
