@@ -185,11 +185,18 @@ fn push_blanks(each: &mut Vec<String>, blanks: &mut usize) {
     *blanks = 0;
 }
 
+/// True when promtool can judge here: installed (else skipped with a
+/// note, or failed under `CI=true`), and not on Windows (a Linux program:
+/// the Linux run judges).
+pub fn promtool_available() -> bool {
+    !cfg!(windows) && os_tool::require("promtool", "prometheus", "the series judged by a real Prometheus")
+}
+
 /// Runs `promtool test rules` on `rules` and `test` (which names
-/// `rules.yaml`) in `dir`, and asserts it passes; false when promtool is
-/// missing outside CI, or on Windows (a Linux program: the Linux run judges).
+/// `rules.yaml`) in `dir`, and asserts it passes; false when it is not
+/// [`promtool_available`].
 pub fn promtool_test(dir: &std::path::Path, rules: &str, test: &str) -> bool {
-    if cfg!(windows) || !os_tool::require("promtool", "prometheus", "the series judged by a real Prometheus") {
+    if !promtool_available() {
         return false;
     }
     std::fs::write(dir.join("rules.yaml"), rules).expect("write the rules");
