@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Child;
-use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -149,6 +148,7 @@ fn concurrent_runs_write_two_series_whose_sum_is_exact() {
 #[cfg(unix)]
 #[test]
 fn a_run_killed_mid_way_is_continued_from_its_last_export_without_a_count_twice() {
+    use std::time::{Duration, Instant};
     let service = Service::new(PROBE);
     let mut killed = service
         .command(&["paced", "10000", "5"], &[("OTEL_METRIC_EXPORT_INTERVAL", "100")])
