@@ -141,3 +141,22 @@ fn the_latency_alert_fires_on_a_slowdown_against_last_week() {
     // Before the slowdown, in last week's hour, nothing fires.
     assert_fires(&service, &input, 59, &latency, &[]);
 }
+
+#[test]
+fn the_call_rate_query_is_within_ten_percent_of_the_true_rate() {
+    if !promtool_available() {
+        return;
+    }
+    // 20 runs of 100 calls, one run a minute: 100 / 60 calls a second.
+    let service = Service::new(PROBE);
+    runs(&service, 20, &["rare", "100", "0"]);
+    let call_rate = Queries::new(Dialect::Prometheus, SERVICE).call_rate("10m", None);
+    let rules = format!(
+        "groups:\n  - name: rate\n    rules:\n      - alert: RateWithinTenPercent\n        expr: abs({call_rate} / (100 / 60) - 1) <= 0.1\n"
+    );
+    let input = input_series(&service, &[20]);
+    let test = format!(
+        "rule_files: [rules.yaml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}    alert_rule_test:\n      - eval_time: 19m\n        alertname: RateWithinTenPercent\n        exp_alerts:\n          - exp_labels: {{function: probe.maybe}}\n"
+    );
+    promtool_test(service.dir(), &rules, &test);
+}
