@@ -13,7 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
 use super::outcome::Outcome;
@@ -139,6 +139,22 @@ impl Timing {
         let end = clock::stamp_after(self.start);
         self.site.record(result, clock::nanos_between(self.start, end));
         end
+    }
+
+    /// Counts the recorded call of `span` as ended now with `result`, the
+    /// span as its bucket's exemplar; returns the end time.
+    #[inline]
+    fn record_sampled(self, result: CallResult, span: &SpanContext) -> std::time::SystemTime {
+        let end = clock::stamp_after(self.start);
+        let time = clock::time_of(end);
+        let exemplar = Exemplar {
+            trace_id: u128::from_be_bytes(span.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(span.span_id().to_bytes()),
+            time_unix_nano: clock::unix_nanos(time),
+            nanos: clock::nanos_between(self.start, end),
+        };
+        self.site.record_sampled(result, &exemplar);
+        time
     }
 }
 
@@ -311,19 +327,10 @@ impl SpanGuard {
 /// exemplar, and gives its span's end time.
 #[inline]
 fn end_time(cx: &Context, timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
-    let Some(timing) = timing else { return clock::now() };
-    let end = clock::stamp_after(timing.start);
-    let time = clock::time_of(end);
-    let span = cx.span();
-    let ids = span.span_context();
-    let exemplar = Exemplar {
-        trace_id: u128::from_be_bytes(ids.trace_id().to_bytes()),
-        span_id: u64::from_be_bytes(ids.span_id().to_bytes()),
-        time_unix_nano: clock::unix_nanos(time),
-        nanos: clock::nanos_between(timing.start, end),
-    };
-    timing.site.record_sampled(result, &exemplar);
-    time
+    match timing {
+        Some(timing) => timing.record_sampled(result, cx.span().span_context()),
+        None => clock::now(),
+    }
 }
 
 fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::SystemTime) {

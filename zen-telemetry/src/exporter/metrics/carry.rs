@@ -99,9 +99,9 @@ pub(crate) fn flatten(request: ExportMetricsServiceRequest) -> Vec<(SeriesKey, S
     let mut flat = Vec::new();
     for scope_metrics in request.resource_metrics.into_iter().flat_map(|r| r.scope_metrics) {
         let scope = scope_metrics.scope;
-        for metric in scope_metrics.metrics {
-            let Some(data) = metric.data.clone() else { continue };
-            let header = Metric { data: None, ..metric };
+        for mut metric in scope_metrics.metrics {
+            let Some(data) = metric.data.take() else { continue };
+            let header = metric;
             for (data, attributes) in one_point_each(data) {
                 let key = series_key(scope.as_ref(), &header.name, &attributes);
                 flat.push((
@@ -131,9 +131,6 @@ pub(crate) fn continued(series: &[Series]) -> ExportMetricsServiceRequest {
             _ => {}
         }
         push_point(metric_in(&mut request, &resource, &one.scope, &one.header), data);
-    }
-    if request.resource_metrics.is_empty() {
-        request.resource_metrics.push(ResourceMetrics::default());
     }
     request
 }

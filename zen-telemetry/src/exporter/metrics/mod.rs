@@ -98,7 +98,7 @@ impl Points {
 /// written to a time series be at least 10 seconds apart"
 /// (<https://cloud.google.com/monitoring/quotas>, "Rate at which data can
 /// be written to a single time series"); the Telemetry API writes there.
-pub(crate) const GOOGLE_SPACING: Duration = Duration::from_secs(10);
+const GOOGLE_SPACING: Duration = Duration::from_secs(10);
 
 /// Claims the slot of `service` under `root` for `points`, when one is free.
 fn claim_slot(points: &mut points::Points, root: &std::path::Path, service: &str) {
@@ -282,10 +282,7 @@ impl Worker {
         if too_early && !last {
             return;
         }
-        let mut collected = ResourceMetrics::default();
-        if let Err(error) = self.reader.collect(&mut collected) {
-            diag::debug_line(|| format!("collecting metrics: {error}"));
-        }
+        let collected = collect(&self.reader);
         let export = self.points.export(&collected, MAX_POINTS_PER_REQUEST, !too_early);
         let mut unsent = export.requests.iter().map(|(_, points)| points).sum::<u64>();
         if too_early {
@@ -315,6 +312,16 @@ impl Worker {
             stats::add_metric_points_failed(unsent);
         }
     }
+}
+
+/// What the SDK's instruments hold now (nothing, with a debug line, if the
+/// reader fails).
+fn collect(reader: &ManualReader) -> ResourceMetrics {
+    let mut collected = ResourceMetrics::default();
+    if let Err(error) = reader.collect(&mut collected) {
+        diag::debug_line(|| format!("collecting metrics: {error}"));
+    }
+    collected
 }
 
 /// The `ManualReader` shared between the meter provider and our thread.
@@ -389,17 +396,13 @@ impl ExportWork {
     /// What an SDK exporter does: collect, convert to OTLP, encode. Returns the bytes.
     pub(crate) fn sdk_export(&self) -> usize {
         use prost::Message as _;
-        let mut collected = ResourceMetrics::default();
-        let _ = self.reader.collect(&mut collected);
-        ExportMetricsServiceRequest::from(&collected).encoded_len()
+        ExportMetricsServiceRequest::from(&collect(&self.reader)).encoded_len()
     }
 
     /// What our metric thread does. Returns the bytes.
     pub(crate) fn export(&mut self) -> usize {
         use prost::Message as _;
-        let mut collected = ResourceMetrics::default();
-        let _ = self.reader.collect(&mut collected);
-        let export = self.points.export(&collected, MAX_POINTS_PER_REQUEST, true);
+        let export = self.points.export(&collect(&self.reader), MAX_POINTS_PER_REQUEST, true);
         export.requests.iter().map(|(request, _)| request.encoded_len()).sum()
     }
 }

@@ -132,16 +132,14 @@ impl Points {
             process: self.process_start_unix_nano,
         };
         let series = self.base.merge(carry::flatten(current), starts, time);
+        if sending {
+            self.carried.sent_unix_nano = time;
+        }
         if let Some(slot) = &self.slot {
             self.carried.points = carry::continued(&series);
-            if sending {
-                self.carried.sent_unix_nano = time;
-            }
             if let Err(error) = slot.save(&self.carried) {
                 diag::debug_line(|| format!("saving the metric slot: {error}"));
             }
-        } else if sending {
-            self.carried.sent_unix_nano = time;
         }
         Export {
             requests: self.requests(series, max_points.max(1)),
