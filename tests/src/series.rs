@@ -97,33 +97,100 @@ pub fn prometheus_series(exports: &[Vec<Value>]) -> BTreeMap<String, Vec<Option<
     series
 }
 
-/// One point's Prometheus samples: `name{labels}` and value.
-fn samples(point: &Value) -> Vec<(String, f64)> {
+/// How a backend stores an OTLP point's samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// OpenTelemetry's Prometheus translation (the specification's
+    /// "Prometheus and OpenMetrics Compatibility"), as Prometheus' OTLP
+    /// receiver applies it: dots become underscores, the unit `s` adds
+    /// `_seconds`, a monotonic sum `_total`; `service.name` is `job` and
+    /// `service.instance.id` `instance`.
+    Prometheus,
+    /// Google's Telemetry API: names and label keys as sent (it rejects, and
+    /// never rewrites, what its patterns do not allow), a histogram queried
+    /// as `_bucket`, `_count` and `_sum`, and the `prometheus_target` labels
+    /// `location` (`cloud.region`, else the `global` zen's exporter sends),
+    /// `job` and `instance`.
+    TelemetryApi,
+}
+
+/// One sample of a stored series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The series name, suffixes included.
+    pub name: String,
+    /// Its labels, resource labels included.
+    pub labels: BTreeMap<String, String>,
+    /// Its value at the export.
+    pub value: f64,
+}
+
+impl Sample {
+    /// The PromQL selector of its series, names quoted where Prometheus 2
+    /// would not parse them bare.
+    pub fn selector(&self) -> String {
+        let plain = |name: &str| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let quoted = |name: &str| {
+            if plain(name) {
+                name.to_owned()
+            } else {
+                format!("{name:?}")
+            }
+        };
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(key, value)| format!("{}=\"{value}\"", quoted(key)))
+            .collect();
+        if plain(&self.name) {
+            format!("{}{{{}}}", self.name, labels.join(", "))
+        } else {
+            format!("{{{:?}, {}}}", self.name, labels.join(", "))
+        }
+    }
+}
+
+/// One point's samples as `naming` stores them.
+pub fn stored(point: &Value, naming: Naming) -> Vec<Sample> {
     let metric = point["metric"].as_str().unwrap_or_default();
-    let mut name = metric.replace('.', "_");
-    if point["unit"] == "s" {
-        name.push_str("_seconds");
-    }
-    let mut labels = vec![
-        ("job".to_owned(), text(&point["resource"]["service.name"])),
-        ("instance".to_owned(), text(&point["resource"]["service.instance.id"])),
-    ];
+    let resource = &point["resource"];
+    let mut labels = BTreeMap::from([
+        ("job".to_owned(), text(&resource["service.name"])),
+        ("instance".to_owned(), text(&resource["service.instance.id"])),
+    ]);
+    let key = |key: &str| match naming {
+        Naming::Prometheus => key.replace('.', "_"),
+        Naming::TelemetryApi => key.to_owned(),
+    };
     if let Some(attributes) = point["attributes"].as_object() {
-        labels.extend(
-            attributes
-                .iter()
-                .map(|(key, value)| (key.replace('.', "_"), text(value))),
-        );
+        labels.extend(attributes.iter().map(|(name, value)| (key(name), text(value))));
     }
-    let selector = |name: &str, extra: Option<(&str, String)>| {
-        let mut all = labels.clone();
-        all.extend(extra.map(|(key, value)| (key.to_owned(), value)));
-        let inner: Vec<String> = all.iter().map(|(key, value)| format!("{key}=\"{value}\"")).collect();
-        format!("{name}{{{}}}", inner.join(", "))
+    let mut name = metric.to_owned();
+    match naming {
+        Naming::Prometheus => {
+            name = name.replace('.', "_");
+            if point["unit"] == "s" {
+                name.push_str("_seconds");
+            }
+        }
+        Naming::TelemetryApi => {
+            let location = resource["cloud.region"].as_str().unwrap_or("global");
+            labels.insert("location".to_owned(), location.to_owned());
+        }
+    }
+    let sample = |suffix: &str, extra: Option<(&str, String)>, value: f64| {
+        let mut labels = labels.clone();
+        labels.extend(extra.map(|(key, value)| (key.to_owned(), value)));
+        Sample {
+            name: format!("{name}{suffix}"),
+            labels,
+            value,
+        }
     };
     match point["kind"].as_str() {
         Some("sum") if point["monotonic"] == true => {
-            vec![(selector(&format!("{name}_total"), None), number(&point["value"]))]
+            let suffix = if naming == Naming::Prometheus { "_total" } else { "" };
+            vec![sample(suffix, None, number(&point["value"]))]
         }
         Some("histogram") => {
             let bounds: Vec<f64> = point["explicit_bounds"]
@@ -141,14 +208,22 @@ fn samples(point: &Value) -> Vec<(String, f64)> {
                 let le = bounds
                     .get(i)
                     .map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
-                out.push((selector(&format!("{name}_bucket"), Some(("le", le))), cumulative));
+                out.push(sample("_bucket", Some(("le", le)), cumulative));
             }
-            out.push((selector(&format!("{name}_count"), None), number(&point["count"])));
-            out.push((selector(&format!("{name}_sum"), None), number(&point["sum"])));
+            out.push(sample("_count", None, number(&point["count"])));
+            out.push(sample("_sum", None, number(&point["sum"])));
             out
         }
         _ => Vec::new(),
     }
+}
+
+/// One point's Prometheus samples: selector and value.
+fn samples(point: &Value) -> Vec<(String, f64)> {
+    stored(point, Naming::Prometheus)
+        .into_iter()
+        .map(|sample| (sample.selector(), sample.value))
+        .collect()
 }
 
 fn text(value: &Value) -> String {

@@ -110,6 +110,31 @@ fn the_fast_burn_alert_fires_on_an_error_burst_above_the_budget_and_stays_silent
 }
 
 #[test]
+fn the_fast_burn_alert_fires_on_an_error_burst_in_one_long_running_process() {
+    if !promtool_available() {
+        return;
+    }
+    let fast_burn = alert("ZenTelemetryErrorBudgetFastBurn");
+    // One process: an hour of 100 good calls a minute, then 20 minutes in
+    // which 80 % of the calls fail, or 1 (one call a minute: a rare error).
+    // The metric thread exports every 50 ms; each export stands for a minute.
+    for (schedule, firing) in [("60x0,20x80", &["probe.maybe"][..]), ("60x0,20x1", &[][..])] {
+        let service = Service::new(PROBE);
+        service.run(&["rounds", "100", schedule], &[("OTEL_METRIC_EXPORT_INTERVAL", "50")]);
+        let exports = service.exports();
+        assert!(exports.len() >= 80, "{} exports", exports.len());
+        let instances: std::collections::BTreeSet<&str> = exports
+            .iter()
+            .flatten()
+            .filter_map(|point| point["resource"]["service.instance.id"].as_str())
+            .collect();
+        assert_eq!(instances.len(), 1, "one process, one series: {instances:?}");
+        let input = input_series(&service, &[80]);
+        assert_fires(&service, &input, 79, &fast_burn, firing);
+    }
+}
+
+#[test]
 fn the_usage_anomaly_alert_fires_when_calls_stop_and_not_while_they_go_on() {
     if !promtool_available() {
         return;

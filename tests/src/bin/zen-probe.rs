@@ -15,6 +15,9 @@
 //! `zen-probe rare N P` (N calls of `probe.maybe`, of which P in every 100 fail) |
 //! `zen-probe timed N US` (N calls of `probe.timed`, each taking US
 //! microseconds, against a 1 ms latency objective) |
+//! `zen-probe rounds N RxP,…` (one long-running process: R rounds of N calls
+//! of `probe.maybe`, P in every 100 failing, each round followed by a
+//! metric export; then the next `RxP`) |
 //! `zen-probe try-enable N` (first every call that could turn telemetry on:
 //! `init`, `init_with` a configuration that is not disabled, the bench
 //! switches, a testing capture; then N roots)
@@ -56,6 +59,38 @@ fn maybe(index: u64, percent: u64) -> Result<(), String> {
 #[traced("probe.timed", objective(latency_ms = 1))]
 fn timed(micros: u64) {
     std::thread::sleep(std::time::Duration::from_micros(micros));
+}
+
+/// `RxP,…` as (rounds, percent) pairs; what does not parse is left out.
+fn schedule(text: &str) -> Vec<(u64, u64)> {
+    text.split(',')
+        .filter_map(|part| {
+            let (rounds, percent) = part.split_once('x')?;
+            Some((rounds.parse().ok()?, percent.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits until the metric thread has exported points since `before`, at
+/// most 10 s.
+fn wait_for_metric_export(before: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while zen_telemetry::stats().metric_points_exported <= before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// `calls` calls a round, by `schedule`; the next round starts after an
+/// export that ended after this round's calls.
+fn rounds(calls: u64, schedule: &[(u64, u64)]) {
+    for &(rounds, percent) in schedule {
+        for _ in 0..rounds {
+            for i in 0..calls {
+                drop(maybe(i, percent));
+            }
+            wait_for_metric_export(zen_telemetry::stats().metric_points_exported);
+        }
+    }
 }
 
 fn dir_entries(path: &str) -> Vec<String> {
@@ -144,7 +179,8 @@ fn main() {
 
     let threads_before = dir_entries("/proc/self/task").len();
     let fds_before = dir_entries("/proc/self/fd");
-    let third: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let third_text = args.next().unwrap_or_default();
+    let third: u64 = third_text.parse().unwrap_or(0);
     let pause = std::time::Duration::from_millis(third);
     let started = std::time::Instant::now();
     if mode == "try-enable" {
@@ -159,7 +195,14 @@ fn main() {
             }
         }
     }
-    let roots = if mode == "rare" || mode == "timed" { 0 } else { count };
+    if mode == "rounds" {
+        rounds(count, &schedule(&third_text));
+    }
+    let roots = if matches!(mode.as_str(), "rare" | "timed" | "rounds") {
+        0
+    } else {
+        count
+    };
     for i in 0..roots {
         sum = sum.wrapping_add(root(i));
         if mode == "paced" {
