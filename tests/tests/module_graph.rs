@@ -288,7 +288,8 @@ const TELEMETRY_LAYERS: &[&[&str]] = &[
     &["config"],
     &["exporter"],
     &["pipeline"],
-    &["propagation", "span", "tracing_layer"],
+    &["propagation", "span"],
+    &["tracing_layer"],
     &["__private"],
     &["testing", "bench"],
 ];

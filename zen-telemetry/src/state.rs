@@ -39,6 +39,9 @@ static DISABLED: AtomicBool = AtomicBool::new(false);
 static METRICS: AtomicBool = AtomicBool::new(true);
 /// `Config::error_messages`, read on every recorded failure without a lock.
 static ERROR_MESSAGES: AtomicBool = AtomicBool::new(true);
+/// `Config::mutable_spans`: whether a sync call's span goes wholly into the
+/// `opentelemetry` context, read at every recorded start.
+static MUTABLE_SPANS: AtomicBool = AtomicBool::new(false);
 
 /// The switch as it is now (one relaxed load).
 #[inline(always)]
@@ -114,6 +117,17 @@ pub(crate) fn error_messages() -> bool {
 /// Sets whether failed spans may carry error or panic text.
 pub(crate) fn set_error_messages(on: bool) {
     ERROR_MESSAGES.store(on, Ordering::Relaxed);
+}
+
+/// Whether the `opentelemetry` API may change the spans of sync calls.
+#[inline]
+pub(crate) fn mutable_spans() -> bool {
+    MUTABLE_SPANS.load(Ordering::Relaxed)
+}
+
+/// Sets whether the `opentelemetry` API may change the spans of sync calls.
+pub(crate) fn set_mutable_spans(on: bool) {
+    MUTABLE_SPANS.store(on, Ordering::Relaxed);
 }
 
 /// Whether traced calls are counted and timed (one relaxed load).

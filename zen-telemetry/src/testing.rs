@@ -145,6 +145,13 @@ impl Capture {
         state::set_error_messages(on);
     }
 
+    /// Puts sync calls' whole spans into the `opentelemetry` context
+    /// (`true`) or only their span context (`false`) during this capture,
+    /// as `ZEN_TELEMETRY_MUTABLE_SPANS` would.
+    pub fn set_mutable_spans(&self, on: bool) {
+        state::set_mutable_spans(on);
+    }
+
     /// Turns recording off (`false`) or on (`true`) during this capture, to
     /// test the off path.
     pub fn set_on(&self, on: bool) {
@@ -160,6 +167,7 @@ impl Drop for Capture {
     fn drop(&mut self) {
         CAPTURING.store(false, Ordering::SeqCst);
         pipeline::force_state(None);
+        state::set_mutable_spans(crate::config().mutable_spans);
     }
 }
 

@@ -16,14 +16,14 @@
 use std::fmt::{self, Write as _};
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{TracerProvider as _, get_active_span};
+use opentelemetry::trace::TracerProvider as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::{pipeline, scrub};
+use crate::{pipeline, scrub, span};
 
 /// A `tracing_subscriber` layer that records `tracing` spans and events with
 /// zen's pipeline; `None` while telemetry is off (an `Option` of a layer is
@@ -74,12 +74,14 @@ where
         if in_tracing_span {
             return; // tracing-opentelemetry records it on that span.
         }
-        get_active_span(|span| {
-            if !span.is_recording() {
-                return;
-            }
-            let mut fields = Fields::default();
-            event.record(&mut fields);
+        if !span::local::current_is_recording() {
+            return;
+        }
+        // Recorded first: a field's `Debug` may call traced code, which the
+        // annotation (holding this thread's span stack) must not run.
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        span::local::annotate_current(|span| {
             let metadata = event.metadata();
             let message = fields.message.as_deref().map(scrub::scrub);
             let mut attributes = vec![
@@ -88,7 +90,7 @@ where
             ];
             attributes.extend(fields.values);
             let name = message.unwrap_or_else(|| metadata.name().to_owned());
-            span.add_event(name, attributes);
+            span.event(name.into(), attributes);
         });
     }
 }

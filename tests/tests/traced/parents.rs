@@ -123,8 +123,9 @@ fn annotates_itself_through_the_otel_api(extra: usize) {
 }
 
 #[test]
-fn otel_api_annotations_reach_the_traced_span_within_limits() {
+fn otel_api_annotations_reach_the_traced_span_within_limits_when_spans_are_mutable() {
     let capture = capture();
+    capture.set_mutable_spans(true);
     let before = std::time::SystemTime::now();
     annotates_itself_through_the_otel_api(0);
     annotates_itself_through_the_otel_api(200);
@@ -150,6 +151,55 @@ fn otel_api_annotations_reach_the_traced_span_within_limits() {
     let event_size = |span: &CapturedSpan| span.event("user.extras").map(|e| e.attributes.len());
     assert_eq!(event_size(annotated[0]), Some(0));
     assert_eq!(event_size(annotated[1]), Some(128), "128 attributes per event");
+}
+
+#[traced]
+fn annotates_itself_both_ways() {
+    opentelemetry::trace::get_active_span(|span| span.set_attribute(opentelemetry::KeyValue::new("otel.key", 1)));
+    zen_telemetry::span_attributes!(zen.key = 2);
+}
+
+#[test]
+fn by_default_the_otel_api_sees_the_span_context_and_span_attributes_reach_the_span() {
+    let capture = capture();
+    annotates_itself_both_ways();
+    let spans = capture.spans();
+    let span = find(&spans, concat!(module_path!(), "::annotates_itself_both_ways"));
+    assert_eq!(span.attribute("zen.key"), Some(&Value::I64(2)));
+    assert_eq!(
+        span.attribute("otel.key"),
+        None,
+        "the OTel API holds the span context only"
+    );
+    capture.set_mutable_spans(true);
+    annotates_itself_both_ways();
+    let spans = capture.spans();
+    let mutable: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|s| s.name == concat!(module_path!(), "::annotates_itself_both_ways"))
+        .collect();
+    assert_eq!(mutable.len(), 2);
+    assert!(mutable.iter().any(|s| s.attribute("otel.key") == Some(&Value::I64(1))));
+    assert!(mutable.iter().all(|s| s.attribute("zen.key") == Some(&Value::I64(2))));
+}
+
+/// The `traceparent` an OTel propagator injects from inside the call.
+#[traced]
+fn injects_its_traceparent() -> String {
+    use opentelemetry::propagation::TextMapPropagator;
+    let mut headers = std::collections::HashMap::new();
+    opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .inject_context(&opentelemetry::Context::current(), &mut headers);
+    headers.remove("traceparent").unwrap_or_default()
+}
+
+#[test]
+fn a_propagator_inside_a_traced_call_injects_its_ids() {
+    let capture = capture();
+    let traceparent = injects_its_traceparent();
+    let spans = capture.spans();
+    let span = find(&spans, concat!(module_path!(), "::injects_its_traceparent"));
+    assert_eq!(traceparent, format!("00-{}-{}-01", span.trace_id, span.span_id));
 }
 
 #[test]

@@ -237,6 +237,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Let the `opentelemetry` API change the spans of sync traced calls
+    /// (`false`, the default: it sees their span context only); see
+    /// [`Config::mutable_spans`].
+    pub fn mutable_spans(mut self, on: bool) -> Self {
+        self.config.mutable_spans = on;
+        self
+    }
+
     /// Count and time every traced call and export metrics (`true`, the
     /// default), or keep traces only (`false`).
     pub fn metrics(mut self, on: bool) -> Self {

@@ -107,6 +107,9 @@ impl Config {
         if let Some(on) = reader.flag("ZEN_TELEMETRY_ERROR_MESSAGES", true) {
             config.error_messages = on;
         }
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_MUTABLE_SPANS", false) {
+            config.mutable_spans = on;
+        }
         if let Some(on) = reader.flag("ZEN_TELEMETRY_METRICS", true) {
             config.metrics = on;
         }

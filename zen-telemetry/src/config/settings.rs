@@ -201,6 +201,12 @@ pub struct Config {
     /// Export the (scrubbed) text of errors and panics; `false` keeps only
     /// the type (`ZEN_TELEMETRY_ERROR_MESSAGES`).
     pub error_messages: bool,
+    /// Put a sync traced call's whole span into the `opentelemetry`
+    /// context, so `get_active_span(|span| span.set_attribute(..))` changes
+    /// it (`ZEN_TELEMETRY_MUTABLE_SPANS`). Off, the context holds only its
+    /// span context (ids and flags), which costs a recorded call less;
+    /// `span_attributes!` works either way.
+    pub mutable_spans: bool,
     /// Count and time every traced call, and export those metrics and the
     /// instruments of [`crate::meter_provider`] (`ZEN_TELEMETRY_METRICS`).
     pub metrics: bool,
@@ -293,6 +299,7 @@ impl Default for Config {
             otlp: OtlpSettings::default(),
             gcp: GcpSettings::default(),
             error_messages: true,
+            mutable_spans: false,
             metrics: true,
             metric_export_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             metrics_file_path: None,

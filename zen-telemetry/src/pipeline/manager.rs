@@ -75,6 +75,7 @@ fn apply(config: &Config) {
     state::set_disabled(config.is_disabled());
     diag::set_debug(config.debug);
     state::set_error_messages(config.error_messages);
+    state::set_mutable_spans(config.mutable_spans);
     state::set_metrics(config.metrics);
     sampling::set_rate(config.sample_rate);
     sampling::set_parent_based(config.sampler_parent_based);

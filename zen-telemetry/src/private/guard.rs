@@ -5,7 +5,6 @@
 //! site's metrics (`calls`); a sampled call's span and metrics share the two
 //! clock readings.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -13,9 +12,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 
-use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt};
+use opentelemetry::trace::{Span, SpanContext, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
+use super::ending::Ending;
 use super::outcome::Outcome;
 use crate::attr_value::AttrValue;
 use crate::calls::objective::Objective;
@@ -23,8 +23,8 @@ use crate::calls::{CallResult, CallSite, Exemplar};
 use crate::clock::{self, Stamp};
 use crate::pipeline;
 use crate::sampling::{self, UnsampledScope};
-use crate::span::{self, ZenSpan};
-use crate::{propagation, scrub, state};
+use crate::span::{ZenSpan, local};
+use crate::{propagation, state};
 
 /// What a traced function is, fixed at compile time, and its metrics.
 #[derive(Debug)]
@@ -66,20 +66,24 @@ pub fn run_sync<R>(
     body: impl FnOnce(&SpanGuard) -> R,
     outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>,
 ) -> R {
-    let mut guard = SpanGuard::start_if_on(meta);
-    let State::Recording { cx, .. } = &guard.state else {
-        if guard.is_off() {
-            return body(&guard);
+    let mut guard = SpanGuard::start_if_on_at(meta, Where::Stack);
+    let attached = match &mut guard.state {
+        State::Off => return body(&guard),
+        State::Unsampled { .. } => {
+            let result = {
+                let _scope = UnsampledScope::enter();
+                body(&guard)
+            };
+            // A panic in `body` skips this; the guard's drop counts it.
+            guard.finish(outcome(&result));
+            return result;
         }
-        let result = {
-            let _scope = UnsampledScope::enter();
-            body(&guard)
-        };
-        // A panic in `body` skips this; the guard's drop counts it.
-        guard.finish(outcome(&result));
-        return result;
+        State::Recording { cx, .. } => Context::clone(cx).attach(),
+        // Moved in, not cloned: the context is needed only while attached.
+        State::Local { cx, .. } => ManuallyDrop::into_inner(std::mem::take(cx))
+            .unwrap_or_default()
+            .attach(),
     };
-    let attached = Context::clone(cx).attach();
     let caught = catch_unwind(AssertUnwindSafe(|| body(&guard)));
     drop(attached);
     match caught {
@@ -88,12 +92,23 @@ pub fn run_sync<R>(
             result
         }
         Err(payload) => {
-            if let State::Recording { cx, finished, timing } = &mut guard.state {
-                end_with_panic(cx, finished, timing.take(), Some(&*payload));
-            }
+            guard.end_recorded(Ending::panicked(Some(&*payload)));
             resume_unwind(payload)
         }
     }
+}
+
+/// Where a sampled call's span lives while the call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Where {
+    /// On this thread's span stack, its span context alone in the
+    /// `Context` (`span::local`): sync calls, which end on the thread they
+    /// start on, in reverse order.
+    Stack,
+    /// Wholly in the `Context`, mutable through the `opentelemetry` API:
+    /// futures, which move between threads, and every call when
+    /// `ZEN_TELEMETRY_MUTABLE_SPANS` is on.
+    Context,
 }
 
 /// Builds the pipeline, and with it the metric export, at a function's first
@@ -120,6 +135,14 @@ enum State {
     // unsampled paths then drop it inline instead of calling out.
     Recording {
         cx: ManuallyDrop<Context>,
+        finished: bool,
+        timing: Option<Timing>,
+    },
+    /// A span on this thread's stack at `depth`; `cx` holds its span
+    /// context until the call attaches it.
+    Local {
+        depth: local::Depth,
+        cx: ManuallyDrop<Option<Context>>,
         finished: bool,
         timing: Option<Timing>,
     },
@@ -163,7 +186,7 @@ impl fmt::Debug for SpanGuard {
         f.write_str(match self.state {
             State::Off => "SpanGuard(off)",
             State::Unsampled { .. } => "SpanGuard(unsampled)",
-            State::Recording { .. } => "SpanGuard(recording)",
+            State::Recording { .. } | State::Local { .. } => "SpanGuard(recording)",
         })
     }
 }
@@ -172,11 +195,17 @@ impl SpanGuard {
     /// The guard of a call made while telemetry is off.
     pub const OFF: SpanGuard = SpanGuard { state: State::Off };
 
-    /// Starts the span when telemetry is on and the call is sampled.
+    /// Starts the span when telemetry is on and the call is sampled, wholly
+    /// in the context (the guard may move: a future's).
     #[inline(always)]
     pub fn start_if_on(meta: &'static SpanMeta) -> SpanGuard {
+        SpanGuard::start_if_on_at(meta, Where::Context)
+    }
+
+    #[inline(always)]
+    fn start_if_on_at(meta: &'static SpanMeta, at: Where) -> SpanGuard {
         if pipeline::is_on() {
-            SpanGuard::start(meta)
+            SpanGuard::start(meta, at)
         } else {
             SpanGuard { state: State::Off }
         }
@@ -185,7 +214,7 @@ impl SpanGuard {
     // Out of line: inlining the sampling decision into every traced function
     // grows its frame and prologue, which the disabled path pays for too.
     #[inline(never)]
-    fn start(meta: &'static SpanMeta) -> SpanGuard {
+    fn start(meta: &'static SpanMeta, at: Where) -> SpanGuard {
         let timing = state::metrics_on().then(|| {
             if !meta.site.has_recorded() {
                 start_metric_export();
@@ -206,7 +235,7 @@ impl SpanGuard {
             sampling::decide(sc.is_valid().then_some(sc))
         });
         if sampled {
-            SpanGuard::start_recording(meta, timing)
+            SpanGuard::start_recording(meta, timing, at)
         } else {
             SpanGuard {
                 state: State::Unsampled { timing },
@@ -215,11 +244,12 @@ impl SpanGuard {
     }
 
     #[inline(never)]
-    fn start_recording(meta: &'static SpanMeta, timing: Option<Timing>) -> SpanGuard {
+    fn start_recording(meta: &'static SpanMeta, timing: Option<Timing>, at: Where) -> SpanGuard {
         let pipeline = pipeline::pipeline();
+        let at = if state::mutable_spans() { Where::Context } else { at };
         // The current context is read in place, not cloned: the span's
         // context is made from it directly.
-        let cx = Context::map_current(|current| {
+        let started = Context::map_current(|current| {
             // Telemetry's own work (exporting) is never traced.
             if current.is_telemetry_suppressed() {
                 return None;
@@ -231,19 +261,25 @@ impl SpanGuard {
             };
             let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
             let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), parent, start_time);
-            Some(parent.with_span(span))
+            if at == Where::Stack {
+                // Local, not remote: OTel children record a local parent.
+                let cx = parent.with_remote_span_context(span.span_context().clone());
+                match local::push(span) {
+                    Ok(depth) => {
+                        return Some(State::Local {
+                            depth,
+                            cx: ManuallyDrop::new(Some(cx)),
+                            finished: false,
+                            timing,
+                        });
+                    }
+                    Err(span) => return Some(recording(parent.with_span(span), timing)),
+                }
+            }
+            Some(recording(parent.with_span(span), timing))
         });
-        let Some(cx) = cx else {
-            return SpanGuard {
-                state: State::Unsampled { timing },
-            };
-        };
         SpanGuard {
-            state: State::Recording {
-                cx: ManuallyDrop::new(cx),
-                finished: false,
-                timing,
-            },
+            state: started.unwrap_or(State::Unsampled { timing }),
         }
     }
 
@@ -256,7 +292,7 @@ impl SpanGuard {
     /// True when this call's span is being recorded.
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        matches!(self.state, State::Recording { .. })
+        matches!(self.state, State::Recording { .. } | State::Local { .. })
     }
 
     /// True when [`finish`](Self::finish) has something to record: the span,
@@ -266,15 +302,20 @@ impl SpanGuard {
         match self.state {
             State::Off => false,
             State::Unsampled { timing } => timing.is_some(),
-            State::Recording { .. } => true,
+            State::Recording { .. } | State::Local { .. } => true,
         }
     }
 
     /// Sets an attribute on the span (call only when recording).
     pub fn set_attribute<V: AttrValue>(&self, key: &'static str, value: V) {
-        if let State::Recording { cx, .. } = &self.state {
-            cx.span()
-                .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
+        let attribute = || KeyValue::new(Key::from_static_str(key), value.into_value());
+        match &self.state {
+            State::Recording { cx, .. } => cx.span().set_attribute(attribute()),
+            State::Local { depth, .. } => {
+                let attribute = attribute();
+                local::with(*depth, |span| span.set_attribute(attribute));
+            }
+            State::Off | State::Unsampled { .. } => {}
         }
     }
 
@@ -287,7 +328,7 @@ impl SpanGuard {
                 let _scope = UnsampledScope::enter();
                 body()
             }
-            State::Recording { cx, finished, timing } => run_recording(cx, finished, *timing, body),
+            State::Recording { .. } | State::Local { .. } => self.run_recording(body),
         }
     }
 
@@ -300,100 +341,96 @@ impl SpanGuard {
     /// Counts the call and, when recorded, sets the span's status and
     /// events and ends it.
     pub fn finish(&mut self, outcome: Outcome<'_>) {
-        let result = match outcome {
-            Outcome::Ok => CallResult::Ok,
-            Outcome::Err { .. } => CallResult::Error,
-        };
         match &mut self.state {
             State::Off => {}
             State::Unsampled { timing } => {
                 if let Some(timing) = timing.take() {
-                    timing.record(result);
+                    timing.record(match outcome {
+                        Outcome::Ok => CallResult::Ok,
+                        Outcome::Err { .. } => CallResult::Error,
+                    });
                 }
             }
+            State::Recording { .. } | State::Local { .. } => self.end_recorded(Ending::of(outcome)),
+        }
+    }
+
+    /// Counts a recorded call, with its span as its bucket's exemplar, and
+    /// ends the span, once.
+    fn end_recorded(&mut self, ending: Ending) {
+        match &mut self.state {
+            State::Off | State::Unsampled { .. } => {}
             State::Recording { cx, finished, timing } => {
-                if *finished {
+                if std::mem::replace(finished, true) {
                     return;
                 }
-                *finished = true;
-                let end_time = end_time(cx, timing.take(), result);
-                end_with_outcome(cx, outcome, end_time);
+                let span = cx.span();
+                let end_time = end_time(span.span_context(), timing.take(), ending.result);
+                ending.apply_in_context(&span, end_time);
+            }
+            State::Local {
+                depth,
+                finished,
+                timing,
+                ..
+            } => {
+                if std::mem::replace(finished, true) {
+                    return;
+                }
+                match local::pop(*depth) {
+                    Some(span) => {
+                        let end_time = end_time(span.span_context(), timing.take(), ending.result);
+                        ending.apply(span, end_time);
+                    }
+                    None => {
+                        if let Some(timing) = timing.take() {
+                            timing.record(ending.result);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The recorded path of [`SpanGuard::run`], kept out of the caller so the
+    /// off and unsampled paths stay a few instructions.
+    #[inline(never)]
+    fn run_recording<R>(&mut self, body: impl FnOnce() -> R) -> R {
+        let attached = match &mut self.state {
+            State::Recording { cx, .. } => Context::clone(cx).attach(),
+            State::Local { cx, .. } => ManuallyDrop::into_inner(std::mem::take(cx))
+                .unwrap_or_default()
+                .attach(),
+            State::Off | State::Unsampled { .. } => return body(),
+        };
+        match catch_unwind(AssertUnwindSafe(body)) {
+            Ok(value) => value,
+            Err(payload) => {
+                drop(attached);
+                self.end_recorded(Ending::panicked(Some(&*payload)));
+                resume_unwind(payload)
             }
         }
     }
 }
 
-/// Counts a recorded call's metrics, with the span in `cx` as its bucket's
-/// exemplar, and gives its span's end time.
+/// A recorded call's state, wholly in `cx`.
+fn recording(cx: Context, timing: Option<Timing>) -> State {
+    State::Recording {
+        cx: ManuallyDrop::new(cx),
+        finished: false,
+        timing,
+    }
+}
+
+/// Counts a recorded call's metrics, with `span` as its bucket's exemplar,
+/// and gives its span's end time.
 #[inline]
-fn end_time(cx: &Context, timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
+fn end_time(span: &SpanContext, timing: Option<Timing>, result: CallResult) -> std::time::SystemTime {
     match timing {
-        Some(timing) => timing.record_sampled(result, cx.span().span_context()),
+        Some(timing) => timing.record_sampled(result, span),
         None => clock::now(),
     }
-}
-
-fn end_with_outcome(cx: &Context, outcome: Outcome<'_>, end_time: std::time::SystemTime) {
-    let span = cx.span();
-    let status = match outcome {
-        Outcome::Ok => Status::Ok,
-        Outcome::Err { type_name, error } => {
-            let message = exportable(error.format().as_deref());
-            let mut attributes = vec![KeyValue::new("exception.type", type_name)];
-            if let Some(message) = &message {
-                attributes.push(KeyValue::new("exception.message", message.clone()));
-            }
-            span.add_event("exception", attributes);
-            Status::error(message.unwrap_or_default())
-        }
-    };
-    span::end_with_status(&span, status, end_time);
-}
-
-/// The recorded path of [`SpanGuard::run`], kept out of the caller so the
-/// off and unsampled paths stay a few instructions.
-#[inline(never)]
-fn run_recording<R>(cx: &Context, finished: &mut bool, timing: Option<Timing>, body: impl FnOnce() -> R) -> R {
-    let attached = cx.clone().attach();
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => value,
-        Err(payload) => {
-            drop(attached);
-            end_with_panic(cx, finished, timing, Some(&*payload));
-            resume_unwind(payload)
-        }
-    }
-}
-
-fn end_with_panic(cx: &Context, finished: &mut bool, timing: Option<Timing>, payload: Option<&(dyn Any + Send)>) {
-    if *finished {
-        return;
-    }
-    *finished = true;
-    let end_time = end_time(cx, timing, CallResult::Panic);
-    let message = exportable(payload.and_then(|p| {
-        p.downcast_ref::<&str>()
-            .copied()
-            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-    }));
-    let span = cx.span();
-    let mut attributes = vec![KeyValue::new("exception.type", "panic")];
-    if let Some(message) = &message {
-        attributes.push(KeyValue::new("exception.message", message.clone()));
-    }
-    span.add_event("exception", attributes);
-    span::end_with_status(
-        &span,
-        Status::error(message.unwrap_or_else(|| "panic".to_owned())),
-        end_time,
-    );
-}
-
-/// The text an error or panic may carry out of the process: scrubbed and
-/// bounded, or nothing when error messages are turned off. The status
-/// description uses the same text, so it never carries more than the event.
-fn exportable(message: Option<&str>) -> Option<String> {
-    message.filter(|_| state::error_messages()).map(scrub::scrub)
 }
 
 impl SpanGuard {
@@ -402,31 +439,30 @@ impl SpanGuard {
     #[inline(never)]
     fn release(&mut self) {
         let unwinding = std::thread::panicking();
+        let ending = || match unwinding {
+            true => Ending::panicked(None),
+            false => Ending::cancelled(),
+        };
         match &mut self.state {
             State::Off => {}
             State::Unsampled { timing } => {
                 if let Some(timing) = timing.take() {
-                    timing.record(if unwinding {
-                        CallResult::Panic
-                    } else {
-                        CallResult::Cancelled
-                    });
+                    timing.record(ending().result);
                 }
             }
-            State::Recording { cx, finished, timing } => {
-                if !*finished {
-                    if unwinding {
-                        end_with_panic(cx, finished, timing.take(), None);
-                    } else {
-                        *finished = true;
-                        let end_time = end_time(cx, timing.take(), CallResult::Cancelled);
-                        let span = cx.span();
-                        span.set_attribute(KeyValue::new("zen.cancelled", true));
-                        span.end_with_timestamp(end_time);
-                    }
+            State::Recording { .. } => {
+                self.end_recorded(ending());
+                if let State::Recording { cx, .. } = &mut self.state {
+                    // SAFETY: dropped exactly once, here, and `self` is being dropped.
+                    unsafe { ManuallyDrop::drop(cx) };
                 }
-                // SAFETY: dropped exactly once, here, and `self` is being dropped.
-                unsafe { ManuallyDrop::drop(cx) };
+            }
+            State::Local { .. } => {
+                self.end_recorded(ending());
+                if let State::Local { cx, .. } = &mut self.state {
+                    // SAFETY: dropped exactly once, here, and `self` is being dropped.
+                    unsafe { ManuallyDrop::drop(cx) };
+                }
             }
         }
     }
@@ -488,17 +524,20 @@ impl SpanGuard {
                     }
                 }
             }
-            State::Recording { cx, finished, timing } => {
+            State::Recording { cx, .. } => {
                 let attached = Context::clone(cx).attach();
                 match catch_unwind(AssertUnwindSafe(|| future.poll(task))) {
                     Ok(poll) => poll,
                     Err(payload) => {
                         drop(attached);
-                        end_with_panic(cx, finished, timing.take(), Some(&*payload));
+                        self.end_recorded(Ending::panicked(Some(&*payload)));
                         resume_unwind(payload)
                     }
                 }
             }
+            // A future's guard is never on the stack: `start_if_on` puts
+            // its span in the context.
+            State::Local { .. } => future.poll(task),
         }
     }
 }

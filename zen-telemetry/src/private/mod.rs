@@ -17,12 +17,13 @@
 //!   ends the span; a guard dropped unfinished counts and ends it as
 //!   cancelled (or panicked).
 
+mod ending;
 mod guard;
 pub mod outcome;
 
-use opentelemetry::trace::TraceContextExt;
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Key, KeyValue};
 
+use crate::span::local;
 use crate::{pipeline, state};
 
 pub use opentelemetry::trace::SpanKind;
@@ -54,18 +55,18 @@ pub fn body_fn<R, F: FnOnce() -> R>(body: F) -> F {
     body
 }
 
-/// True when the current span is recorded (for `span_attributes!`).
+/// True when the current span is recorded (for `span_attributes!`): a span
+/// in the context, or the one on this thread's stack whose span context the
+/// context holds.
 #[inline]
 pub fn current_span_is_recording() -> bool {
-    pipeline::is_on() && Context::map_current(|cx| cx.span().is_recording())
+    pipeline::is_on() && local::current_is_recording()
 }
 
 /// Sets an attribute on the current span (for `span_attributes!`).
 pub fn current_span_set_attribute<V: AttrValue>(key: &'static str, value: V) {
-    Context::map_current(|cx| {
-        cx.span()
-            .set_attribute(KeyValue::new(Key::from_static_str(key), value.into_value()));
-    });
+    let attribute = KeyValue::new(Key::from_static_str(key), value.into_value());
+    local::annotate_current(|span| span.attribute(attribute));
 }
 
 /// Implemented by every type. `#[traced]` turns `async fn f(..) -> R` into

@@ -20,6 +20,8 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SpanLimits;
 
+pub(crate) mod local;
+
 use crate::exporter::{SpanExtras, StatusCode, TracedSpan};
 use crate::pipeline::Pipeline;
 use crate::{clock, sampling};

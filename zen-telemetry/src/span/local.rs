@@ -1,0 +1,141 @@
+//! The spans of sync traced calls, recorded on this thread's stack.
+//!
+//! A sync call's span lives from its start to its end on one thread, and
+//! the spans of nested calls end in the reverse order they start, so they
+//! are kept in a thread-local `Vec`: starting one is a push, ending it a pop,
+//! with no `Box`, `Arc` or lock for the span itself and no atomic
+//! read-modify-write on the calling thread. What the `opentelemetry` API
+//! sees as the current span is its [`SpanContext`] alone, put into the
+//! `Context` once per span (one `Arc`): propagators inject it, and spans of
+//! the SDK tracer and of `tracing_layer()` parent to it. Mutating that span
+//! through the `opentelemetry` API (`get_active_span(|s| s.set_attribute(..))`)
+//! does nothing; `span_attributes!` reaches the stack instead, and
+//! `ZEN_TELEMETRY_MUTABLE_SPANS=true` puts the whole span into the context
+//! (the path async calls always take, as their futures move between threads).
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use opentelemetry::trace::{Span as _, SpanContext, SpanId, SpanRef, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+
+use super::ZenSpan;
+
+thread_local! {
+    static STACK: RefCell<Vec<ZenSpan>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where a span sits on its thread's stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Depth(usize);
+
+/// Pushes `span`, or gives it back when this thread's stack cannot take it:
+/// gone (a call from a thread-local destructor) or in use (a call from
+/// inside [`with`]).
+pub(crate) fn push(span: ZenSpan) -> Result<Depth, ZenSpan> {
+    let mut span = Some(span);
+    let mut depth = Depth(0);
+    let _gone = STACK.try_with(|stack| {
+        if let Ok(mut stack) = stack.try_borrow_mut() {
+            stack.extend(span.take());
+            depth = Depth(stack.len() - 1);
+        }
+    });
+    match span {
+        Some(span) => Err(span),
+        None => Ok(depth),
+    }
+}
+
+/// Runs `f` on the span at `depth`, if it is still there. `f` must not
+/// start or end a span of this thread (the stack is borrowed meanwhile).
+pub(crate) fn with<R>(depth: Depth, f: impl FnOnce(&mut ZenSpan) -> R) -> Option<R> {
+    STACK
+        .try_with(|stack| stack.try_borrow_mut().ok()?.get_mut(depth.0).map(f))
+        .ok()
+        .flatten()
+}
+
+/// Takes the span at `depth` off the stack, with any left above it (which
+/// then end, as dropped spans do).
+pub(crate) fn pop(depth: Depth) -> Option<ZenSpan> {
+    let (span, above) = STACK
+        .try_with(|stack| {
+            let mut stack = stack.try_borrow_mut().ok()?;
+            let keep = (depth.0 + 1).min(stack.len());
+            let above = stack.split_off(keep);
+            let span = (stack.len() == depth.0 + 1).then(|| stack.pop()).flatten();
+            Some((span, above))
+        })
+        .ok()
+        .flatten()?;
+    // Ended outside the borrow: ending dispatches to the pipeline.
+    drop(above);
+    span
+}
+
+/// Runs `f` on this thread's innermost span when it is the one `current`
+/// names (the `opentelemetry` API's current span); as in [`with`], `f` must
+/// not start or end a span.
+pub(crate) fn with_current<R>(current: &SpanContext, f: impl FnOnce(&mut ZenSpan) -> R) -> Option<R> {
+    if current.span_id() == SpanId::INVALID {
+        return None;
+    }
+    STACK
+        .try_with(|stack| {
+            stack
+                .try_borrow_mut()
+                .ok()?
+                .last_mut()
+                .filter(|span| span.span_context.span_id() == current.span_id())
+                .map(f)
+        })
+        .ok()
+        .flatten()
+}
+
+/// What code inside a traced call may add to its span.
+pub(crate) trait Annotate {
+    fn attribute(&mut self, attribute: KeyValue);
+    fn event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>);
+}
+
+impl Annotate for SpanRef<'_> {
+    fn attribute(&mut self, attribute: KeyValue) {
+        self.set_attribute(attribute);
+    }
+    fn event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        self.add_event(name, attributes);
+    }
+}
+
+impl Annotate for ZenSpan {
+    fn attribute(&mut self, attribute: KeyValue) {
+        self.set_attribute(attribute);
+    }
+    fn event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        self.add_event(name, attributes);
+    }
+}
+
+/// True when the current span is recorded: a span in the `opentelemetry`
+/// context, or the one on this thread's stack whose span context it holds.
+pub(crate) fn current_is_recording() -> bool {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        span.is_recording() || with_current(span.span_context(), |_| ()).is_some()
+    })
+}
+
+/// Runs `annotate` on the current span when it is recorded (see
+/// [`current_is_recording`]).
+pub(crate) fn annotate_current(annotate: impl FnOnce(&mut dyn Annotate)) {
+    Context::map_current(|cx| {
+        let mut span = cx.span();
+        if span.is_recording() {
+            annotate(&mut span);
+        } else {
+            with_current(span.span_context(), |span| annotate(span));
+        }
+    });
+}
