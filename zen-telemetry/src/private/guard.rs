@@ -264,17 +264,16 @@ impl SpanGuard {
             if at == Where::Stack {
                 // Local, not remote: OTel children record a local parent.
                 let cx = parent.with_remote_span_context(span.span_context().clone());
-                match local::push(span) {
-                    Ok(depth) => {
-                        return Some(State::Local {
-                            depth,
-                            cx: ManuallyDrop::new(Some(cx)),
-                            finished: false,
-                            timing,
-                        });
-                    }
-                    Err(span) => return Some(recording(parent.with_span(span), timing)),
+                let mut slot = Some(span);
+                if let Some(depth) = local::push(&mut slot) {
+                    return Some(State::Local {
+                        depth,
+                        cx: ManuallyDrop::new(Some(cx)),
+                        finished: false,
+                        timing,
+                    });
                 }
+                return slot.map(|span| recording(parent.with_span(span), timing));
             }
             Some(recording(parent.with_span(span), timing))
         });

@@ -29,22 +29,18 @@ thread_local! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Depth(usize);
 
-/// Pushes `span`, or gives it back when this thread's stack cannot take it:
-/// gone (a call from a thread-local destructor) or in use (a call from
-/// inside [`with`]).
-pub(crate) fn push(span: ZenSpan) -> Result<Depth, ZenSpan> {
-    let mut span = Some(span);
-    let mut depth = Depth(0);
-    let _gone = STACK.try_with(|stack| {
-        if let Ok(mut stack) = stack.try_borrow_mut() {
-            stack.extend(span.take());
-            depth = Depth(stack.len() - 1);
-        }
-    });
-    match span {
-        Some(span) => Err(span),
-        None => Ok(depth),
-    }
+/// Pushes the span in `slot`, taking it, or leaves it there when this
+/// thread's stack cannot take it: gone (a call from a thread-local
+/// destructor) or in use (a call from inside [`with`]).
+pub(crate) fn push(slot: &mut Option<ZenSpan>) -> Option<Depth> {
+    STACK
+        .try_with(|stack| {
+            let mut stack = stack.try_borrow_mut().ok()?;
+            stack.push(slot.take()?);
+            Some(Depth(stack.len() - 1))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` on the span at `depth`, if it is still there. `f` must not
@@ -97,6 +93,8 @@ pub(crate) fn with_current<R>(current: &SpanContext, f: impl FnOnce(&mut ZenSpan
 /// What code inside a traced call may add to its span.
 pub(crate) trait Annotate {
     fn attribute(&mut self, attribute: KeyValue);
+    // Events come from `tracing_layer`, which the `tracing` feature builds.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     fn event(&mut self, name: Cow<'static, str>, attributes: Vec<KeyValue>);
 }
 
