@@ -123,6 +123,7 @@ fn uses_default(variable: &str, given: &str, config: &Config, default: &Config) 
         "ZEN_TELEMETRY_SHUTDOWN_TIMEOUT_MS" => config.shutdown_timeout == default.shutdown_timeout,
         "ZEN_TELEMETRY_DEBUG" => config.debug == default.debug,
         "ZEN_TELEMETRY_ERROR_MESSAGES" => config.error_messages == default.error_messages,
+        "ZEN_TELEMETRY_MUTABLE_SPANS" => config.mutable_spans == default.mutable_spans,
         "ZEN_TELEMETRY_METRICS" => config.metrics == default.metrics,
         "OTEL_METRIC_EXPORT_INTERVAL" => config.metric_export_interval == default.metric_export_interval,
         "ZEN_TELEMETRY_METRICS_FILE" => config.metrics_file_path == default.metrics_file_path,
@@ -264,6 +265,7 @@ fn the_configuration_reads_the_variables_this_file_knows() {
         "ZEN_TELEMETRY_SAMPLE_RATE",
         "ZEN_TELEMETRY_FILE",
         "ZEN_TELEMETRY_ERROR_MESSAGES",
+        "ZEN_TELEMETRY_MUTABLE_SPANS",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
     ] {
         assert!(read.iter().any(|v| v == expected), "{expected} not read: {read:?}");
