@@ -69,6 +69,21 @@ fn tracing_spans_and_events_inside_a_traced_call_are_its_children() {
 }
 
 #[test]
+fn with_spans_on_the_stack_tracing_spans_and_events_still_reach_the_traced_call() {
+    let captured = capture();
+    captured.set_mutable_spans(false);
+    with_zen_layer(|| {
+        load(3);
+        check();
+    });
+    let spans = captured.spans();
+    assert!(span_named(&spans, "fetch").is_child_of(span_named(&spans, "interop.load")));
+    let check = span_named(&spans, "interop.check");
+    assert_eq!(check.events.len(), 1, "{check:?}");
+    assert_eq!(check.events[0].name, "check failed for [EMAIL]");
+}
+
+#[test]
 fn a_traced_call_inside_a_tracing_span_is_its_child() {
     let captured = capture();
     with_zen_layer(|| {

@@ -15,6 +15,7 @@
 //! `module`), written by hand against each library.
 
 mod estimates;
+mod interleaved;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -217,7 +218,25 @@ impl fastrace::collector::Reporter for FastraceCounting {
 /// so handed to the collector) inside the timed part; the reporter's flush
 /// runs after, as our drain does.
 fn fastrace_sampled(iters: u64) -> Duration {
+    fastrace_sampled_calls(iters, fastrace_work)
+}
+
+/// The same with fastrace's async `#[trace]`, polled to completion.
+fn fastrace_async_sampled(iters: u64) -> Duration {
+    fastrace_sampled_calls(iters, |i| poll_to_completion(fastrace_async(i)))
+}
+
+fn fastrace_sampled_calls(iters: u64, call: impl Fn(u64) -> u64) -> Duration {
     let start = Instant::now();
+    fastrace_under_roots(iters, &call);
+    let elapsed = start.elapsed();
+    fastrace::flush();
+    elapsed
+}
+
+/// `iters` calls of `call` under fresh sampled roots of
+/// [`FASTRACE_CALLS_PER_ROOT`] calls each.
+fn fastrace_under_roots(iters: u64, call: &dyn Fn(u64) -> u64) {
     let mut done = 0;
     while done < iters {
         let calls = FASTRACE_CALLS_PER_ROOT.min(iters - done);
@@ -225,16 +244,13 @@ fn fastrace_sampled(iters: u64) -> Duration {
         {
             let _guard = root.set_local_parent();
             for i in done..done + calls {
-                black_box(fastrace_work(i));
+                black_box(call(i));
             }
         }
         drop(root);
         done += calls;
     }
-    let elapsed = start.elapsed();
     FASTRACE_MADE.fetch_add(iters + iters.div_ceil(FASTRACE_CALLS_PER_ROOT), Ordering::Relaxed);
-    fastrace::flush();
-    elapsed
 }
 
 fn poll_to_completion<F: std::future::Future>(future: F) -> F::Output {
@@ -397,11 +413,136 @@ fn main() {
         b.iter_custom(|n| timed(n, fastrace_work, || {}))
     });
     criterion.bench_function("fastrace_sampled", |b| b.iter_custom(fastrace_sampled));
+    criterion.bench_function("fastrace_async_sampled", |b| b.iter_custom(fastrace_async_sampled));
 
     criterion.final_summary();
+    interleaved_comparisons(
+        &zen_drain,
+        &|| {
+            let _ = ratio.force_flush();
+        },
+        &ratio_tracer,
+    );
     let recorded = after.spans_recorded - before.spans_recorded;
     let delivered = after.spans_exported - before.spans_exported;
     summary(recorded, delivered);
+}
+
+/// zen's state for one side of a comparison: on or off, sample rate, metrics.
+fn zen_state(on: bool, rate: f64, metrics: bool) {
+    bench_control::set_mutable_spans(true);
+    bench_control::set_on(Some(on));
+    bench_control::set_sample_rate(rate);
+    bench_control::set_metrics(metrics);
+}
+
+/// `n` calls of `f`.
+fn calls(n: u64, f: impl Fn(u64) -> u64) {
+    for i in 0..n {
+        black_box(f(i));
+    }
+}
+
+/// The targets' comparisons, interleaved and timed by the calling thread's
+/// CPU clock (see `interleaved`), printed as a table of their own.
+fn interleaved_comparisons(
+    zen_drain: &dyn Fn(),
+    ratio_drain: &dyn Fn(),
+    ratio_tracer: &opentelemetry_sdk::trace::SdkTracer,
+) {
+    use interleaved::{Side, compare};
+    const ROUNDS: usize = 301;
+    const BLOCK: u64 = 2_000;
+    let nothing = || {};
+    let sampled = || zen_state(true, 1.0, false);
+    let sampled_on_the_stack = || {
+        zen_state(true, 1.0, false);
+        bench_control::set_mutable_spans(false);
+    };
+    let tenth = || zen_state(true, 0.1, false);
+    let defaults = || zen_state(true, 0.1, true);
+    let off = || zen_state(false, 0.0, false);
+    let fastrace_flush = || fastrace::flush();
+    let side = |name, setup, run, drain| Side {
+        name,
+        setup,
+        run,
+        drain,
+    };
+    let zen_one = |n| calls(n, traced_work);
+    let zen_two = |n| calls(n, traced_parent);
+    let zen_async = |n| calls(n, |i| poll_to_completion(traced_async(i)));
+    let fastrace_one = |n| fastrace_under_roots(n, &fastrace_work);
+    let fastrace_async_one = |n| fastrace_under_roots(n, &|i| poll_to_completion(fastrace_async(i)));
+    let sdk_ratio = |n| calls(n, |i| ratio_tracer.in_span("bench.work", |_cx| work(i)));
+    let floor = |n| calls(n, atomic_floor);
+    let tracing_off_async = |n| calls(n, |i| poll_to_completion(tracing_async(i)));
+    let rows: [(Side<'_>, Side<'_>, &str); 8] = [
+        (
+            side("zen 100% sampled", &sampled, &zen_one, zen_drain),
+            side("fastrace sampled", &nothing, &fastrace_one, &fastrace_flush),
+            "<= 1.0",
+        ),
+        (
+            side(
+                "zen 100% sampled, span on the stack",
+                &sampled_on_the_stack,
+                &zen_one,
+                zen_drain,
+            ),
+            side("zen 100% sampled, span in the context", &sampled, &zen_one, zen_drain),
+            "(A/B of the span path)",
+        ),
+        (
+            side("zen nested (2 spans)", &sampled, &zen_two, zen_drain),
+            side("fastrace sampled", &nothing, &fastrace_one, &fastrace_flush),
+            "<= 2.0",
+        ),
+        (
+            side("zen async 100%", &sampled, &zen_async, zen_drain),
+            side("fastrace async sampled", &nothing, &fastrace_async_one, &fastrace_flush),
+            "<= 1.0",
+        ),
+        (
+            side("zen 10% sampled", &tenth, &zen_one, zen_drain),
+            side("raw SDK ParentBased(0.1)", &off, &sdk_ratio, ratio_drain),
+            "<= 0.10",
+        ),
+        (
+            side("zen defaults (metrics + 10%)", &defaults, &zen_one, zen_drain),
+            side("raw SDK ParentBased(0.1)", &off, &sdk_ratio, ratio_drain),
+            "<= 0.15",
+        ),
+        (
+            side("zen disabled", &off, &zen_one, &nothing),
+            side("atomic floor", &off, &floor, &nothing),
+            "<= 1.2",
+        ),
+        (
+            side("zen disabled async", &off, &zen_async, &nothing),
+            side("tracing disabled async", &off, &tracing_off_async, &nothing),
+            "<= 1.0",
+        ),
+    ];
+    println!(
+        "\n## Interleaved A/B (calling thread's CPU ns per call, median of {ROUNDS} alternating blocks of {BLOCK} calls)\n"
+    );
+    println!("| A | B | A ns | B ns | A / B | target |\n|---|---|---:|---:|---:|---|");
+    // `OVERHEAD_AB=<text>`: only the rows whose A or B names contain it.
+    let only = std::env::var("OVERHEAD_AB").unwrap_or_default();
+    for (a, b, target) in rows {
+        if !(a.name.contains(&only) || b.name.contains(&only)) {
+            continue;
+        }
+        let (a_ns, b_ns) = compare(&a, &b, ROUNDS, BLOCK);
+        println!(
+            "| {} | {} | {a_ns:.1} | {b_ns:.1} | {:.2} | {target} |",
+            a.name,
+            b.name,
+            a_ns / b_ns
+        );
+    }
+    off();
 }
 
 /// `part` as a percentage of `whole`; 0 when there is no whole.
@@ -435,6 +576,7 @@ fn summary(recorded: u64, delivered: u64) {
         "tracing_opentelemetry",
         "fastrace_unsampled",
         "fastrace_sampled",
+        "fastrace_async_sampled",
         "sdk_metric_instruments",
         "metrics_prometheus",
         "autometrics_prometheus_client",

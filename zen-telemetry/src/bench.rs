@@ -16,6 +16,12 @@ pub fn set_metrics(on: bool) {
     crate::state::set_metrics(on);
 }
 
+/// Puts sync calls' whole spans into the OpenTelemetry context (`true`), as
+/// `ZEN_TELEMETRY_MUTABLE_SPANS` would, or only their span context.
+pub fn set_mutable_spans(on: bool) {
+    crate::state::set_mutable_spans(on);
+}
+
 /// Sets the root sampling rate.
 pub fn set_sample_rate(rate: f64) {
     sampling::set_rate(rate);

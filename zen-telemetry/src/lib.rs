@@ -174,13 +174,12 @@ pub fn meter_provider() -> Option<opentelemetry_sdk::metrics::SdkMeterProvider> 
 /// Keys are identifiers, dotted paths or string literals; values are strings,
 /// bools, integers or floats.
 ///
-/// This is the way to annotate a sync traced call's span. The OpenTelemetry
-/// context holds only that span's *context* (its ids and flags): children,
-/// propagators and `tracing` spans see it, but
+/// It reaches the span wherever it is. With `ZEN_TELEMETRY_MUTABLE_SPANS=false`
+/// ([`ConfigBuilder::mutable_spans`]) the OpenTelemetry context holds only a
+/// sync call's span *context* (its ids and flags): children, propagators and
+/// `tracing` spans still see it, but
 /// `opentelemetry::trace::get_active_span(|span| span.set_attribute(..))`
-/// changes nothing, unless `ZEN_TELEMETRY_MUTABLE_SPANS=true`
-/// ([`ConfigBuilder::mutable_spans`]) puts the whole span there, for a `Box`
-/// and a `Mutex` per recorded call.
+/// changes nothing, and this macro is the way to annotate the span.
 ///
 /// ```
 /// use zen_telemetry::{span_attributes, traced};

@@ -41,7 +41,7 @@ static METRICS: AtomicBool = AtomicBool::new(true);
 static ERROR_MESSAGES: AtomicBool = AtomicBool::new(true);
 /// `Config::mutable_spans`: whether a sync call's span goes wholly into the
 /// `opentelemetry` context, read at every recorded start.
-static MUTABLE_SPANS: AtomicBool = AtomicBool::new(false);
+static MUTABLE_SPANS: AtomicBool = AtomicBool::new(true);
 
 /// The switch as it is now (one relaxed load).
 #[inline(always)]

@@ -123,7 +123,7 @@ fn annotates_itself_through_the_otel_api(extra: usize) {
 }
 
 #[test]
-fn otel_api_annotations_reach_the_traced_span_within_limits_when_spans_are_mutable() {
+fn otel_api_annotations_reach_the_traced_span_within_limits() {
     let capture = capture();
     capture.set_mutable_spans(true);
     let before = std::time::SystemTime::now();
@@ -160,8 +160,9 @@ fn annotates_itself_both_ways() {
 }
 
 #[test]
-fn by_default_the_otel_api_sees_the_span_context_and_span_attributes_reach_the_span() {
+fn with_spans_on_the_stack_the_otel_api_sees_the_span_context_and_span_attributes_reach_the_span() {
     let capture = capture();
+    capture.set_mutable_spans(false);
     annotates_itself_both_ways();
     let spans = capture.spans();
     let span = find(&spans, concat!(module_path!(), "::annotates_itself_both_ways"));
@@ -194,12 +195,24 @@ fn injects_its_traceparent() -> String {
 }
 
 #[test]
-fn a_propagator_inside_a_traced_call_injects_its_ids() {
-    let capture = capture();
-    let traceparent = injects_its_traceparent();
-    let spans = capture.spans();
-    let span = find(&spans, concat!(module_path!(), "::injects_its_traceparent"));
-    assert_eq!(traceparent, format!("00-{}-{}-01", span.trace_id, span.span_id));
+fn a_propagator_and_an_otel_child_inside_a_traced_call_carry_its_ids_with_either_span_path() {
+    for mutable in [true, false] {
+        let capture = capture();
+        capture.set_mutable_spans(mutable);
+        let traceparent = injects_its_traceparent();
+        makes_direct_span();
+        let spans = capture.spans();
+        let span = find(&spans, concat!(module_path!(), "::injects_its_traceparent"));
+        assert_eq!(
+            traceparent,
+            format!("00-{}-{}-01", span.trace_id, span.span_id),
+            "mutable: {mutable}"
+        );
+        assert_child_of(
+            find(&spans, "direct"),
+            find(&spans, concat!(module_path!(), "::makes_direct_span")),
+        );
+    }
 }
 
 #[test]

@@ -238,8 +238,8 @@ impl ConfigBuilder {
     }
 
     /// Let the `opentelemetry` API change the spans of sync traced calls
-    /// (`false`, the default: it sees their span context only); see
-    /// [`Config::mutable_spans`].
+    /// (`true`, the default) or show it their span context only (`false`);
+    /// see [`Config::mutable_spans`].
     pub fn mutable_spans(mut self, on: bool) -> Self {
         self.config.mutable_spans = on;
         self

@@ -107,7 +107,7 @@ impl Config {
         if let Some(on) = reader.flag("ZEN_TELEMETRY_ERROR_MESSAGES", true) {
             config.error_messages = on;
         }
-        if let Some(on) = reader.flag("ZEN_TELEMETRY_MUTABLE_SPANS", false) {
+        if let Some(on) = reader.flag("ZEN_TELEMETRY_MUTABLE_SPANS", true) {
             config.mutable_spans = on;
         }
         if let Some(on) = reader.flag("ZEN_TELEMETRY_METRICS", true) {

@@ -77,8 +77,8 @@ impl Ending {
         span::end_with_status(span, self.status, end_time);
     }
 
-    /// Ends `span`, taken off this thread's stack, at `end_time`.
-    pub(crate) fn apply(self, mut span: ZenSpan, end_time: SystemTime) {
+    /// Ends `span`, on this thread's stack, at `end_time`.
+    pub(crate) fn apply(self, span: &mut ZenSpan, end_time: SystemTime) {
         if let Some(attributes) = self.exception {
             span.add_event("exception", attributes);
         }

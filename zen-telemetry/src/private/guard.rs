@@ -103,11 +103,11 @@ pub fn run_sync<R>(
 enum Where {
     /// On this thread's span stack, its span context alone in the
     /// `Context` (`span::local`): sync calls, which end on the thread they
-    /// start on, in reverse order.
+    /// start on, in reverse order, when `ZEN_TELEMETRY_MUTABLE_SPANS` is off.
     Stack,
     /// Wholly in the `Context`, mutable through the `opentelemetry` API:
     /// futures, which move between threads, and every call when
-    /// `ZEN_TELEMETRY_MUTABLE_SPANS` is on.
+    /// `ZEN_TELEMETRY_MUTABLE_SPANS` is on (the default).
     Context,
 }
 
@@ -260,21 +260,18 @@ impl SpanGuard {
                 propagation::process_parent().unwrap_or(current)
             };
             let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
-            let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), parent, start_time);
-            if at == Where::Stack {
-                // Local, not remote: OTel children record a local parent.
-                let cx = parent.with_remote_span_context(span.span_context().clone());
-                let mut slot = Some(span);
-                if let Some(depth) = local::push(&mut slot) {
-                    return Some(State::Local {
-                        depth,
-                        cx: ManuallyDrop::new(Some(cx)),
-                        finished: false,
-                        timing,
-                    });
-                }
-                return slot.map(|span| recording(parent.with_span(span), timing));
+            if at == Where::Stack
+                && let Some((depth, span_context)) = local::start(pipeline, meta.name, &meta.kind, parent, start_time)
+            {
+                return Some(State::Local {
+                    depth,
+                    // Local, not remote: OTel children record a local parent.
+                    cx: ManuallyDrop::new(Some(parent.with_remote_span_context(span_context))),
+                    finished: false,
+                    timing,
+                });
             }
+            let span = ZenSpan::start(pipeline, meta.name, meta.kind.clone(), parent, start_time);
             Some(recording(parent.with_span(span), timing))
         });
         SpanGuard {
@@ -376,16 +373,15 @@ impl SpanGuard {
                 if std::mem::replace(finished, true) {
                     return;
                 }
-                match local::pop(*depth) {
-                    Some(span) => {
-                        let end_time = end_time(span.span_context(), timing.take(), ending.result);
-                        ending.apply(span, end_time);
-                    }
-                    None => {
-                        if let Some(timing) = timing.take() {
-                            timing.record(ending.result);
-                        }
-                    }
+                let result = ending.result;
+                let ended = local::end(*depth, |span| {
+                    let end_time = end_time(span.span_context(), timing.take(), result);
+                    ending.apply(span, end_time);
+                });
+                if ended.is_none()
+                    && let Some(timing) = timing.take()
+                {
+                    timing.record(result);
                 }
             }
         }

@@ -1,4 +1,5 @@
-//! The spans of sync traced calls, recorded on this thread's stack.
+//! The spans of sync traced calls, recorded on this thread's stack when
+//! `ZEN_TELEMETRY_MUTABLE_SPANS=false`.
 //!
 //! A sync call's span lives from its start to its end on one thread, and
 //! the spans of nested calls end in the reverse order they start, so they
@@ -9,17 +10,22 @@
 //! `Context` once per span (one `Arc`): propagators inject it, and spans of
 //! the SDK tracer and of `tracing_layer()` parent to it. Mutating that span
 //! through the `opentelemetry` API (`get_active_span(|s| s.set_attribute(..))`)
-//! does nothing; `span_attributes!` reaches the stack instead, and
-//! `ZEN_TELEMETRY_MUTABLE_SPANS=true` puts the whole span into the context
-//! (the path async calls always take, as their futures move between threads).
+//! does nothing; `span_attributes!` reaches the stack instead. By default
+//! (`ZEN_TELEMETRY_MUTABLE_SPANS=true`) the whole span goes into the context,
+//! the path async calls always take, as their futures move between threads:
+//! the interleaved A/B of the overhead bench has not yet measured this path
+//! faster.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use opentelemetry::trace::{Span as _, SpanContext, SpanId, SpanRef, TraceContextExt};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{Span as _, SpanContext, SpanId, SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use super::ZenSpan;
+use crate::pipeline::Pipeline;
 
 thread_local! {
     static STACK: RefCell<Vec<ZenSpan>> = const { RefCell::new(Vec::new()) };
@@ -29,15 +35,24 @@ thread_local! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Depth(usize);
 
-/// Pushes the span in `slot`, taking it, or leaves it there when this
-/// thread's stack cannot take it: gone (a call from a thread-local
-/// destructor) or in use (a call from inside [`with`]).
-pub(crate) fn push(slot: &mut Option<ZenSpan>) -> Option<Depth> {
+/// Starts a span (as [`ZenSpan::start`]) in a new slot on top of this
+/// thread's stack, built there rather than moved in; gives its place and
+/// span context. `None` when the stack cannot take it: gone (a call from a
+/// thread-local destructor) or in use (a call from inside [`with`]).
+pub(crate) fn start(
+    pipeline: &'static Pipeline,
+    name: &'static str,
+    kind: &SpanKind,
+    parent: &Context,
+    start_time: SystemTime,
+) -> Option<(Depth, SpanContext)> {
     STACK
         .try_with(|stack| {
             let mut stack = stack.try_borrow_mut().ok()?;
-            stack.push(slot.take()?);
-            Some(Depth(stack.len() - 1))
+            let depth = stack.len();
+            stack.push(ZenSpan::start(pipeline, name, kind.clone(), parent, start_time));
+            let span_context = stack.get(depth)?.span_context.clone();
+            Some((Depth(depth), span_context))
         })
         .ok()
         .flatten()
@@ -52,22 +67,19 @@ pub(crate) fn with<R>(depth: Depth, f: impl FnOnce(&mut ZenSpan) -> R) -> Option
         .flatten()
 }
 
-/// Takes the span at `depth` off the stack, with any left above it (which
-/// then end, as dropped spans do).
-pub(crate) fn pop(depth: Depth) -> Option<ZenSpan> {
-    let (span, above) = STACK
+/// Runs `f` on the span at `depth`, which `f` ends, in place, then takes
+/// it off the stack with any left above it (which end, as dropped spans
+/// do). `None` when the span is not there.
+pub(crate) fn end<R>(depth: Depth, f: impl FnOnce(&mut ZenSpan) -> R) -> Option<R> {
+    STACK
         .try_with(|stack| {
             let mut stack = stack.try_borrow_mut().ok()?;
-            let keep = (depth.0 + 1).min(stack.len());
-            let above = stack.split_off(keep);
-            let span = (stack.len() == depth.0 + 1).then(|| stack.pop()).flatten();
-            Some((span, above))
+            let ended = stack.get_mut(depth.0).map(f);
+            stack.truncate(depth.0);
+            ended
         })
         .ok()
-        .flatten()?;
-    // Ended outside the borrow: ending dispatches to the pipeline.
-    drop(above);
-    span
+        .flatten()
 }
 
 /// Runs `f` on this thread's innermost span when it is the one `current`
