@@ -261,12 +261,11 @@ impl SpanGuard {
             };
             let start_time = timing.map_or_else(clock::now, |timing| clock::time_of(timing.start));
             if at == Where::Stack
-                && let Some((depth, span_context)) = local::start(pipeline, meta.name, &meta.kind, parent, start_time)
+                && let Some((depth, cx)) = local::start(pipeline, meta.name, &meta.kind, parent, start_time)
             {
                 return Some(State::Local {
                     depth,
-                    // Local, not remote: OTel children record a local parent.
-                    cx: ManuallyDrop::new(Some(parent.with_remote_span_context(span_context))),
+                    cx: ManuallyDrop::new(Some(cx)),
                     finished: false,
                     timing,
                 });

@@ -37,7 +37,7 @@ pub(crate) struct Depth(usize);
 
 /// Starts a span (as [`ZenSpan::start`]) in a new slot on top of this
 /// thread's stack, built there rather than moved in; gives its place and
-/// span context. `None` when the stack cannot take it: gone (a call from a
+/// `parent` with its span context as the current span. `None` when the stack cannot take it: gone (a call from a
 /// thread-local destructor) or in use (a call from inside [`with`]).
 pub(crate) fn start(
     pipeline: &'static Pipeline,
@@ -45,14 +45,15 @@ pub(crate) fn start(
     kind: &SpanKind,
     parent: &Context,
     start_time: SystemTime,
-) -> Option<(Depth, SpanContext)> {
+) -> Option<(Depth, Context)> {
     STACK
         .try_with(|stack| {
             let mut stack = stack.try_borrow_mut().ok()?;
             let depth = stack.len();
             stack.push(ZenSpan::start(pipeline, name, kind.clone(), parent, start_time));
-            let span_context = stack.get(depth)?.span_context.clone();
-            Some((Depth(depth), span_context))
+            // Local, not remote: OTel children record a local parent.
+            let cx = parent.with_remote_span_context(stack.get(depth)?.span_context.clone());
+            Some((Depth(depth), cx))
         })
         .ok()
         .flatten()
