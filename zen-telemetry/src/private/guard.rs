@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use opentelemetry::trace::{Span, SpanContext, SpanKind, TraceContextExt};
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue};
 
 use super::ending::Ending;
 use super::outcome::Outcome;
@@ -67,7 +67,7 @@ pub fn run_sync<R>(
     outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>,
 ) -> R {
     let mut guard = SpanGuard::start_if_on_at(meta, Where::Stack);
-    let attached = match &mut guard.state {
+    match guard.state {
         State::Off => return body(&guard),
         State::Unsampled { .. } => {
             let result = {
@@ -78,12 +78,9 @@ pub fn run_sync<R>(
             guard.finish(outcome(&result));
             return result;
         }
-        State::Recording { cx, .. } => Context::clone(cx).attach(),
-        // Moved in, not cloned: the context is needed only while attached.
-        State::Local { cx, .. } => ManuallyDrop::into_inner(std::mem::take(cx))
-            .unwrap_or_default()
-            .attach(),
-    };
+        State::Recording { .. } | State::Local { .. } => {}
+    }
+    let attached = guard.attach();
     let caught = catch_unwind(AssertUnwindSafe(|| body(&guard)));
     drop(attached);
     match caught {
@@ -390,12 +387,8 @@ impl SpanGuard {
     /// off and unsampled paths stay a few instructions.
     #[inline(never)]
     fn run_recording<R>(&mut self, body: impl FnOnce() -> R) -> R {
-        let attached = match &mut self.state {
-            State::Recording { cx, .. } => Context::clone(cx).attach(),
-            State::Local { cx, .. } => ManuallyDrop::into_inner(std::mem::take(cx))
-                .unwrap_or_default()
-                .attach(),
-            State::Off | State::Unsampled { .. } => return body(),
+        let Some(attached) = self.attach() else {
+            return body();
         };
         match catch_unwind(AssertUnwindSafe(body)) {
             Ok(value) => value,
@@ -404,6 +397,23 @@ impl SpanGuard {
                 self.end_recorded(Ending::panicked(Some(&*payload)));
                 resume_unwind(payload)
             }
+        }
+    }
+}
+
+impl SpanGuard {
+    /// Makes this call's span current until the returned guard drops;
+    /// `None` when it is not recorded. A stack span's context is moved in,
+    /// not cloned: it is needed only while attached.
+    fn attach(&mut self) -> Option<ContextGuard> {
+        match &mut self.state {
+            State::Recording { cx, .. } => Some(Context::clone(cx).attach()),
+            State::Local { cx, .. } => Some(
+                ManuallyDrop::into_inner(std::mem::take(cx))
+                    .unwrap_or_default()
+                    .attach(),
+            ),
+            State::Off | State::Unsampled { .. } => None,
         }
     }
 }
@@ -433,29 +443,29 @@ impl SpanGuard {
     #[inline(never)]
     fn release(&mut self) {
         let unwinding = std::thread::panicking();
-        let ending = || match unwinding {
-            true => Ending::panicked(None),
-            false => Ending::cancelled(),
-        };
         match &mut self.state {
             State::Off => {}
             State::Unsampled { timing } => {
                 if let Some(timing) = timing.take() {
-                    timing.record(ending().result);
+                    timing.record(if unwinding {
+                        CallResult::Panic
+                    } else {
+                        CallResult::Cancelled
+                    });
                 }
             }
-            State::Recording { .. } => {
-                self.end_recorded(ending());
-                if let State::Recording { cx, .. } = &mut self.state {
+            State::Recording { .. } | State::Local { .. } => {
+                self.end_recorded(if unwinding {
+                    Ending::panicked(None)
+                } else {
+                    Ending::cancelled()
+                });
+                match &mut self.state {
                     // SAFETY: dropped exactly once, here, and `self` is being dropped.
-                    unsafe { ManuallyDrop::drop(cx) };
-                }
-            }
-            State::Local { .. } => {
-                self.end_recorded(ending());
-                if let State::Local { cx, .. } = &mut self.state {
+                    State::Recording { cx, .. } => unsafe { ManuallyDrop::drop(cx) },
                     // SAFETY: dropped exactly once, here, and `self` is being dropped.
-                    unsafe { ManuallyDrop::drop(cx) };
+                    State::Local { cx, .. } => unsafe { ManuallyDrop::drop(cx) },
+                    State::Off | State::Unsampled { .. } => {}
                 }
             }
         }
